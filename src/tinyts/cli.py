@@ -1,0 +1,113 @@
+"""The ``tinyts`` command line (typer)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tinyts import __version__
+
+app = typer.Typer(
+    name="tinyts",
+    help="Tiny pre-trained time-series models that run fast on a plain CPU.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"tinyts {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """tinyts: forecasting, imputation, anomaly detection, classification and search on a CPU."""
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def bench(
+    suite: Annotated[str, typer.Argument(help="imputation|anomaly|classification|retrieval|forecasting|speed")],
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Folder laid out like shared/data (default: $TINYTS_DATA)."),
+    ] = None,
+    datasets: Annotated[
+        list[str] | None, typer.Option("--datasets", "-d", help="Only these datasets (repeatable).")
+    ] = None,
+    methods: Annotated[
+        list[str] | None, typer.Option("--methods", "-m", help="Only these methods (repeatable).")
+    ] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="A small subset that runs in minutes.")] = False,
+    out: Annotated[Path, typer.Option("--out", help="Where to write markdown and JSON.")] = Path("benchmarks"),
+    seed: Annotated[int, typer.Option(help="Seed for masks, subsets and peers.")] = 0,
+) -> None:
+    """Run a benchmark suite: tinyts and its peers on the same data, splits and metrics."""
+    from tinyts.bench import run_suite
+
+    try:
+        payload = run_suite(
+            suite, data_dir, datasets=datasets, methods=methods, quick=quick, out_dir=out, seed=seed
+        )
+    except (ValueError, FileNotFoundError) as exc:
+        _fail(str(exc))
+        return
+    stem = suite + ("-quick" if quick else "")
+    typer.echo(
+        f"{suite}: {len(payload['rows'])} rows, {len(payload['skipped'])} skipped cases, "
+        f"{payload['wall_seconds']:.1f} s -> {out / (stem + '.md')}"
+    )
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the report and plots.")] = Path("tinyts-demo"),
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 0,
+) -> None:
+    """The main job on bundled data: every task that exists so far, a short report and plots."""
+    from tinyts.demo import run_demo
+
+    report = run_demo(out, seed=seed)
+    typer.echo(f"demo report: {report}")
+
+
+@app.command("datasets")
+def datasets_cmd(
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Folder laid out like shared/data (default: $TINYTS_DATA).")
+    ] = None,
+    load: Annotated[bool, typer.Option("--load", help="Also read every file and print its shape.")] = False,
+) -> None:
+    """List the datasets found in a data folder, by family (and check they load with --load)."""
+    from tinyts.bench.core import resolve_data_dir
+    from tinyts.data.discover import describe_data_dir
+
+    try:
+        root = resolve_data_dir(data_dir)
+    except ValueError as exc:
+        _fail(str(exc))
+        return
+    for line in describe_data_dir(root, load=load):
+        typer.echo(line)
+
+
+def main() -> None:
+    """Entry point of the ``tinyts`` console script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,27 @@
+"""Data layer: readers, input conversion and validation, windows, masks, synthetic generators.
+
+Submodules
+----------
+types
+    Containers returned by readers (:class:`TableSeries`, :class:`ClassificationSplit`,
+    :class:`AnomalySeries`).
+io
+    One reader per file family under a benchmark data folder.
+discover
+    Finds datasets in a folder laid out like ``shared/data`` by layout, not by a list of names.
+convert
+    User input (arrays, ragged lists, long DataFrames) to the internal ``(batch, channels, time)``
+    float32 tensor plus observed mask, and back.
+windows
+    Sliding windows, stitching, standard LTSF splits and train-split scaling.
+masks
+    Seeded block, point and hybrid masks (the TSPulse imputation protocol).
+synth
+    SynthTS-style and KernelSynth-style generators and anomaly injection.
+"""
+
+from __future__ import annotations
+
+from tinyts.data.types import AnomalySeries, ClassificationSplit, TableSeries
+
+__all__ = ["AnomalySeries", "ClassificationSplit", "TableSeries"]

@@ -1,0 +1,118 @@
+"""Plain containers returned by the readers in :mod:`tinyts.data.io`.
+
+Arrays are numpy; nothing here depends on torch. Time runs along the first axis of ``values`` for
+table-like data (as in the files), and along the last axis of classification cases
+(``(n_cases, n_channels, n_timepoints)``, as aeon does).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class TableSeries:
+    """A wide multivariate table such as an LTSF csv (ETT, exchange_rate, illness, weather).
+
+    Attributes
+    ----------
+    name : str
+        Dataset name, the file stem (``"ETTh1"``).
+    values : np.ndarray
+        ``(n_time, n_channels)`` float64, NaN where missing.
+    columns : list of str
+        Channel names, in order.
+    timestamps : np.ndarray or None
+        ``(n_time,)`` ``datetime64[ns]`` when the file has a date column.
+    path : Path or None
+        Where it was read from.
+    """
+
+    name: str
+    values: np.ndarray
+    columns: list[str]
+    timestamps: np.ndarray | None = None
+    path: Path | None = None
+
+
+@dataclass
+class ClassificationSplit:
+    """One split (TRAIN or TEST) of a UEA/UCR classification problem.
+
+    Attributes
+    ----------
+    name : str
+        Problem name (``"GunPoint"``).
+    X : np.ndarray or list of np.ndarray
+        ``(n_cases, n_channels, n_timepoints)`` float64 when all cases have one length, else a list of
+        ``(n_channels, n_timepoints_i)`` arrays. NaN where missing.
+    y : np.ndarray
+        ``(n_cases,)`` class labels as strings, exactly as written in the file.
+    path : Path or None
+        Where it was read from.
+    meta : dict
+        Header fields where the format has them (``equallength``, ``univariate``, ``missing``, ...).
+    """
+
+    name: str
+    X: np.ndarray | list[np.ndarray]
+    y: np.ndarray
+    path: Path | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def equal_length(self) -> bool:
+        return isinstance(self.X, np.ndarray)
+
+    @property
+    def n_cases(self) -> int:
+        return len(self.X)
+
+    @property
+    def n_channels(self) -> int:
+        return int(self.X[0].shape[0])
+
+
+@dataclass
+class AnomalySeries:
+    """A labelled series for anomaly detection.
+
+    Attributes
+    ----------
+    name : str
+        Unique, readable name (the file stem, or ``"SMAP/A-1"``).
+    family : str
+        Source family: ``"TSB-AD-U"``, ``"TSB-AD-M"``, ``"NAB"``, ``"SMAP_MSL"``, ``"UCR_Anomaly"``,
+        ``"TSB-UAD"`` or ``"MITDB"``, or another folder name for unknown layouts.
+    values : np.ndarray
+        ``(n_time, n_channels)`` float64.
+    labels : np.ndarray
+        ``(n_time,)`` int8, 1 = anomalous point.
+    train_end : int or None
+        Length of the anomaly-free train prefix when the source defines one (TSB-AD ``_tr_<n>_``, UCR
+        anomaly archive file names, SMAP/MSL train files concatenated in front), else None.
+    path : Path or None
+        Main file it was read from.
+    meta : dict
+        Anything else the source states (NAB windows, SMAP channel, anomaly ranges, ...).
+    """
+
+    name: str
+    family: str
+    values: np.ndarray
+    labels: np.ndarray
+    train_end: int | None = None
+    path: Path | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_time(self) -> int:
+        return int(self.values.shape[0])
+
+    @property
+    def n_channels(self) -> int:
+        return int(self.values.shape[1])
