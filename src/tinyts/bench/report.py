@@ -15,8 +15,10 @@ FIXED = ("dataset", "method", "metric", "value", "seconds")
 def _fmt(value: float) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "nan"
-    if abs(value) >= 1000 or float(value).is_integer():
-        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
     if abs(value) >= 10:
         return f"{value:.2f}"
     return f"{value:.4f}"

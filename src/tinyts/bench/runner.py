@@ -46,9 +46,11 @@ def run_suite(
     """
     if suite not in SUITES:
         raise ValueError(f"unknown suite {suite!r}; choose one of: {', '.join(SUITES)}")
+    # the speed suite measures models on generated inputs and needs no data folder
+    root = resolve_data_dir(data_dir) if suite != "speed" or data_dir else Path(".")
     module = importlib.import_module(f"tinyts.bench.suites.{SUITES[suite]}")
     ctx = BenchContext(
-        data_dir=resolve_data_dir(data_dir) if suite != "speed" or data_dir else Path("."),
+        data_dir=root,
         out_dir=Path(out_dir),
         datasets=list(datasets) if datasets else None,
         methods=list(methods) if methods else None,
