@@ -40,7 +40,9 @@ def _fail(message: str) -> None:
 
 @app.command()
 def bench(
-    suite: Annotated[str, typer.Argument(help="imputation|anomaly|classification|retrieval|forecasting|speed")],
+    suite: Annotated[
+        str, typer.Argument(help="imputation|anomaly|classification|retrieval|forecasting|speed")
+    ],
     data_dir: Annotated[
         Path | None,
         typer.Option("--data-dir", help="Folder laid out like shared/data (default: $TINYTS_DATA)."),
@@ -52,7 +54,9 @@ def bench(
         list[str] | None, typer.Option("--methods", "-m", help="Only these methods (repeatable).")
     ] = None,
     quick: Annotated[bool, typer.Option("--quick", help="A small subset that runs in minutes.")] = False,
-    out: Annotated[Path, typer.Option("--out", help="Where to write markdown and JSON.")] = Path("benchmarks"),
+    out: Annotated[Path, typer.Option("--out", help="Where to write markdown and JSON.")] = Path(
+        "benchmarks"
+    ),
     seed: Annotated[int, typer.Option(help="Seed for masks, subsets and peers.")] = 0,
 ) -> None:
     """Run a benchmark suite: tinyts and its peers on the same data, splits and metrics."""
@@ -74,7 +78,9 @@ def bench(
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="Folder for the report and plots.")] = Path("tinyts-demo"),
+    out: Annotated[Path, typer.Option("--out", help="Folder for the report and plots.")] = Path(
+        "tinyts-demo"
+    ),
     seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 0,
 ) -> None:
     """The main job on bundled data: every task that exists so far, a short report and plots."""
@@ -87,7 +93,8 @@ def demo(
 @app.command("datasets")
 def datasets_cmd(
     data_dir: Annotated[
-        Path | None, typer.Option("--data-dir", help="Folder laid out like shared/data (default: $TINYTS_DATA).")
+        Path | None,
+        typer.Option("--data-dir", help="Folder laid out like shared/data (default: $TINYTS_DATA)."),
     ] = None,
     load: Annotated[bool, typer.Option("--load", help="Also read every file and print its shape.")] = False,
 ) -> None:

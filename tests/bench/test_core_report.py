@@ -15,7 +15,14 @@ def _payload(rows: list[Row], suite: str = "toy", skipped=None) -> dict:
     return {
         "suite": suite,
         "quick": False,
-        "machine": {"cpu": "x", "cores": 2, "memory_gib": 1.0, "torch": "t", "torch_threads": 1, "python": "3"},
+        "machine": {
+            "cpu": "x",
+            "cores": 2,
+            "memory_gib": 1.0,
+            "torch": "t",
+            "torch_threads": 1,
+            "python": "3",
+        },
         "command": "tinyts bench toy",
         "date": "2026-01-01 00:00 UTC",
         "wall_seconds": 1.5,

@@ -14,9 +14,27 @@ ENV_DATA = "TINYTS_DATA"
 
 METRICS = frozenset(
     {
-        "mse", "mae", "accuracy", "vus_pr", "auc_pr", "vus_roc", "auc_roc", "mase", "crps",
-        "p_at_3", "ap_at_3", "ndcg_at_3", "mrr_at_3", "latency_ms", "throughput", "params",
-        "speedup", "param_ratio", "peak_mem_mb", "fit_seconds", "predict_seconds",
+        "mse",
+        "mae",
+        "accuracy",
+        "vus_pr",
+        "auc_pr",
+        "vus_roc",
+        "auc_roc",
+        "mase",
+        "crps",
+        "p_at_3",
+        "ap_at_3",
+        "ndcg_at_3",
+        "mrr_at_3",
+        "latency_ms",
+        "throughput",
+        "params",
+        "speedup",
+        "param_ratio",
+        "peak_mem_mb",
+        "fit_seconds",
+        "predict_seconds",
     }
 )
 

@@ -87,7 +87,8 @@ def suite_markdown(payload: dict[str, Any]) -> str:
         f"Command: `{payload['command']}`  ",
         f"Date: {payload['date']}  ",
         f"Machine: {machine.get('cpu')}, {machine.get('cores')} cores, {machine.get('memory_gib')} GiB, "
-        f"torch {machine.get('torch')} ({machine.get('torch_threads')} threads), python {machine.get('python')}  ",
+        f"torch {machine.get('torch')} ({machine.get('torch_threads')} threads), "
+        f"python {machine.get('python')}  ",
         f"Wall time of the whole run: {payload['wall_seconds']:.1f} s",
     ]
     if payload.get("notes"):

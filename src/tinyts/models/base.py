@@ -1,0 +1,195 @@
+"""Model base: a config dataclass, Hugging Face style folders, and the registry of bundled weights.
+
+A checkpoint is a folder with ``config.json`` (the config dataclass plus ``model_type``) and
+``model.safetensors`` (weights only; never pickle). Bundled checkpoints live in
+``tinyts/models/weights/<name>/`` and load with no network.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+from torch import nn
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+
+M = TypeVar("M", bound="TinyModel")
+
+#: model_type -> model class, filled by :func:`register_model`
+MODEL_TYPES: dict[str, type[TinyModel]] = {}
+
+
+class CheckpointError(ValueError):
+    """A checkpoint folder is missing files, corrupt, or does not match its config."""
+
+
+def register_model(model_type: str) -> Callable[[type[M]], type[M]]:
+    """Class decorator: make a model class loadable by its ``model_type`` string."""
+
+    def wrap(cls: type[M]) -> type[M]:
+        cls.model_type = model_type
+        MODEL_TYPES[model_type] = cls
+        return cls
+
+    return wrap
+
+
+class TinyModel(nn.Module):
+    """Base class of tinyts models: config handling and ``save_pretrained`` / ``from_pretrained``."""
+
+    model_type: ClassVar[str] = ""
+    config_class: ClassVar[type[Any]]
+
+    def __init__(self, config: Any) -> None:
+        super().__init__()
+        self.config = config
+
+    def num_parameters(self) -> int:
+        """Number of trainable parameters."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+    def save_pretrained(self, path: str | os.PathLike[str], *, card: str | None = None) -> Path:
+        """Write ``config.json`` and ``model.safetensors`` (and ``MODEL_CARD.md`` if given) atomically."""
+        from safetensors.torch import save_file
+
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        config = {"model_type": self.model_type, **dataclasses.asdict(self.config)}
+        _atomic_write_text(folder / CONFIG_NAME, json.dumps(config, indent=2) + "\n")
+        state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        os.close(fd)
+        save_file(state, tmp, metadata={"model_type": self.model_type})
+        os.replace(tmp, folder / WEIGHTS_NAME)
+        if card is not None:
+            _atomic_write_text(folder / "MODEL_CARD.md", card)
+        return folder
+
+    @classmethod
+    def from_pretrained(cls: type[M], path: str | os.PathLike[str]) -> M:
+        """Load a model from a folder written by :meth:`save_pretrained` (or a bundled name)."""
+        model = load(path)
+        if not isinstance(model, cls):
+            raise CheckpointError(
+                f"{path} holds a {type(model).__name__} ({model.model_type!r}), not a {cls.__name__}"
+            )
+        return model
+
+
+def bundled_names() -> list[str]:
+    """Names of the checkpoints shipped inside the package."""
+    if not WEIGHTS_DIR.is_dir():
+        return []
+    return sorted(p.name for p in WEIGHTS_DIR.iterdir() if (p / CONFIG_NAME).is_file())
+
+
+def resolve_checkpoint(name_or_path: str | os.PathLike[str]) -> Path:
+    """A bundled name (``"tinypulse"``) or a local folder, as a folder path; clear error otherwise."""
+    raw = os.fspath(name_or_path)
+    bundled = WEIGHTS_DIR / raw
+    if "/" not in raw and os.sep not in raw and (bundled / CONFIG_NAME).is_file():
+        return bundled
+    folder = Path(raw).expanduser()
+    if folder.is_dir():
+        return folder
+    names = bundled_names()
+    raise CheckpointError(
+        f"unknown model {raw!r}: not a bundled name ({', '.join(names) or 'none bundled yet'}) "
+        "and not a folder with config.json and model.safetensors"
+    )
+
+
+def read_config(folder: Path) -> dict[str, Any]:
+    """Read and check ``config.json`` of a checkpoint folder."""
+    cfg_path = folder / CONFIG_NAME
+    if not cfg_path.is_file():
+        raise CheckpointError(f"{folder} has no {CONFIG_NAME}: not a tinyts checkpoint folder")
+    try:
+        raw = json.loads(cfg_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{cfg_path} is not valid JSON ({exc}); the checkpoint is corrupt") from exc
+    if not isinstance(raw, dict) or "model_type" not in raw:
+        raise CheckpointError(f"{cfg_path} has no 'model_type' field")
+    return raw
+
+
+def load(name_or_path: str | os.PathLike[str]) -> TinyModel:
+    """Load a tinyts model by bundled name or from a local folder, offline.
+
+    Parameters
+    ----------
+    name_or_path : str or path
+        A bundled name (see :func:`bundled_names`) or a folder with ``config.json`` and
+        ``model.safetensors``.
+
+    Returns
+    -------
+    TinyModel
+        The model in eval mode.
+
+    Raises
+    ------
+    CheckpointError
+        Unknown name, missing or corrupt files, or weights that do not match the config.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    folder = resolve_checkpoint(name_or_path)
+    raw = read_config(folder)
+    model_type = raw.pop("model_type")
+    cls = MODEL_TYPES.get(model_type)
+    if cls is None:
+        _import_model_modules()
+        cls = MODEL_TYPES.get(model_type)
+    if cls is None:
+        raise CheckpointError(f"{folder}: unknown model_type {model_type!r}; known: {sorted(MODEL_TYPES)}")
+    fields = {f.name for f in dataclasses.fields(cls.config_class)}
+    unknown = set(raw) - fields
+    if unknown:
+        raise CheckpointError(f"{folder / CONFIG_NAME}: unknown config fields {sorted(unknown)}")
+    try:
+        config = cls.config_class(**raw)
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{folder / CONFIG_NAME}: invalid config ({exc})") from exc
+    model = cls(config)
+    weights = folder / WEIGHTS_NAME
+    if not weights.is_file():
+        raise CheckpointError(f"{folder} has no {WEIGHTS_NAME}")
+    try:
+        state = load_file(str(weights))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(
+            f"{weights} could not be read ({exc}); the file is corrupt or truncated"
+        ) from exc
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{weights} does not match {folder / CONFIG_NAME}: {exc}") from exc
+    return model.eval()
+
+
+def _import_model_modules() -> None:
+    """Import every model module so that its ``register_model`` runs."""
+    import importlib
+
+    for mod in ("tinyts.models.pulse", "tinyts.models.cast"):
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name != mod:
+                raise
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

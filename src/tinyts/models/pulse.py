@@ -1,0 +1,181 @@
+"""TinyPulse: a ~1M-parameter dual-space (time + FFT) masked-reconstruction model after TSPulse.
+
+Per channel, the masked and instance-normalised series is cut into patches (time tokens); its rFFT,
+normalised as in :mod:`tinyts.nn.spectral`, is cut the same way (FFT tokens); R learnable register
+tokens follow. A TSMixer encoder and decoder mix the sequence; heads reconstruct the masked time points,
+the FFT series (and, through an inverse FFT, time again), the frequency signature (softmax of the
+log-amplitude spectrum, from the registers) and a short forecast (from the registers).
+Channels are independent unless ``channel_mixing`` is on (classification fine-tuning, TSLens).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from tinyts.models.base import TinyModel, register_model
+from tinyts.nn.mixer import MixerLayer
+from tinyts.nn.norm import MaskedRevIN
+from tinyts.nn.spectral import Spectrum, fft_series, inverse_fft_series
+
+
+@dataclass
+class PulseConfig:
+    """Hyper-parameters of :class:`TinyPulse` (defaults = the bundled ``tinypulse``)."""
+
+    context_length: int = 512
+    patch_length: int = 8
+    d_model: int = 24
+    num_layers: int = 8
+    decoder_layers: int = 2
+    num_registers: int = 10
+    register_decoder_layers: int = 1
+    expansion: float = 2.0
+    dropout: float = 0.1
+    forecast_length: int = 16
+    min_var: float = 1e-3
+    gated: bool = True
+    #: channel count of the decoder's channel mixer; 0 = channel-independent (pre-training)
+    channel_mixing: int = 0
+
+    def __post_init__(self) -> None:
+        if self.context_length % (2 * self.patch_length):
+            raise ValueError(
+                f"context_length ({self.context_length}) must be a multiple of 2 * patch_length "
+                f"({2 * self.patch_length})"
+            )
+        for name in ("d_model", "num_layers", "num_registers", "forecast_length"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+
+    @property
+    def num_patches(self) -> int:
+        return self.context_length // self.patch_length
+
+    @property
+    def num_tokens(self) -> int:
+        return 2 * self.num_patches + self.num_registers
+
+    @property
+    def num_bins(self) -> int:
+        return self.context_length // 2
+
+
+@register_model("tinypulse")
+class TinyPulse(TinyModel):
+    """The TinyPulse network. Inputs are raw values; scaling happens inside."""
+
+    config_class = PulseConfig
+    config: PulseConfig
+
+    def __init__(self, config: PulseConfig) -> None:
+        super().__init__(config)
+        c = config
+        self.revin = MaskedRevIN(c.min_var)
+        self.mask_token = nn.Parameter(torch.randn(c.patch_length) * 0.1)
+        self.time_embed = nn.Linear(c.patch_length, c.d_model)
+        self.fft_embed = nn.Linear(c.patch_length, c.d_model)
+        self.registers = nn.Parameter(torch.randn(c.num_registers, c.d_model) * 0.1)
+        self.base_norm = nn.LayerNorm(c.num_tokens * c.d_model)
+        self.encoder = nn.ModuleList(
+            MixerLayer(c.num_tokens, c.d_model, c.expansion, c.dropout, c.gated) for _ in range(c.num_layers)
+        )
+        self.decoder = nn.ModuleList(
+            MixerLayer(c.num_tokens, c.d_model, c.expansion, c.dropout, c.gated, c.channel_mixing or None)
+            for _ in range(c.decoder_layers)
+        )
+        self.time_head = nn.Linear(c.d_model, c.patch_length)
+        self.fft_head = nn.Linear(c.d_model, c.patch_length)
+        self.register_decoder = nn.ModuleList(
+            MixerLayer(c.num_registers, c.d_model, c.expansion, c.dropout, c.gated)
+            for _ in range(c.register_decoder_layers)
+        )
+        reg_dim = c.num_registers * c.d_model
+        self.register_norm = nn.LayerNorm(reg_dim)
+        self.prob_head = nn.Linear(reg_dim, c.num_bins)
+        self.forecast_head = nn.Linear(reg_dim, c.forecast_length)
+
+    # ------------------------------------------------------------------ encoding
+    def prepare(
+        self, x: torch.Tensor, observed: torch.Tensor
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor], Spectrum]:
+        """Normalise with observed points, put the mask token at hidden points, compute FFT features.
+
+        Returns the model input series ``(B, C, T)``, the RevIN statistics and the input spectrum.
+        """
+        c = self.config
+        if x.shape[-1] != c.context_length:
+            raise ValueError(f"TinyPulse expects {c.context_length} time steps, got {x.shape[-1]}")
+        x = torch.where(observed, x, torch.zeros((), dtype=x.dtype))
+        xn, stats = self.revin(x, observed)
+        token = self.mask_token.repeat(c.num_patches)
+        xin = torch.where(observed, xn, token)
+        return xin, stats, fft_series(xin)
+
+    def encode(self, xin: torch.Tensor, spec: Spectrum) -> torch.Tensor:
+        """Tokens after encoder and decoder: ``(B, C, P, d)``."""
+        c = self.config
+        b, ch, _ = xin.shape
+        time_tok = self.time_embed(xin.reshape(b, ch, c.num_patches, c.patch_length))
+        fft_tok = self.fft_embed(spec.series.reshape(b, ch, c.num_patches, c.patch_length))
+        reg = self.registers.expand(b, ch, -1, -1)
+        h = torch.cat([time_tok, fft_tok, reg], dim=2)
+        h = self.base_norm(h.reshape(b, ch, -1)).reshape(b, ch, c.num_tokens, c.d_model)
+        for layer in self.encoder:
+            h = layer(h)
+        for layer in self.decoder:
+            h = layer(h)
+        return h
+
+    def register_features(self, h: torch.Tensor) -> torch.Tensor:
+        """The semantic embedding: register tokens through the mini-decoder, flattened ``(B, C, R*d)``."""
+        r = h[:, :, -self.config.num_registers :, :]
+        for layer in self.register_decoder:
+            r = layer(r)
+        return self.register_norm(r.flatten(2))
+
+    # ------------------------------------------------------------------ forward
+    def forward(self, x: torch.Tensor, observed: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Run every head.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            ``(B, C, context_length)`` raw values (anything at unobserved points is ignored).
+        observed : torch.Tensor
+            Bool, same shape; False = hidden (to reconstruct).
+
+        Returns
+        -------
+        dict
+            ``recon`` and ``recon_fft`` (time reconstructions from the time head and from the inverse
+            FFT, in the normalised space), ``fft`` (predicted normalised FFT series), ``log_prob``
+            (log frequency signature, ``(B, C, T/2)``), ``forecast`` (``(B, C, forecast_length)``,
+            normalised), ``embedding`` (``(B, C, R*d)``), ``mean`` and ``std`` (``(B, C, 1)``), so that
+            ``raw = (y - revin.bias) / revin.weight * std + mean``.
+        """
+        c = self.config
+        xin, (mean, std), spec = self.prepare(x, observed)
+        h = self.encode(xin, spec)
+        b, ch = x.shape[:2]
+        n = c.num_patches
+        recon = self.time_head(h[:, :, :n]).reshape(b, ch, c.context_length)
+        fft_pred = self.fft_head(h[:, :, n : 2 * n]).reshape(b, ch, c.context_length)
+        recon_fft = inverse_fft_series(fft_pred, spec)
+        emb = self.register_features(h)
+        return {
+            "recon": recon,
+            "recon_fft": recon_fft,
+            "fft": fft_pred,
+            "log_prob": torch.log_softmax(self.prob_head(emb), dim=-1),
+            "forecast": self.forecast_head(emb),
+            "embedding": emb,
+            "mean": mean,
+            "std": std,
+        }
+
+    def denormalize(self, y: torch.Tensor, out: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Map a normalised output (``recon``, ``recon_fft``, ``forecast``) back to raw values."""
+        return self.revin.inverse(y, (out["mean"], out["std"]))
