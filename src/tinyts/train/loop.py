@@ -1,0 +1,214 @@
+"""The training loop: seeded on-the-fly batches, AdamW with warm-up and cosine decay, gradient clipping,
+atomic checkpoints every N steps, ``resume`` from the last one, a JSONL log and a loss-curve plot.
+
+Batches are a pure function of ``(seed, step, rank)``, so a resumed run sees exactly the batches it
+would have seen without the interruption, and DDP ranks see different data.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from tinyts.train.dist import DistInfo, barrier, init_distributed
+from tinyts.train.state import load_checkpoint, save_checkpoint
+
+BatchFn = Callable[[int, int], dict[str, torch.Tensor]]
+"""``batch_fn(step, rank) -> dict of tensors`` (deterministic in its arguments)."""
+LossFn = Callable[[nn.Module, dict[str, torch.Tensor]], tuple[torch.Tensor, dict[str, float]]]
+"""``loss_fn(model, batch) -> (loss, {name: value})``."""
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation and bookkeeping settings of one run."""
+
+    steps: int = 1000
+    lr: float = 1e-3
+    min_lr: float = 2e-5
+    weight_decay: float = 0.01
+    warmup_steps: int = 200
+    grad_clip: float = 1.0
+    checkpoint_every: int = 200
+    log_every: int = 20
+    seed: int = 0
+    threads: int = 1
+    progress: bool = True
+    #: stop after this many seconds of training in this process (checkpointing first); 0 = no limit
+    max_seconds: float = 0.0
+
+    def lr_at(self, step: int) -> float:
+        if step < self.warmup_steps:
+            return self.lr * (step + 1) / self.warmup_steps
+        frac = (step - self.warmup_steps) / max(1, self.steps - self.warmup_steps)
+        return self.min_lr + 0.5 * (self.lr - self.min_lr) * (1 + math.cos(math.pi * min(1.0, frac)))
+
+
+class Trainer:
+    """Runs :class:`TrainConfig` on a model with a batch function and a loss function."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        batch_fn: BatchFn,
+        loss_fn: LossFn,
+        config: TrainConfig,
+        run_dir: str | Path,
+        *,
+        meta: dict[str, Any] | None = None,
+        dist_info: DistInfo | None = None,
+    ) -> None:
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.info = dist_info or init_distributed()
+        self.model = model.to(self.info.device)
+        self.batch_fn = batch_fn
+        self.loss_fn = loss_fn
+        self.meta = meta or {}
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.step = 0
+        self.samples = 0
+        self.train_seconds = 0.0
+
+    # ---------------------------------------------------------------- persistence
+    def resume(self) -> bool:
+        """Load the last checkpoint of ``run_dir`` if there is one; True when resumed."""
+        state = load_checkpoint(self.run_dir, self.model, self.opt)
+        if state is None:
+            return False
+        self.step = int(state["step"])
+        self.samples = int(state["samples"])
+        self.train_seconds = float(state["train_seconds"])
+        return True
+
+    def checkpoint(self) -> None:
+        """Write the checkpoint (rank 0 only) and the loss plot."""
+        if self.info.is_main:
+            state = {
+                "step": self.step,
+                "samples": self.samples,
+                "train_seconds": self.train_seconds,
+                "world_size": self.info.world_size,
+                "train_config": asdict(self.config),
+                "meta": self.meta,
+            }
+            save_checkpoint(self.run_dir, self._bare_model(), self.opt, state)
+            plot_losses(self.run_dir / "log.jsonl", self.run_dir / "loss.png")
+        barrier(self.info)
+
+    def _bare_model(self) -> nn.Module:
+        inner = getattr(self.model, "module", None)
+        return inner if isinstance(inner, nn.Module) else self.model
+
+    # ---------------------------------------------------------------- training
+    def fit(self) -> dict[str, Any]:
+        """Train until ``config.steps`` (or ``max_seconds``); return a summary."""
+        cfg = self.config
+        torch.set_num_threads(cfg.threads)
+        torch.manual_seed(cfg.seed + self.info.rank)
+        model: nn.Module = self.model
+        if self.info.enabled:
+            from torch.nn.parallel import DistributedDataParallel
+
+            model = DistributedDataParallel(self.model)
+        model.train()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.run_dir / "log.jsonl"
+        bar = None
+        if cfg.progress and self.info.is_main:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=cfg.steps, initial=self.step, desc="train", unit="step")
+        started = time.perf_counter()
+        window: dict[str, list[float]] = {}
+        while self.step < cfg.steps:
+            t0 = time.perf_counter()
+            # dropout and any in-model randomness: a function of the step, so resuming is exact
+            torch.manual_seed((cfg.seed * 1_000_003 + self.step) * 64 + self.info.rank)
+            batch = {k: v.to(self.info.device) for k, v in self.batch_fn(self.step, self.info.rank).items()}
+            for group in self.opt.param_groups:
+                group["lr"] = cfg.lr_at(self.step)
+            loss, parts = self.loss_fn(model, batch)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(
+                    f"loss is {loss.item()} at step {self.step}; lower the learning rate"
+                )
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip > 0:
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            self.opt.step()
+            n = next(iter(batch.values())).shape[0] * self.info.world_size
+            self.samples += n
+            self.step += 1
+            self.train_seconds += time.perf_counter() - t0
+            for key, val in {"loss": float(loss.item()), **parts}.items():
+                window.setdefault(key, []).append(val)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss.item():.4f}")
+            if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                if self.info.is_main:
+                    rec = {k: sum(v) / len(v) for k, v in window.items()}
+                    rec.update(
+                        step=self.step,
+                        samples=self.samples,
+                        lr=cfg.lr_at(self.step - 1),
+                        train_seconds=round(self.train_seconds, 2),
+                        samples_per_second=round(self.samples / max(self.train_seconds, 1e-9), 1),
+                    )
+                    with open(log_path, "a", encoding="utf-8") as fh:
+                        fh.write(json.dumps(rec) + "\n")
+                window = {}
+            out_of_time = cfg.max_seconds > 0 and time.perf_counter() - started >= cfg.max_seconds
+            if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps or out_of_time:
+                self.checkpoint()
+            if out_of_time:
+                break
+        if bar is not None:
+            bar.close()
+        return {
+            "step": self.step,
+            "samples": self.samples,
+            "train_seconds": self.train_seconds,
+            "samples_per_second": self.samples / max(self.train_seconds, 1e-9),
+            "finished": self.step >= cfg.steps,
+        }
+
+
+def plot_losses(log_path: Path, out_png: Path) -> None:
+    """Plot every logged loss component against the step (log scale)."""
+    if not log_path.is_file():
+        return
+    records = [json.loads(line) for line in log_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not records:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    skip = {"step", "samples", "lr", "train_seconds", "samples_per_second"}
+    keys = [k for k in records[0] if k not in skip]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    steps = [r["step"] for r in records]
+    for key in keys:
+        ax.plot(steps, [r.get(key, float("nan")) for r in records], label=key)
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    tmp = out_png.with_name(out_png.stem + ".tmp.png")
+    fig.savefig(tmp, dpi=90)
+    plt.close(fig)
+    tmp.replace(out_png)

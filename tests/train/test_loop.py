@@ -1,0 +1,83 @@
+"""The training loop: it learns, checkpoints atomically, and a resumed run equals an uninterrupted one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from tinyts.train import TrainConfig, Trainer
+from tinyts.train.state import CHECKPOINT
+
+
+def _batch(step: int, rank: int) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(step * 10 + rank)
+    x = torch.randn(16, 4, generator=g)
+    return {"x": x, "y": x @ torch.tensor([1.0, -2.0, 0.5, 3.0])}
+
+
+def _loss(model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+    pred = model(batch["x"]).squeeze(-1)
+    loss = ((pred - batch["y"]) ** 2).mean()
+    return loss, {"mse": float(loss.detach())}
+
+
+def _model() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.1), nn.Linear(8, 1))
+
+
+def _cfg(**kw: object) -> TrainConfig:
+    base = dict(steps=30, lr=1e-2, warmup_steps=3, checkpoint_every=10, log_every=5, progress=False)
+    return TrainConfig(**{**base, **kw})  # type: ignore[arg-type]
+
+
+def test_learns_and_writes_log_plot_checkpoint(tmp_path: Path) -> None:
+    trainer = Trainer(_model(), _batch, _loss, _cfg(steps=200, lr=3e-2), tmp_path)
+    summary = trainer.fit()
+    assert summary["finished"] and summary["step"] == 200 and summary["samples"] == 200 * 16
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert log[-1]["mse"] < log[0]["mse"] / 3
+    assert (tmp_path / "loss.png").stat().st_size > 0
+    assert {p.name for p in (tmp_path / CHECKPOINT).iterdir()} == {
+        "model.safetensors",
+        "optimizer.safetensors",
+        "state.json",
+    }
+
+
+def test_resume_is_exact(tmp_path: Path) -> None:
+    straight = Trainer(_model(), _batch, _loss, _cfg(), tmp_path / "a")
+    straight.fit()
+
+    first = Trainer(_model(), _batch, _loss, _cfg(steps=30, max_seconds=1e-9), tmp_path / "b")
+    first.fit()  # stops (and checkpoints) after its first step
+    assert first.step == 1
+    second = Trainer(_model(), _batch, _loss, _cfg(), tmp_path / "b")
+    assert second.resume() and second.step == 1
+    second.fit()
+    for a, b in zip(straight.model.parameters(), second.model.parameters(), strict=True):
+        assert torch.allclose(a, b, atol=1e-6)
+    assert second.samples == straight.samples
+
+
+def test_resume_without_checkpoint_starts_fresh(tmp_path: Path) -> None:
+    assert not Trainer(_model(), _batch, _loss, _cfg(), tmp_path).resume()
+
+
+def test_lr_schedule() -> None:
+    cfg = TrainConfig(steps=100, lr=1.0, min_lr=0.0, warmup_steps=10)
+    assert cfg.lr_at(0) == pytest.approx(0.1)
+    assert cfg.lr_at(9) == pytest.approx(1.0)
+    assert cfg.lr_at(100) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_non_finite_loss_is_reported(tmp_path: Path) -> None:
+    def bad(model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        return model(batch["x"]).sum() * float("nan"), {}
+
+    with pytest.raises(FloatingPointError, match="learning rate"):
+        Trainer(_model(), _batch, bad, _cfg(), tmp_path).fit()
