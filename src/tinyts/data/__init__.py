@@ -9,7 +9,7 @@ io
     One reader per file family under a benchmark data folder.
 discover
     Finds datasets in a folder laid out like ``shared/data`` by layout, not by a list of names.
-convert
+convert, convert_df
     User input (arrays, ragged lists, long DataFrames) to the internal ``(batch, channels, time)``
     float32 tensor plus observed mask, and back.
 windows
@@ -22,6 +22,26 @@ synth
 
 from __future__ import annotations
 
+from tinyts.data.convert import (
+    Batch,
+    batch_to_df,
+    batch_to_df_horizon,
+    df_to_batch,
+    from_batch,
+    from_batch_horizon,
+    to_batch,
+)
 from tinyts.data.types import AnomalySeries, ClassificationSplit, TableSeries
 
-__all__ = ["AnomalySeries", "ClassificationSplit", "TableSeries"]
+__all__ = [
+    "AnomalySeries",
+    "Batch",
+    "ClassificationSplit",
+    "TableSeries",
+    "batch_to_df",
+    "batch_to_df_horizon",
+    "df_to_batch",
+    "from_batch",
+    "from_batch_horizon",
+    "to_batch",
+]
