@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import ModuleType
+
 
 class DataFormatError(ValueError):
     """A file could not be read as the format it claims to be (malformed, truncated, unknown)."""
@@ -11,7 +13,7 @@ class MissingDependencyError(ImportError):
     """An optional dependency is not installed; the message names the extra that provides it."""
 
 
-def require(module: str, extra: str, purpose: str) -> object:
+def require(module: str, extra: str, purpose: str) -> ModuleType:
     """Import an optional module or raise :class:`MissingDependencyError` naming the extra.
 
     Parameters
