@@ -111,6 +111,56 @@ def datasets_cmd(
         typer.echo(line)
 
 
+@app.command()
+def pretrain(
+    recipe: Annotated[str, typer.Argument(help="Bundled recipe name (tinypulse) or a YAML file.")],
+    run_dir: Annotated[
+        Path | None, typer.Option("--run-dir", help="Checkpoints, log and loss plot (default runs/RECIPE).")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue from the run's last checkpoint.")
+    ] = False,
+    steps: Annotated[int | None, typer.Option(help="Override the recipe's total steps.")] = None,
+    max_seconds: Annotated[float, typer.Option(help="Stop (after a checkpoint) after this long.")] = 0.0,
+    threads: Annotated[int | None, typer.Option(help="torch threads per process.")] = None,
+    export: Annotated[
+        Path | None, typer.Option("--export", help="Afterwards, write the checkpoint + model card here.")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Pre-train a model from a recipe (also under `torchrun --nproc-per-node N -m tinyts pretrain`)."""
+    from tinyts.train.card import export_run
+    from tinyts.train.recipes import build_trainer, load_recipe
+
+    try:
+        spec = load_recipe(recipe)
+    except ValueError as exc:
+        _fail(str(exc))
+        return
+    folder = run_dir or Path("runs") / Path(recipe).stem
+    overrides: dict[str, object] = {"max_seconds": max_seconds, "progress": progress}
+    if steps is not None:
+        overrides["steps"] = steps
+    if threads is not None:
+        overrides["threads"] = threads
+    trainer = build_trainer(spec, folder, overrides)
+    if (folder / "checkpoint").exists() and not resume:
+        _fail(f"{folder} already holds a checkpoint: pass --resume to continue it, or use another --run-dir")
+    if resume and trainer.resume() and trainer.info.is_main:
+        typer.echo(f"resumed at step {trainer.step} ({trainer.samples:,} samples)")
+    summary = trainer.fit()
+    if trainer.info.is_main:
+        typer.echo(
+            f"step {summary['step']}, {summary['samples']:,} samples, "
+            f"{summary['samples_per_second']:.0f} samples/s, run folder {folder}"
+        )
+        if export is not None:
+            typer.echo(f"exported to {export_run(folder, export)}")
+    from tinyts.train.dist import shutdown
+
+    shutdown(trainer.info)
+
+
 def main() -> None:
     """Entry point of the ``tinyts`` console script."""
     app()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -61,7 +62,7 @@ class Trainer:
         batch_fn: BatchFn,
         loss_fn: LossFn,
         config: TrainConfig,
-        run_dir: str | Path,
+        run_dir: str | os.PathLike[str],
         *,
         meta: dict[str, Any] | None = None,
         dist_info: DistInfo | None = None,
@@ -77,6 +78,8 @@ class Trainer:
         self.step = 0
         self.samples = 0
         self.train_seconds = 0.0
+        #: one record per ``fit`` call: when, where, which steps, how long (goes into model cards)
+        self.history: list[dict[str, Any]] = []
 
     # ---------------------------------------------------------------- persistence
     def resume(self) -> bool:
@@ -87,6 +90,7 @@ class Trainer:
         self.step = int(state["step"])
         self.samples = int(state["samples"])
         self.train_seconds = float(state["train_seconds"])
+        self.history = list(state.get("history", []))
         return True
 
     def checkpoint(self) -> None:
@@ -97,6 +101,7 @@ class Trainer:
                 "samples": self.samples,
                 "train_seconds": self.train_seconds,
                 "world_size": self.info.world_size,
+                "history": self.history,
                 "train_config": asdict(self.config),
                 "meta": self.meta,
             }
@@ -128,6 +133,17 @@ class Trainer:
 
             bar = tqdm(total=cfg.steps, initial=self.step, desc="train", unit="step")
         started = time.perf_counter()
+        record = {
+            "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+            "hardware": _hardware(self.info),
+            "world_size": self.info.world_size,
+            "threads": cfg.threads,
+            "from_step": self.step,
+            "to_step": self.step,
+            "seconds": 0.0,
+        }
+        self.history.append(record)
+        seconds_before = self.train_seconds
         window: dict[str, list[float]] = {}
         while self.step < cfg.steps:
             t0 = time.perf_counter()
@@ -150,6 +166,7 @@ class Trainer:
             self.samples += n
             self.step += 1
             self.train_seconds += time.perf_counter() - t0
+            record.update(to_step=self.step, seconds=round(self.train_seconds - seconds_before, 1))
             for key, val in {"loss": float(loss.item()), **parts}.items():
                 window.setdefault(key, []).append(val)
             if bar is not None:
@@ -182,6 +199,19 @@ class Trainer:
             "samples_per_second": self.samples / max(self.train_seconds, 1e-9),
             "finished": self.step >= cfg.steps,
         }
+
+
+def _hardware(info: DistInfo) -> str:
+    import platform
+
+    cpu = platform.processor() or "cpu"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), cpu)
+    except OSError:
+        pass
+    dev = torch.cuda.get_device_name(info.device) if info.device.type == "cuda" else "no GPU"
+    return f"{cpu} ({os.cpu_count()} cores), {dev}"
 
 
 def plot_losses(log_path: Path, out_png: Path) -> None:

@@ -1,0 +1,63 @@
+"""Turn a training run into a bundled-style checkpoint folder with a model card."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from tinyts.models.base import TinyModel
+from tinyts.train.state import CHECKPOINT, load_checkpoint
+
+
+def _model_from_meta(meta: dict[str, Any]) -> TinyModel:
+    if meta.get("model") == "tinypulse":
+        from tinyts.models.pulse import PulseConfig, TinyPulse
+
+        return TinyPulse(PulseConfig(**meta["model_config"]))
+    raise ValueError(f"unknown model {meta.get('model')!r} in the run's state")
+
+
+def model_card(state: dict[str, Any], extra: str = "") -> str:
+    """Markdown model card: what the model is, how it was trained, on what, where, for how long."""
+    meta = state["meta"]
+    lines = [
+        f"# {meta['model']}",
+        "",
+        f"Recipe: `{Path(meta['recipe']).name}` (re-run with `tinyts pretrain {meta['model']} --resume`).",
+        "",
+        "## Training",
+        "",
+        f"- steps: {state['step']:,}",
+        f"- samples seen: {state['samples']:,}",
+        f"- training wall time: {state['train_seconds'] / 3600:.2f} h",
+        "",
+        "| started | hardware | processes | threads | steps | seconds |",
+        "|---|---|---|---|---|---|",
+    ]
+    for rec in state.get("history", []):
+        lines.append(
+            f"| {rec['started']} | {rec['hardware']} | {rec['world_size']} | {rec['threads']} | "
+            f"{rec['from_step']}-{rec['to_step']} | {rec['seconds']} |"
+        )
+    lines += ["", "## Data sources (everything this checkpoint saw)", ""]
+    lines += [f"- {src}" for src in meta["data_sources"]]
+    lines += ["", "No benchmark data (ETT, UCR/UEA, TSB-AD, NAB, ...) was used in training.", ""]
+    lines += ["## Configuration", "", "```json", json.dumps(meta["model_config"], indent=1), "```", ""]
+    lines += ["## Objective", "", "```json", json.dumps(meta["objective"], indent=1), "```", ""]
+    if extra:
+        lines += [extra, ""]
+    return "\n".join(lines)
+
+
+def export_run(run_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str], extra: str = "") -> Path:
+    """Write the run's current checkpoint as ``config.json`` + ``model.safetensors`` + ``MODEL_CARD.md``."""
+    run = Path(run_dir)
+    state_path = run / CHECKPOINT / "state.json"
+    if not state_path.is_file():
+        raise ValueError(f"{run} has no checkpoint to export (expected {state_path})")
+    state = json.loads(state_path.read_text(encoding="utf-8"))
+    model = _model_from_meta(state["meta"])
+    load_checkpoint(run, model, None)
+    return model.save_pretrained(out_dir, card=model_card(state, extra))

@@ -1,0 +1,88 @@
+"""Pre-training recipes (YAML) and the glue that turns one into a model, a batch function and a loss.
+
+Bundled recipes live in ``tinyts/train/recipes/<name>.yaml``; a path to any YAML file of the same
+shape works too. A recipe names the model, its config, the objective, the optimisation settings and
+the list of data sources (copied into the model card).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tinyts.train.loop import TrainConfig, Trainer
+
+RECIPE_DIR = Path(__file__).parent / "recipes"
+
+
+def load_recipe(name_or_path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a bundled recipe by name, or a YAML file by path; check its top-level keys."""
+    raw = os.fspath(name_or_path)
+    path = RECIPE_DIR / f"{raw}.yaml"
+    if not path.is_file():
+        path = Path(raw)
+    if not path.is_file():
+        known = sorted(p.stem for p in RECIPE_DIR.glob("*.yaml"))
+        raise ValueError(f"unknown recipe {raw!r}: not a bundled recipe ({', '.join(known)}) nor a YAML file")
+    recipe = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(recipe, dict):
+        raise ValueError(f"{path}: a recipe is a YAML mapping")
+    missing = {"model", "model_config", "objective", "train", "data_sources"} - set(recipe)
+    if missing:
+        raise ValueError(f"{path}: missing keys {sorted(missing)}")
+    recipe["_path"] = str(path)
+    return recipe
+
+
+def _fields(cls: type, values: dict[str, Any], where: str) -> dict[str, Any]:
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(values) - names
+    if unknown:
+        raise ValueError(f"recipe section {where!r}: unknown keys {sorted(unknown)}; known: {sorted(names)}")
+    return values
+
+
+def build_trainer(
+    recipe: dict[str, Any], run_dir: str | os.PathLike[str], overrides: dict[str, Any] | None = None
+) -> Trainer:
+    """Model, objective and :class:`Trainer` for a recipe (``overrides`` update the ``train`` section)."""
+    train_cfg = TrainConfig(**_fields(TrainConfig, {**recipe["train"], **(overrides or {})}, "train"))
+    if recipe["model"] == "tinypulse":
+        from tinyts.models.pulse import PulseConfig, TinyPulse
+        from tinyts.train.pulse_objective import PulseObjective
+
+        cfg = PulseConfig(**_fields(PulseConfig, recipe["model_config"], "model_config"))
+        objective = PulseObjective(**_fields(PulseObjective, recipe["objective"], "objective"))
+        model = TinyPulse(cfg)
+        meta = {
+            "recipe": recipe["_path"],
+            "model": recipe["model"],
+            "model_config": dataclasses.asdict(cfg),
+            "objective": dataclasses.asdict(objective),
+            "data_sources": recipe["data_sources"],
+        }
+        return Trainer(
+            model,
+            lambda step, rank: objective.batch(step, rank, cfg),
+            lambda m, batch: objective.loss(m, batch, cfg),
+            train_cfg,
+            run_dir,
+            meta=meta,
+        )
+    raise ValueError(f"recipe model {recipe['model']!r} is not known; known: tinypulse")
+
+
+def hardware() -> str:
+    """One line describing where training ran."""
+    import torch
+
+    from tinyts.bench.machine import machine_info
+
+    info = machine_info()
+    dev = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU only"
+    return f"{info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, {dev}, {platform.system()}"
