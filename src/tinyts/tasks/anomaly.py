@@ -107,7 +107,7 @@ def _forecast_errors(model: TinyPulse, z: np.ndarray, batch_size: int) -> np.nda
     idx = ends[:, None] - length + np.arange(length)[None, :]
     xw = z.astype(np.float32)[idx]
     out = _forward(model, xw, np.ones_like(xw, dtype=bool), batch_size)["forecast"]
-    for i, e in enumerate(ends):
+    for i, e in enumerate(ends.tolist()):
         stop = min(e + horizon, t)
         err[e:stop] = (out[i, : stop - e] - z[e:stop]) ** 2
     err[:length] = err[length]
