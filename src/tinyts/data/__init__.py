@@ -16,8 +16,14 @@ windows
     Sliding windows, stitching, standard LTSF splits and train-split scaling.
 masks
     Seeded block, point and hybrid masks (the TSPulse imputation protocol).
-synth
-    SynthTS-style and KernelSynth-style generators and anomaly injection.
+synth, synth_config, synth_components, synth_seasonal, synth_augment
+    SynthTS-style compositional generator (``synth_ts``, ``synth_multivariate``, ``SynthConfig``).
+kernel_synth
+    KernelSynth-style Gaussian-process series (``kernel_synth``).
+anomalies
+    Labelled anomaly injection (``inject_anomalies``).
+synth_corpus
+    Mixed batches from every generator for training loops (``synth_batch``, ``SyntheticCorpus``).
 """
 
 from __future__ import annotations
