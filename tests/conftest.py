@@ -82,7 +82,8 @@ def mini_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         root / "TSB-AD-U" / "001_Toy_id_1_Synthetic_tr_1000_1st_2000.csv", index=False
     )
 
-    # UCR anomaly archive txt: name carries train end and the anomaly range [begin, end), 0-based (as aeon labels KDD-TSAD 135).
+    # UCR anomaly archive txt: the name carries the train end and the anomaly range [begin, end), 0-based,
+    # as aeon labels KDD-TSAD 135.
     y2 = np.sin(2 * np.pi * np.arange(m) / 40) + 0.05 * rng.standard_normal(m)
     y2[1800:1830] = 0.0
     (root / "anomaly" / "UCR_Anomaly").mkdir(parents=True)

@@ -120,3 +120,15 @@ def test_suite_result_records_skips() -> None:
     res.skip("X", "no labels")
     res.add(Row("A", "m", "mse", 1.0))
     assert res.skipped == [("X", "no labels")] and len(res.rows) == 1
+
+
+def test_pivot_mean_ignores_methods_absent_from_a_group() -> None:
+    rows = [
+        Row("A", "m1", "vus_pr", 0.2, extra={"family": "uni"}).to_json(),
+        Row("A", "m2", "vus_pr", 0.4, extra={"family": "uni"}).to_json(),
+        Row("B", "m1", "vus_pr", 0.6, extra={"family": "multi"}).to_json(),
+        Row("C", "m1", "vus_pr", 0.8, extra={"family": "multi"}).to_json(),
+    ]
+    text = "\n".join(pivot_markdown(rows))
+    assert "| **mean** (n=1) | uni | 0.2000 | 0.4000 |" in text
+    assert "| **mean** (n=2) | multi | 0.7000 | — |" in text

@@ -43,8 +43,8 @@ def pivot_markdown(rows: Sequence[dict[str, Any]]) -> list[str]:
     """One table per metric: a line per (dataset, extra keys), a column per method, plus mean lines.
 
     The mean lines average over datasets within each combination of the extra keys, counting only
-    datasets where every method of the table has a value (so that means are comparable); the count
-    is shown.
+    datasets where every method that ran in that group has a value (so that means are comparable);
+    the count is shown. A method with no value in a group gets no mean there.
     """
     lines: list[str] = []
     by_metric: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -69,9 +69,12 @@ def pivot_markdown(rows: Sequence[dict[str, Any]]) -> list[str]:
                 groups[key[1:]].append(vals)
             mean_body = []
             for gkey, vals_list in groups.items():
-                complete = [v for v in vals_list if all(m in v for m in methods)]
+                # methods that ran on no dataset of this group (not applicable there) are left out
+                present = [m for m in methods if any(m in v for v in vals_list)]
+                complete = [v for v in vals_list if all(m in v for m in present)]
                 means = [
-                    _fmt(sum(v[m] for v in complete) / len(complete)) if complete else "—" for m in methods
+                    _fmt(sum(v[m] for v in complete) / len(complete)) if complete and m in present else "—"
+                    for m in methods
                 ]
                 mean_body.append([f"**mean** (n={len(complete)})", *map(str, gkey), *means])
             lines += ["", *_table(["", *extras, *methods], mean_body)]

@@ -1,0 +1,145 @@
+"""``classification``: TRAIN -> TEST accuracy on every UCR and UEA problem of the data folder.
+
+Methods are :data:`METHODS` (method name -> factory ``seed -> classifier`` with ``fit``/``predict``),
+by default the peers of :mod:`tinyts.bench.peers.classifiers`: aeon's MiniRocket and 1-NN Euclidean.
+Both see the same prepared arrays: NaN linearly interpolated, unequal lengths zero-padded to the
+longest case of either split (MiniRocket additionally pads series shorter than 9 points to 9).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from tinyts.bench.core import BenchContext, Row, SuiteResult, timer
+from tinyts.bench.peers.classifiers import (
+    CLASSIFIERS,
+    MINIROCKET_MIN_LENGTH,
+    ClassifierFactory,
+    prepare_splits,
+    warm_up_minirocket,
+)
+
+NAME = "classification"
+DESCRIPTION = (
+    "UCR/UEA TRAIN -> TEST accuracy of aeon MiniRocket and 1-NN Euclidean on every classification "
+    "problem found in the data folder"
+)
+
+#: method name -> factory; the suite runs them in this order.
+METHODS: dict[str, ClassifierFactory] = dict(CLASSIFIERS)
+
+#: ``--quick``: the smallest problem (by file size) of each archive, at most this many.
+QUICK_PROBLEMS = 2
+
+
+def _quick_subset(problems: list[Any], result: SuiteResult) -> list[Any]:
+    def size(p: Any) -> int:
+        return int(p.train_path.stat().st_size + p.test_path.stat().st_size)
+
+    chosen: dict[str, Any] = {}
+    for p in sorted(problems, key=lambda p: (size(p), p.name)):
+        chosen.setdefault(p.archive, p)
+    keep = sorted(chosen.values(), key=lambda p: (size(p), p.name))[:QUICK_PROBLEMS]
+    left = [p.name for p in problems if p not in keep]
+    if left:
+        result.skip(f"{len(left)} problems", "not in the --quick subset: " + ", ".join(left))
+    return keep
+
+
+def _run_problem(problem: Any, methods: list[str], seed: int, result: SuiteResult) -> str | None:
+    """Fit and score every method on one problem; returns a one-line description for the notes."""
+    try:
+        train, test = problem.load()
+        X_train, X_test, prep = prepare_splits(train.X, test.X)
+    except (ValueError, OSError) as exc:
+        result.skip(problem.name, f"could not be read: {exc}")
+        return None
+    y_train, y_test = np.asarray(train.y).astype(str), np.asarray(test.y).astype(str)
+    unseen = sorted(set(y_test) - set(y_train))
+    if len(set(y_train)) < 2:
+        result.skip(problem.name, f"TRAIN has {len(set(y_train))} class; a classifier needs at least 2")
+        return None
+    if X_train.shape[2] < MINIROCKET_MIN_LENGTH and "minirocket" in methods:
+        prep.append(f"zero-padded to {MINIROCKET_MIN_LENGTH} for minirocket")
+    extra = {"archive": problem.archive}
+    for method in methods:
+        try:
+            clf = METHODS[method](seed)
+            with timer() as t_fit:
+                clf.fit(X_train, y_train)
+            with timer() as t_pred:
+                pred = np.asarray(clf.predict(X_test)).astype(str)
+        except Exception as exc:  # a peer failing on one problem must not stop the run; it is recorded
+            result.skip(f"{problem.name} / {method}", f"failed: {type(exc).__name__}: {exc}")
+            continue
+        if pred.shape != y_test.shape:
+            reason = f"predicted {pred.shape[0]} labels for {len(y_test)} cases"
+            result.skip(f"{problem.name} / {method}", reason)
+            continue
+        acc = float(np.mean(pred == y_test))
+        result.add(
+            Row(problem.name, method, "accuracy", acc, t_fit[0] + t_pred[0], dict(extra)),
+            Row(problem.name, method, "fit_seconds", t_fit[0], None, dict(extra)),
+            Row(problem.name, method, "predict_seconds", t_pred[0], None, dict(extra)),
+        )
+    classes = len(set(y_train) | set(y_test))
+    desc = (
+        f"{problem.name} [{problem.archive}, {problem.train_path.suffix}] "
+        f"{len(y_train)}/{len(y_test)} cases, "
+        f"{X_train.shape[1]}x{X_train.shape[2]}, {classes} classes"
+    )
+    if unseen:
+        prep.append(f"TEST has classes absent from TRAIN: {', '.join(unseen)}")
+    return desc + (f" ({'; '.join(prep)})" if prep else "")
+
+
+def _mean_notes(result: SuiteResult) -> list[str]:
+    acc: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for row in result.rows:
+        if row.metric == "accuracy":
+            for group in (f"archive {row.extra['archive']}", "all problems"):
+                acc[group][row.method].append(row.value)
+    order = sorted(g for g in acc if g.startswith("archive ")) + (["all problems"] if acc else [])
+    return [
+        f"Mean accuracy, {g}: " + ", ".join(f"{m} {np.mean(v):.4f} (n={len(v)})" for m, v in acc[g].items())
+        for g in order
+    ]
+
+
+def run(ctx: BenchContext) -> SuiteResult:
+    """Run the classification suite on ``ctx.data_dir``."""
+    from tinyts.data.discover import find_classification
+
+    result = SuiteResult()
+    problems = [p for p in find_classification(ctx.data_dir) if ctx.wants(p.name) or ctx.wants(p.archive)]
+    if ctx.quick:
+        problems = _quick_subset(problems, result)
+    methods = [m for m in METHODS if ctx.wants_method(m)]
+    if "minirocket" in methods:
+        warm_up_minirocket()
+    described = [d for p in problems if (d := _run_problem(p, methods, ctx.seed, result))]
+    result.notes += [
+        "Protocol: the official TRAIN/TEST split of each problem, fit on TRAIN, accuracy on TEST; one "
+        f"seed ({ctx.seed}, MiniRocket's `random_state`). Rows: `accuracy` (its `seconds` = fit + predict "
+        "wall time), `fit_seconds` and `predict_seconds`; extra key `archive`.",
+        "Preparation shared by every method (as peers.md): NaN linearly interpolated along time, unequal "
+        "lengths zero-padded at the end to the longest case of either split; MiniRocket also zero-pads "
+        f"series shorter than aeon's minimum of {MINIROCKET_MIN_LENGTH} points.",
+        "`minirocket`: aeon `MiniRocketClassifier` defaults (10,000 kernels, RidgeClassifierCV), n_jobs=1; "
+        "numba is compiled by a warm-up fit before any timing. `nn1_euclidean`: scikit-learn "
+        "`KNeighborsClassifier(n_neighbors=1, algorithm='brute')` on the flattened series (all channels "
+        "concatenated, raw values).",
+        "Timings: wall time on a machine shared with other jobs, so they are indicative only.",
+    ]
+    if ctx.quick:
+        result.notes.append(
+            "--quick: the smallest problem (by file size) of each archive, "
+            f"at most {QUICK_PROBLEMS} problems."
+        )
+    result.notes += _mean_notes(result)
+    if described:
+        result.notes.append("Problems: " + "; ".join(described))
+    return result
