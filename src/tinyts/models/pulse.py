@@ -11,7 +11,9 @@ Channels are independent unless ``channel_mixing`` is on (classification fine-tu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -179,3 +181,16 @@ class TinyPulse(TinyModel):
     def denormalize(self, y: torch.Tensor, out: dict[str, torch.Tensor]) -> torch.Tensor:
         """Map a normalised output (``recon``, ``recon_fft``, ``forecast``) back to raw values."""
         return self.revin.inverse(y, (out["mean"], out["std"]))
+
+    # ------------------------------------------------------------------ tasks
+    def impute(self, x: Any, **kwargs: Any) -> Any:
+        """Fill NaNs; see :func:`tinyts.tasks.impute.impute`."""
+        from tinyts.tasks.impute import impute
+
+        return impute(self, x, **kwargs)
+
+    def anomaly_scores(self, x: Any, mode: str = "ensemble", **kwargs: Any) -> np.ndarray:
+        """One anomaly score per time point; see :func:`tinyts.tasks.anomaly.anomaly_scores`."""
+        from tinyts.tasks.anomaly import anomaly_scores
+
+        return anomaly_scores(self, x, mode=mode, **kwargs)

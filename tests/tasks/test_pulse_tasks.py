@@ -1,0 +1,91 @@
+"""TinyPulse tasks on a small random model: contracts (shapes, observed values kept, alignment, errors)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from tinyts.models.pulse import PulseConfig, TinyPulse
+
+CFG = PulseConfig(
+    context_length=64,
+    patch_length=8,
+    d_model=8,
+    num_layers=1,
+    decoder_layers=1,
+    num_registers=2,
+    forecast_length=8,
+    dropout=0.0,
+)
+
+
+@pytest.fixture(scope="module")
+def model() -> TinyPulse:
+    torch.manual_seed(0)
+    return TinyPulse(CFG).eval()
+
+
+def _series(n: int = 300, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.sin(np.arange(n) / 5.0) + 0.1 * rng.standard_normal(n)
+
+
+@pytest.mark.parametrize("shape", [(300,), (2, 300), (3, 2, 200), (40,)])
+def test_impute_fills_nan_and_keeps_observed(model: TinyPulse, shape: tuple[int, ...]) -> None:
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(shape).cumsum(-1)
+    hidden = rng.random(shape) < 0.2
+    x_missing = np.where(hidden, np.nan, x)
+    out = model.impute(x_missing, stride=16)
+    assert out.shape == x.shape
+    assert not np.isnan(out).any()
+    np.testing.assert_array_equal(out[~hidden], x[~hidden])
+
+
+def test_impute_ragged_list_and_long_gap(model: TinyPulse) -> None:
+    a, b = _series(150), _series(400)
+    b[100:300] = np.nan  # a gap much longer than the context: falls back to linear interpolation
+    out = model.impute([a, b])
+    assert [o.shape for o in out] == [(150,), (400,)]
+    assert not np.isnan(out[1]).any()
+    # points farther than one context (64) from any observation are linearly interpolated between
+    # the nearest model-filled points, so the middle of the gap is a straight line
+    np.testing.assert_allclose(np.diff(out[1][170:230], 2), 0.0, atol=1e-9)
+
+
+def test_impute_rejects_bad_input(model: TinyPulse) -> None:
+    with pytest.raises(ValueError, match="inf"):
+        model.impute(np.array([1.0, np.inf, 2.0]))
+    with pytest.raises(ValueError):
+        model.impute(np.full(10, np.nan))
+    with pytest.raises(TypeError):
+        model.impute(np.array(["a", "b"]))
+
+
+@pytest.mark.parametrize("mode", ["time", "fft", "forecast", "ensemble"])
+def test_anomaly_scores_one_per_point_in_unit_range(model: TinyPulse, mode: str) -> None:
+    x = _series(500)
+    s = model.anomaly_scores(x, mode=mode, agg=16)
+    assert s.shape == (500,)
+    assert np.isfinite(s).all() and s.min() >= 0.0 and s.max() <= 1.0
+
+
+def test_anomaly_scores_multichannel_and_short(model: TinyPulse) -> None:
+    x = np.stack([_series(300), _series(300, seed=2)])
+    assert model.anomaly_scores(x, agg=16).shape == (300,)
+    assert model.anomaly_scores(_series(40), agg=16).shape == (40,)
+
+
+def test_anomaly_scores_errors(model: TinyPulse) -> None:
+    with pytest.raises(ValueError, match="mode"):
+        model.anomaly_scores(_series(), mode="bogus")
+    with pytest.raises(ValueError, match="multiple of the patch"):
+        model.anomaly_scores(_series(), agg=12)
+    with pytest.raises(ValueError, match="one series"):
+        model.anomaly_scores(np.zeros((2, 2, 100)))
+
+
+def test_constant_series_gets_zero_scores(model: TinyPulse) -> None:
+    s = model.anomaly_scores(np.full(200, 3.0), agg=16)
+    assert np.isfinite(s).all()
