@@ -144,3 +144,27 @@ def test_missing_weights(tmp_path: Path) -> None:
     (folder / "model.safetensors").unlink()
     with pytest.raises(CheckpointError, match="no model.safetensors"):
         load(folder)
+
+
+def test_linear_fill_mode_starts_at_linear_interpolation() -> None:
+    """With fill="linear" the time head is a residual on the interpolated input: zero head = interp."""
+    m = _model()
+    torch.nn.init.zeros_(m.time_head.weight)
+    torch.nn.init.zeros_(m.time_head.bias)
+    x = torch.linspace(0, 1, 64).repeat(1, 1, 1) * 5
+    obs = torch.ones_like(x, dtype=torch.bool)
+    obs[..., 20:30] = False
+    out = m(x, obs)
+    assert torch.allclose(m.denormalize(out["recon"], out), x, atol=1e-4)
+
+
+def test_token_mode_matches_tspulse_style() -> None:
+    torch.manual_seed(0)
+    m = TinyPulse(PulseConfig(**{**SMALL.__dict__, "fill": "token"})).eval()
+    assert m.mask_token is not None
+    x = torch.randn(2, 1, 64)
+    obs = torch.ones_like(x, dtype=torch.bool)
+    obs[..., :8] = False
+    assert m(x, obs)["recon"].shape == (2, 1, 64)
+    with pytest.raises(ValueError, match="fill"):
+        PulseConfig(fill="zeros")
