@@ -18,7 +18,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def _write_ts(path: Path, X: np.ndarray, y: np.ndarray, name: str) -> None:
-    n, c, t = X.shape
+    _, c, t = X.shape
     lines = [
         f"@problemName {name}",
         "@timeStamps false",

@@ -75,8 +75,9 @@ def unseen_dir(tmp_path: Path) -> Path:
     _write(root / "kdd" / "k_TRAIN.csv", "timestamp,value,is_anomaly\n0,1.0,0\n")  # anomaly csv pair
     _write(root / "kdd" / "k_TEST.csv", "timestamp,value,is_anomaly\n0,1.0,0\n1,9.0,1\n")
     # TSB-AD style with a new name and folder; a name list that must not be a series
-    _write(root / "bench-A" / "042_Pump_id_9_Plant_tr_2_1st_3.csv",
-           "p1,p2,Label\n1,2,0\n3,4,0\n5,6,1\n7,8,0\n")
+    _write(
+        root / "bench-A" / "042_Pump_id_9_Plant_tr_2_1st_3.csv", "p1,p2,Label\n1,2,0\n3,4,0\n5,6,1\n7,8,0\n"
+    )
     _write(root / "lists" / "names.csv", "file_name\n042_Pump_id_9_Plant_tr_2_1st_3.csv\n")
     # NAB-like tree: only files with a key in the windows json
     nab = root / "anomaly" / "NABish"
@@ -84,16 +85,21 @@ def unseen_dir(tmp_path: Path) -> Path:
     for name in ("cat/one.csv", "cat/two.csv"):
         (nab / name).parent.mkdir(parents=True, exist_ok=True)
         pd.DataFrame({"timestamp": stamps, "value": rng.standard_normal(6)}).to_csv(nab / name, index=False)
-    _write(nab / "labels" / "combined_windows.json",
-           json.dumps({"cat/one.csv": [["2020-01-01 01:00:00", "2020-01-01 03:00:00"]]}))
+    _write(
+        nab / "labels" / "combined_windows.json",
+        json.dumps({"cat/one.csv": [["2020-01-01 01:00:00", "2020-01-01 03:00:00"]]}),
+    )
     _write(nab / "labels" / "combined_labels.json", json.dumps({"cat/one.csv": ["2020-01-01 02:00:00"]}))
     # SMAP/MSL-like folder: rows without files are not listed
     sm = root / "anomaly" / "space"
     for part, n in (("train", 5), ("test", 7)):
         (sm / part).mkdir(parents=True)
         np.save(sm / part / "Z-1.npy", rng.standard_normal((n, 4)))
-    _write(sm / "labeled_anomalies.csv", "chan_id,spacecraft,anomaly_sequences,class,num_values\n"
-           'Z-1,MSL,"[[2, 3]]","[point]",7\nZ-2,MSL,"[[1, 1]]","[point]",9\n')
+    _write(
+        sm / "labeled_anomalies.csv",
+        "chan_id,spacecraft,anomaly_sequences,class,num_values\n"
+        'Z-1,MSL,"[[2, 3]]","[point]",7\nZ-2,MSL,"[[1, 1]]","[point]",9\n',
+    )
     # UCR anomaly archive, TSB-UAD-like .out and a value,label csv in new folders
     np.savetxt(root / "anomaly" / "space" / "777_UCR_Anomaly_Wave_10_12_15.txt", np.sin(np.arange(30.0)))
     _write(root / "anomaly" / "ecg" / "rec1.out", "0.1,0\n0.2,1\n0.3,0\n")

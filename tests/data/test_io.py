@@ -40,14 +40,18 @@ def _aeon_data() -> Path:
 def _same(a: np.ndarray | list[np.ndarray], b: np.ndarray | list[np.ndarray]) -> bool:
     if isinstance(a, np.ndarray) != isinstance(b, np.ndarray) or len(a) != len(b):
         return False
-    return all(np.asarray(x).shape == np.asarray(y).shape and np.array_equal(x, y, equal_nan=True)
-               for x, y in zip(a, b, strict=True))
+    return all(
+        np.asarray(x).shape == np.asarray(y).shape and np.array_equal(x, y, equal_nan=True)
+        for x, y in zip(a, b, strict=True)
+    )
 
 
 # ------------------------------------------------------------------------------------------- LTSF
 def test_read_ltsf_csv(tmp_path: Path) -> None:
-    p = _write(tmp_path / "toy.csv", "date,a,OT\n2020-01-01 00:00:00,1.5,2\n2020-01-01 01:00:00,,3\n"
-                                     "2020-01-01 02:00:00,4,5\n")
+    p = _write(
+        tmp_path / "toy.csv",
+        "date,a,OT\n2020-01-01 00:00:00,1.5,2\n2020-01-01 01:00:00,,3\n2020-01-01 02:00:00,4,5\n",
+    )
     t = read_ltsf_csv(p)
     assert t.name == "toy" and t.columns == ["a", "OT"] and t.path == p
     assert t.values.dtype == np.float64 and t.values.shape == (3, 2)
@@ -93,8 +97,11 @@ _TS_HEAD = "# comment\n@problemName Toy\n@timeStamps false\n@missing true\n"
 
 
 def test_read_ts_univariate_missing(tmp_path: Path) -> None:
-    p = _write(tmp_path / "Toy_TRAIN.ts", _TS_HEAD + "@univariate true\n@equalLength true\n@seriesLength 3\n"
-               "@classLabel true Yes No\n@data\n1,2,3:Yes\n4,?,6:No\nNaN,8,9:Yes\n")
+    p = _write(
+        tmp_path / "Toy_TRAIN.ts",
+        _TS_HEAD + "@univariate true\n@equalLength true\n@seriesLength 3\n"
+        "@classLabel true Yes No\n@data\n1,2,3:Yes\n4,?,6:No\nNaN,8,9:Yes\n",
+    )
     s = read_ts(p)
     assert s.name == "Toy" and isinstance(s.X, np.ndarray) and s.X.shape == (3, 1, 3)
     assert s.X.dtype == np.float64 and np.isnan(s.X[1, 0, 1]) and np.isnan(s.X[2, 0, 0])
@@ -104,8 +111,11 @@ def test_read_ts_univariate_missing(tmp_path: Path) -> None:
 
 
 def test_read_ts_multivariate_unequal(tmp_path: Path) -> None:
-    p = _write(tmp_path / "M_TEST.ts", "@problemName M\n@univariate false\n@dimensions 2\n"
-               "@equalLength false\n@classLabel true a b\n@data\n1,2,3:4,5,6:a\n7,8:9,10:b\n")
+    p = _write(
+        tmp_path / "M_TEST.ts",
+        "@problemName M\n@univariate false\n@dimensions 2\n"
+        "@equalLength false\n@classLabel true a b\n@data\n1,2,3:4,5,6:a\n7,8:9,10:b\n",
+    )
     s = read_ts(p)
     assert isinstance(s.X, list) and not s.equal_length and s.n_channels == 2 and s.n_cases == 2
     assert s.X[0].shape == (2, 3) and s.X[1].shape == (2, 2)
@@ -113,9 +123,12 @@ def test_read_ts_multivariate_unequal(tmp_path: Path) -> None:
 
 
 def test_read_ts_timestamps(tmp_path: Path) -> None:
-    p = _write(tmp_path / "T_TRAIN.ts", "@problemName T\n@timeStamps true\n@univariate true\n"
-               "@classLabel true 1 2\n@data\n(2007-01-01 00:00:00,1.5),(2007-01-01 00:01:00,2.5):1\n"
-               "(2008-01-01 00:00:00,3),(2008-01-01 00:01:00,?):2\n")
+    p = _write(
+        tmp_path / "T_TRAIN.ts",
+        "@problemName T\n@timeStamps true\n@univariate true\n"
+        "@classLabel true 1 2\n@data\n(2007-01-01 00:00:00,1.5),(2007-01-01 00:01:00,2.5):1\n"
+        "(2008-01-01 00:00:00,3),(2008-01-01 00:01:00,?):2\n",
+    )
     s = read_ts(p)
     assert isinstance(s.X, np.ndarray) and s.X.shape == (2, 1, 2)
     assert s.X[0, 0].tolist() == [1.5, 2.5] and np.isnan(s.X[1, 0, 1])
@@ -142,8 +155,15 @@ def test_read_ts_malformed(tmp_path: Path, body: str, needle: str) -> None:
         read_ts(p)
 
 
-@pytest.mark.parametrize("stem", ["GunPoint/GunPoint_TRAIN", "BasicMotions/BasicMotions_TEST",
-                                  "JapaneseVowels/JapaneseVowels_TRAIN", "UnitTest/UnitTestTimeStamps_TRAIN"])
+@pytest.mark.parametrize(
+    "stem",
+    [
+        "GunPoint/GunPoint_TRAIN",
+        "BasicMotions/BasicMotions_TEST",
+        "JapaneseVowels/JapaneseVowels_TRAIN",
+        "UnitTest/UnitTestTimeStamps_TRAIN",
+    ],
+)
 def test_read_ts_matches_aeon(stem: str) -> None:
     from aeon.datasets import load_from_ts_file
 
@@ -156,8 +176,10 @@ def test_read_ts_matches_aeon(stem: str) -> None:
 
 # ------------------------------------------------------------------------------------------ .arff
 def test_read_arff_univariate_missing_and_unequal(tmp_path: Path) -> None:
-    head = "% c\n@relation Toy\n@attribute a0 numeric\n@attribute a1 numeric\n@attribute a2 numeric\n" \
-           "@attribute target {x,y}\n@data\n"
+    head = (
+        "% c\n@relation Toy\n@attribute a0 numeric\n@attribute a1 numeric\n@attribute a2 numeric\n"
+        "@attribute target {x,y}\n@data\n"
+    )
     s = read_arff(_write(tmp_path / "Toy_TRAIN.arff", head + "1,?,3,x\n4,5,6,y\n"))
     assert isinstance(s.X, np.ndarray) and s.X.shape == (2, 1, 3) and np.isnan(s.X[0, 0, 1])
     assert s.y.tolist() == ["x", "y"] and s.meta["class_values"] == ["x", "y"]
@@ -168,8 +190,10 @@ def test_read_arff_univariate_missing_and_unequal(tmp_path: Path) -> None:
 
 
 def test_read_arff_relational(tmp_path: Path) -> None:
-    text = ("@relation 'M'\n@attribute rel relational\n@attribute a0 numeric\n@attribute a1 numeric\n"
-            "@end rel\n@attribute activity {Walk,Run}\n@data\n'1,2\\n3,?',Walk\n'5,6\\n7,8',Run\n")
+    text = (
+        "@relation 'M'\n@attribute rel relational\n@attribute a0 numeric\n@attribute a1 numeric\n"
+        "@end rel\n@attribute activity {Walk,Run}\n@data\n'1,2\\n3,?',Walk\n'5,6\\n7,8',Run\n"
+    )
     s = read_arff(_write(tmp_path / "M_TEST.arff", text))
     assert isinstance(s.X, np.ndarray) and s.X.shape == (2, 2, 2) and s.meta["relational"]
     assert s.X[1].tolist() == [[5.0, 6.0], [7.0, 8.0]] and np.isnan(s.X[0, 1, 1])
@@ -223,8 +247,9 @@ def test_read_ucr_tsv_matches_aeon() -> None:
 
 
 def test_read_ucr_txt_and_csv(tmp_path: Path) -> None:
-    txt = _write(tmp_path / "C_TRAIN.txt", "   1.0000000e+00  -5.18e-01   2.5e+00\n"
-                                           "   0.0000000e+00   ?   1.0e+00\n\n")
+    txt = _write(
+        tmp_path / "C_TRAIN.txt", "   1.0000000e+00  -5.18e-01   2.5e+00\n   0.0000000e+00   ?   1.0e+00\n\n"
+    )
     s = read_ucr_txt(txt)
     assert s.y.tolist() == ["1", "0"] and isinstance(s.X, np.ndarray) and s.X.shape == (2, 1, 2)
     assert s.X[0, 0].tolist() == [-0.518, 2.5] and np.isnan(s.X[1, 0, 0])
@@ -256,8 +281,9 @@ def test_read_tsbad_csv_univariate_and_multivariate(tmp_path: Path) -> None:
     s = read_tsbad_csv(u)
     assert s.family == "TSB-AD-U" and s.values.shape == (5, 1) and s.train_end == 3
     assert s.labels.dtype == np.int8 and s.labels.tolist() == [0, 0, 0, 1, 0] and s.meta["first_anomaly"] == 4
-    m = _write(tmp_path / "other" / "002_Z_id_2_W_tr_2_1st_2.csv",
-               "s1,s2,s3,Label\n1,2,3,0\n4,5,6,0\n7,8,9,1\n")
+    m = _write(
+        tmp_path / "other" / "002_Z_id_2_W_tr_2_1st_2.csv", "s1,s2,s3,Label\n1,2,3,0\n4,5,6,0\n7,8,9,1\n"
+    )
     s = read_tsbad_csv(m)
     assert s.family == "TSB-AD-M" and s.values.shape == (3, 3) and s.meta["columns"] == ["s1", "s2", "s3"]
 
@@ -300,14 +326,19 @@ def test_read_smap_msl(tmp_path: Path) -> None:
     np.save(tmp_path / "train" / "A-9.npy", rng.standard_normal((6, 3)))
     test = rng.standard_normal((8, 3))
     np.save(tmp_path / "test" / "A-9.npy", test)
-    _write(tmp_path / "labeled_anomalies.csv", 'chan_id,spacecraft,anomaly_sequences,class,num_values\n'
-           'A-9,SMAP,"[[1, 2], [6, 7]]","[point, point]",8\n')
+    _write(
+        tmp_path / "labeled_anomalies.csv",
+        "chan_id,spacecraft,anomaly_sequences,class,num_values\n"
+        'A-9,SMAP,"[[1, 2], [6, 7]]","[point, point]",8\n',
+    )
     s = read_smap_msl(tmp_path, "A-9")
     assert s.name == "SMAP/A-9" and s.family == "SMAP_MSL" and s.train_end == 6 and s.values.shape == (14, 3)
     assert np.array_equal(s.values[6:], test)
     assert np.flatnonzero(s.labels).tolist() == [7, 8, 12, 13]  # inclusive ranges, offset by train
-    _write(tmp_path / "labeled_anomalies.csv", 'chan_id,spacecraft,anomaly_sequences,class,num_values\n'
-           'A-9,SMAP,"[[1, 8]]","[point]",8\n')
+    _write(
+        tmp_path / "labeled_anomalies.csv",
+        'chan_id,spacecraft,anomaly_sequences,class,num_values\nA-9,SMAP,"[[1, 8]]","[point]",8\n',
+    )
     with pytest.raises(DataFormatError, match="outside the test part"):
         read_smap_msl(tmp_path, "A-9")
     with pytest.raises(DataFormatError, match="no row for channel 'A-8'"):

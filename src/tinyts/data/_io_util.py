@@ -112,8 +112,9 @@ def check_field_counts(text: str, sep: str, path: Path, first_line_no: int = 1) 
     for i, line in enumerate(lines):
         if line.strip() and line.count(sep) + 1 != n_fields:
             got = line.count(sep) + 1
-            raise fail(path, f"expected {n_fields} fields (as on the first line), found {got}",
-                       i + first_line_no)
+            raise fail(
+                path, f"expected {n_fields} fields (as on the first line), found {got}", i + first_line_no
+            )
     return n_fields  # pragma: no cover - the counts disagree only when some line differs
 
 
@@ -126,8 +127,9 @@ def numeric_columns(df: pd.DataFrame, path: Path, header_lines: int = 1) -> np.n
             bad = num.isna() & raw.notna()
             if bad.any():
                 row = int(np.flatnonzero(bad.to_numpy())[0])
-                raise fail(path, f"non-numeric value {raw.iloc[row]!r} in column {col!r}",
-                           row + 1 + header_lines)
+                raise fail(
+                    path, f"non-numeric value {raw.iloc[row]!r} in column {col!r}", row + 1 + header_lines
+                )
             df[col] = num
     return df.to_numpy(dtype=np.float64)
 
@@ -138,8 +140,9 @@ def labels_01(raw: np.ndarray, path: Path, header_lines: int, column: str) -> np
     ok = (num == 0.0) | (num == 1.0)
     if not ok.all():
         row = int(np.flatnonzero(~ok)[0])
-        raise fail(path, f"label column {column!r} must hold 0 or 1, found {raw[row]!r}",
-                   row + 1 + header_lines)
+        raise fail(
+            path, f"label column {column!r} must hold 0 or 1, found {raw[row]!r}", row + 1 + header_lines
+        )
     return num.astype(np.int8)
 
 

@@ -222,8 +222,10 @@ class AnomalySource:
         elif self.kind == "value_label":
             series = read_value_label(self.path, family=self.family)
         else:
-            raise ValueError(f"unknown AnomalySource kind {self.kind!r} (or its labels_path/channel is "
-                             "missing); accepted: tsbad, nab, smap_msl, ucr_anomaly, value_label")
+            raise ValueError(
+                f"unknown AnomalySource kind {self.kind!r} (or its labels_path/channel is "
+                "missing); accepted: tsbad, nab, smap_msl, ucr_anomaly, value_label"
+            )
         series.name = self.name
         return series
 
@@ -239,9 +241,11 @@ def _smap_sources(labels_csv: Path) -> list[AnomalySource]:
         return []
     out: list[AnomalySource] = []
     folder = labels_csv.parent
-    for chan, craft in zip(table["chan_id"].astype(str),
-                           table["spacecraft"].astype(str) if "spacecraft" in table else [""] * len(table),
-                           strict=True):
+    for chan, craft in zip(
+        table["chan_id"].astype(str),
+        table["spacecraft"].astype(str) if "spacecraft" in table else [""] * len(table),
+        strict=True,
+    ):
         test = folder / "test" / f"{chan}.npy"
         if test.is_file() and (folder / "train" / f"{chan}.npy").is_file():
             name = f"{craft}/{chan}" if craft else chan
@@ -348,41 +352,58 @@ def describe_data_dir(root: str | Path, load: bool = False) -> list[str]:
         rel = p.relative_to(r).as_posix()
         extra = ""
         if load:
+
             def info(p: Path = p) -> str:
                 t = read_ltsf_csv(p)
-                span = "" if t.timestamps is None else (
-                    f", {str(t.timestamps[0])[:19]} .. {str(t.timestamps[-1])[:19]}")
+                span = (
+                    ""
+                    if t.timestamps is None
+                    else (f", {str(t.timestamps[0])[:19]} .. {str(t.timestamps[-1])[:19]}")
+                )
                 return f"{t.values.shape[0]} rows x {t.values.shape[1]} channels{span}"
+
             extra = "  " + attempt(rel, info)
         lines.append(f"  {rel}{extra}")
 
     problems = find_classification(r)
     by_arch = Counter(c.archive for c in problems)
-    lines.append(f"classification problems: {len(problems)} ("
-                 + ", ".join(f"{a} {n}" for a, n in sorted(by_arch.items())) + ")")
+    lines.append(
+        f"classification problems: {len(problems)} ("
+        + ", ".join(f"{a} {n}" for a, n in sorted(by_arch.items()))
+        + ")"
+    )
     for c in problems:
         extra = ""
         if load:
+
             def cinfo(c: ClassificationProblem = c) -> str:
                 tr, te = c.load()
                 classes = len(set(tr.y) | set(te.y))
                 return f"train {_shape(tr.X)}, test {_shape(te.X)}, {classes} classes"
+
             extra = "  " + attempt(c.name, cinfo)
-        lines.append(f"  [{c.archive}] {c.name} ({c.train_path.suffix}) "
-                     f"{c.train_path.parent.relative_to(r).as_posix()}{extra}")
+        lines.append(
+            f"  [{c.archive}] {c.name} ({c.train_path.suffix}) "
+            f"{c.train_path.parent.relative_to(r).as_posix()}{extra}"
+        )
 
     sources = find_anomaly(r)
     by_fam = Counter(s.family for s in sources)
-    lines.append(f"anomaly series: {len(sources)} ("
-                 + ", ".join(f"{f} {n}" for f, n in sorted(by_fam.items())) + ")")
+    lines.append(
+        f"anomaly series: {len(sources)} (" + ", ".join(f"{f} {n}" for f, n in sorted(by_fam.items())) + ")"
+    )
     for s in sources:
         extra = ""
         if load:
+
             def ainfo(s: AnomalySource = s) -> str:
                 a = s.load()
                 pct = 100.0 * float(a.labels.mean()) if a.n_time else 0.0
-                return (f"{a.n_time} x {a.n_channels}, {int(a.labels.sum())} anomalous points "
-                        f"({pct:.2f}%), train_end {a.train_end}")
+                return (
+                    f"{a.n_time} x {a.n_channels}, {int(a.labels.sum())} anomalous points "
+                    f"({pct:.2f}%), train_end {a.train_end}"
+                )
+
             extra = "  " + attempt(s.name, ainfo)
         lines.append(f"  [{s.family}] {s.name}{extra}")
 
@@ -392,9 +413,12 @@ def describe_data_dir(root: str | Path, load: bool = False) -> list[str]:
     other = [p for p in _files(r, tuple(_all_suffixes(r))) if p not in used]
     lines.append(f"other files (not read as a dataset): {len(other)}")
     lines.extend(f"  {p.relative_to(r).as_posix()}" for p in other)
-    summary = (f"summary: {len(ltsf)} LTSF, {len(problems)} classification, {len(sources)} anomaly; "
-               f"{len(failures)} failed to load" if load else
-               f"summary: {len(ltsf)} LTSF, {len(problems)} classification, {len(sources)} anomaly")
+    summary = (
+        f"summary: {len(ltsf)} LTSF, {len(problems)} classification, {len(sources)} anomaly; "
+        f"{len(failures)} failed to load"
+        if load
+        else f"summary: {len(ltsf)} LTSF, {len(problems)} classification, {len(sources)} anomaly"
+    )
     lines.append(summary)
     lines.extend(f"  FAILED {f}" for f in failures)
     return lines

@@ -82,8 +82,11 @@ def read_ltsf_csv(path: str | Path) -> TableSeries:
         raise fail(p, "the file has a header but no rows")
     date_col = df.columns[0]
     if pd.api.types.is_numeric_dtype(df[date_col]):
-        raise fail(p, f"the first column {date_col!r} holds numbers, not dates; an LTSF csv starts with "
-                      "a date column (e.g. 'date')")
+        raise fail(
+            p,
+            f"the first column {date_col!r} holds numbers, not dates; an LTSF csv starts with "
+            "a date column (e.g. 'date')",
+        )
     try:
         stamps = pd.to_datetime(df[date_col]).to_numpy(dtype="datetime64[ns]")
     except (ValueError, TypeError):
@@ -96,5 +99,6 @@ def read_ltsf_csv(path: str | Path) -> TableSeries:
         raise fail(p, f"missing date in column {date_col!r}", row + 2)
     data = df.drop(columns=[date_col])
     values = numeric_columns(data, p)
-    return TableSeries(name=p.stem, values=values, columns=[str(c) for c in data.columns],
-                       timestamps=stamps, path=p)
+    return TableSeries(
+        name=p.stem, values=values, columns=[str(c) for c in data.columns], timestamps=stamps, path=p
+    )

@@ -91,8 +91,9 @@ def read_tsbad_csv(path: str | Path) -> AnomalySeries:
     if first:
         meta["first_anomaly"] = int(first.group(1))
     train_end = _check_train_end(p, int(tr.group(1)) if tr else None, len(values))
-    return AnomalySeries(name=p.stem, family=family, values=values, labels=labels,
-                         train_end=train_end, path=p, meta=meta)
+    return AnomalySeries(
+        name=p.stem, family=family, values=values, labels=labels, train_end=train_end, path=p, meta=meta
+    )
 
 
 def read_nab(csv_path: str | Path, windows_json: str | Path) -> AnomalySeries:
@@ -141,9 +142,15 @@ def read_nab(csv_path: str | Path, windows_json: str | Path) -> AnomalySeries:
             raise fail(jp, f"window {win!r} of {key!r} is not a [start, end] pair")
         start, end = (np.datetime64(pd.Timestamp(w), "ns") for w in win)
         labels[(stamps > start) & (stamps <= end)] = 1
-    return AnomalySeries(name=key[: -len(".csv")] if key.endswith(".csv") else key, family="NAB",
-                         values=values, labels=labels, train_end=None, path=p,
-                         meta={"windows": windows, "timestamps": stamps, "key": key})
+    return AnomalySeries(
+        name=key[: -len(".csv")] if key.endswith(".csv") else key,
+        family="NAB",
+        values=values,
+        labels=labels,
+        train_end=None,
+        path=p,
+        meta={"windows": windows, "timestamps": stamps, "key": key},
+    )
 
 
 def _smap_rows(labels_csv: Path, channel: str) -> tuple[str, list[list[int]], int | None]:
@@ -159,12 +166,18 @@ def _smap_rows(labels_csv: Path, channel: str) -> tuple[str, list[list[int]], in
         try:
             seq = json.loads(str(row["anomaly_sequences"]))
         except json.JSONDecodeError:
-            raise fail(labels_csv, f"anomaly_sequences {row['anomaly_sequences']!r} is not a list of "
-                                   "[start, end] pairs", int(str(idx)) + 2) from None
+            raise fail(
+                labels_csv,
+                f"anomaly_sequences {row['anomaly_sequences']!r} is not a list of [start, end] pairs",
+                int(str(idx)) + 2,
+            ) from None
         for pair in seq:
             if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(v, int) for v in pair)):
-                raise fail(labels_csv, f"anomaly range {pair!r} is not an [start, end] integer pair",
-                           int(str(idx)) + 2)
+                raise fail(
+                    labels_csv,
+                    f"anomaly range {pair!r} is not an [start, end] integer pair",
+                    int(str(idx)) + 2,
+                )
             if pair not in ranges:
                 ranges.append(pair)
     first = rows.iloc[0]
@@ -218,21 +231,34 @@ def read_smap_msl(root: str | Path, channel: str) -> AnomalySeries:
     if train.shape[1] != test.shape[1]:
         raise fail(test_path, f"has {test.shape[1]} columns but the train file has {train.shape[1]}")
     if n_values is not None and n_values != len(test):
-        raise fail(labels_csv, f"num_values {n_values} for {channel} differs from the test length "
-                               f"{len(test)}")
+        raise fail(
+            labels_csv, f"num_values {n_values} for {channel} differs from the test length {len(test)}"
+        )
     test_labels = np.zeros(len(test), dtype=np.int8)
     for start, end in ranges:
         if not 0 <= start <= end < len(test):
-            raise fail(labels_csv, f"range [{start}, {end}] of {channel} is outside the test part "
-                                   f"(length {len(test)})")
+            raise fail(
+                labels_csv,
+                f"range [{start}, {end}] of {channel} is outside the test part (length {len(test)})",
+            )
         test_labels[start : end + 1] = 1
     values = np.concatenate([train, test], axis=0)
     labels = np.concatenate([np.zeros(len(train), dtype=np.int8), test_labels])
     name = f"{spacecraft}/{channel}" if spacecraft else channel
-    return AnomalySeries(name=name, family="SMAP_MSL", values=values, labels=labels,
-                         train_end=len(train), path=test_path,
-                         meta={"channel": channel, "spacecraft": spacecraft, "anomaly_sequences": ranges,
-                               "train_path": train_path})
+    return AnomalySeries(
+        name=name,
+        family="SMAP_MSL",
+        values=values,
+        labels=labels,
+        train_end=len(train),
+        path=test_path,
+        meta={
+            "channel": channel,
+            "spacecraft": spacecraft,
+            "anomaly_sequences": ranges,
+            "train_path": train_path,
+        },
+    )
 
 
 def read_value_label(path: str | Path, family: str | None = None) -> AnomalySeries:
@@ -273,8 +299,9 @@ def read_value_label(path: str | Path, family: str | None = None) -> AnomalySeri
     values = numeric_columns(data, p, header_lines=int(header))
     labels = labels_01(df[label_col].to_numpy(), p, int(header), str(label_col))
     fam = family if family is not None else family_from_folder(p.parent.name)
-    return AnomalySeries(name=p.stem, family=fam, values=values, labels=labels, train_end=None,
-                         path=p, meta=meta)
+    return AnomalySeries(
+        name=p.stem, family=fam, values=values, labels=labels, train_end=None, path=p, meta=meta
+    )
 
 
 def read_ucr_anomaly(path: str | Path) -> AnomalySeries:
@@ -317,9 +344,18 @@ def read_ucr_anomaly(path: str | Path) -> AnomalySeries:
                 tokens.extend(toks)
         values = to_floats(tokens, p, starts, nos)[:, None]
         if not 0 <= begin < end <= len(values):
-            raise fail(p, f"anomaly range [{begin}, {end}) from the name is outside the series "
-                          f"(length {len(values)})")
+            raise fail(
+                p,
+                f"anomaly range [{begin}, {end}) from the name is outside the series (length {len(values)})",
+            )
         labels = np.zeros(len(values), dtype=np.int8)
         labels[begin:end] = 1
-    return AnomalySeries(name=p.stem, family="UCR_Anomaly", values=values, labels=labels,
-                         train_end=_check_train_end(p, train_end, len(values)), path=p, meta=meta)
+    return AnomalySeries(
+        name=p.stem,
+        family="UCR_Anomaly",
+        values=values,
+        labels=labels,
+        train_end=_check_train_end(p, train_end, len(values)),
+        path=p,
+        meta=meta,
+    )

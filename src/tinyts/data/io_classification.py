@@ -105,8 +105,9 @@ def _ts_header(lines: list[str], path: Path) -> tuple[dict[str, Any], int]:
             try:
                 meta[key] = int(rest[0])
             except (IndexError, ValueError):
-                raise fail(path, f"@{parts[0][1:]} needs an integer, found {' '.join(rest)!r}",
-                           i + 1) from None
+                raise fail(
+                    path, f"@{parts[0][1:]} needs an integer, found {' '.join(rest)!r}", i + 1
+                ) from None
         else:
             meta[key] = " ".join(rest)
     raise fail(path, "no @data tag: a .ts file needs a header ending in @data before the cases")
@@ -189,8 +190,9 @@ def read_ts(path: str | Path) -> ClassificationSplit:
                 raise fail(p, "expected values followed by ':<label>'", i + 1)
             label = dims.pop().strip()
             if declared and label not in declared:
-                raise fail(p, f"label {label!r} is not in the declared @classLabel list "
-                              f"{sorted(declared)}", i + 1)
+                raise fail(
+                    p, f"label {label!r} is not in the declared @classLabel list {sorted(declared)}", i + 1
+                )
         if n_dims is None:
             n_dims = len(dims)
         elif len(dims) != n_dims:
@@ -205,8 +207,12 @@ def read_ts(path: str | Path) -> ClassificationSplit:
             if length is None:
                 length = len(toks)
             elif len(toks) != length:
-                raise fail(p, f"channel {k} has {len(toks)} values but channel 0 has {length}; "
-                              "all channels of one case must have the same length", i + 1)
+                raise fail(
+                    p,
+                    f"channel {k} has {len(toks)} values but channel 0 has {length}; "
+                    "all channels of one case must have the same length",
+                    i + 1,
+                )
             tokens.extend(toks)
         shapes.append((len(dims), int(length or 0)))
         labels.append(label)
@@ -352,8 +358,9 @@ def _read_label_first(
             continue
         parts = raw.split() if sep is None else raw.rstrip("\r\n").split(sep)
         if len(parts) < 2:
-            raise fail(p, f"expected a label and at least one value separated by "
-                          f"{sep or 'whitespace'!r}", i + 1)
+            raise fail(
+                p, f"expected a label and at least one value separated by {sep or 'whitespace'!r}", i + 1
+            )
         label = parts[0].strip()
         if not label:
             raise fail(p, "the first field (the class label) is empty", i + 1)
@@ -391,7 +398,11 @@ def read_ucr_csv(path: str | Path, *, unequal: bool | None = None) -> Classifica
 
 
 _READERS = {
-    ".ts": read_ts, ".arff": read_arff, ".tsv": read_ucr_tsv, ".txt": read_ucr_txt, ".csv": read_ucr_csv,
+    ".ts": read_ts,
+    ".arff": read_arff,
+    ".tsv": read_ucr_tsv,
+    ".txt": read_ucr_txt,
+    ".csv": read_ucr_csv,
 }
 
 
