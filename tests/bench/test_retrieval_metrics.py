@@ -115,3 +115,19 @@ def test_bad_input_is_rejected() -> None:
         average_precision_at_k(np.ones((1, 3), dtype=bool), np.array([1]), 3)
     with pytest.raises(ValueError, match="outside the database"):
         relevance_matrix(np.array(["a"]), np.array(["a"]), np.array([[-1]]))
+
+
+def test_triangulation_is_leave_one_out() -> None:
+    from tinyts.bench.ours import triangulate
+
+    vus = {
+        "a": {"m1": 0.9, "m2": 0.1},  # a's own labels favour m1 ...
+        "b": {"m1": 0.2, "m2": 0.8},  # ... but the rest of its family favours m2
+        "c": {"m1": 0.3, "m2": 0.7},
+        "solo": {"m1": 0.0, "m2": 1.0},
+    }
+    families = {"a": "F", "b": "F", "c": "F", "solo": "G"}
+    chosen = triangulate(vus, families, ("m1", "m2"))
+    assert chosen["a"] == "m2"
+    assert chosen["b"] == "m2" and chosen["c"] == "m2"
+    assert chosen["solo"] == "m1"  # a family of one falls back to the first mode

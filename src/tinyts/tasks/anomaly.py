@@ -127,6 +127,8 @@ def score_channel(
     x = np.asarray(series, dtype=np.float64)
     obs = np.isfinite(x)
     mean, std = x[obs].mean(), x[obs].std()
+    if not std > 0:  # a constant channel carries no anomaly evidence: zero scores, no model call
+        return {k: np.zeros(x.size) for k in MODES}
     z = np.where(obs, (x - mean) / (std if std > 0 else 1.0), 0.0)
     raw = _reconstruction_errors(model, z, agg, groups, batch_size)
     raw["forecast"] = _forecast_errors(model, z, batch_size)

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from tinyts.bench.core import BenchContext, Row, SuiteResult, timer
+from tinyts.bench.ours import PULSE_DETECTORS, PULSE_MODES, triangulate
 from tinyts.bench.peers.detectors import (
     BASELINES,
     DETECTORS,
@@ -42,10 +43,10 @@ DESCRIPTION = (
 )
 
 #: method name -> detector; the suite runs them in this order.
-METHODS: dict[str, Detector] = dict(DETECTORS)
+METHODS: dict[str, Detector] = {**DETECTORS, **PULSE_DETECTORS}
 
 #: ``--quick``: these TSB-AD detectors (plus every baseline) on a few short series.
-QUICK_DETECTORS = ("sub_pca", "iforest")
+QUICK_DETECTORS = ("sub_pca", "iforest", *PULSE_DETECTORS)
 QUICK_MAX_SERIES = 3
 QUICK_MAX_LEN = 20_000
 
@@ -184,6 +185,30 @@ def _mean_notes(result: SuiteResult, channels: dict[str, int]) -> list[str]:
     return notes
 
 
+def _add_triangulation(
+    result: SuiteResult, vus: dict[str, dict[str, float]], families: dict[str, str]
+) -> None:
+    """``tinypulse_tri``: per series, the TinyPulse mode that scored best on the rest of its family."""
+    modes = tuple(m for m in PULSE_DETECTORS if any(m in v for v in vus.values()))
+    if len(modes) < 2:
+        return
+    ensemble_first = ("tinypulse", *[m for m in modes if m != "tinypulse"]) if "tinypulse" in modes else modes
+    chosen = triangulate(vus, families, ensemble_first)
+    by_key = {(r.dataset, r.method, r.metric): r for r in result.rows}
+    for name, mode in chosen.items():
+        for metric in ("vus_pr", "auc_pr"):
+            row = by_key.get((name, mode, metric))
+            if row is not None:
+                extra = {**row.extra, "mode": PULSE_MODES[mode]}
+                result.add(Row(name, "tinypulse_tri", metric, row.value, row.seconds, extra))
+    result.notes.append(
+        "`tinypulse_tri` (triangulation): for each series, the TinyPulse mode (time, fft, forecast or "
+        "ensemble) with the best mean VUS-PR on the other labelled series of the same family "
+        "(leave-one-out, so a series' own labels never choose its mode); a family of one series uses "
+        "the ensemble. The chosen mode is the row's `mode` field."
+    )
+
+
 def run(ctx: BenchContext) -> SuiteResult:
     """Run the anomaly suite on ``ctx.data_dir``."""
     result = SuiteResult()
@@ -192,14 +217,16 @@ def run(ctx: BenchContext) -> SuiteResult:
         series = _quick_subset(series, result)
     methods = _methods(ctx)
     described = []
+    vus: dict[str, dict[str, float]] = {}
     for s in series:
-        _score_series(s, methods, result)
+        vus[s.name] = _score_series(s, methods, result)
         described.append(
             f"{s.name} [{s.family}] {len(s.labels)}x{s.values.shape[1]}, "
             f"{100 * s.labels.mean():.2f}% anomalous, window {tsb_ad_window(s.values)}"
             + (f", {s.n_dropped} NaN rows dropped" if s.n_dropped else "")
         )
     channels = {s.name: int(s.values.shape[1]) for s in series}
+    _add_triangulation(result, vus, {s.name: s.family for s in series})
     result.notes += [
         "Protocol: TSB-AD 1.5 (`TSB_AD/main.py`, `benchmark_exp/Run_Detector_U.py`/`_M.py`): rows with NaN "
         "dropped; metric window = `find_length_rank(first channel, rank=1)`; numpy/random/torch seeded with "
