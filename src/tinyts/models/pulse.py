@@ -38,10 +38,12 @@ class PulseConfig:
 
     context_length: int = 512
     patch_length: int = 8
+    #: patch length of the FFT series (longer than the time patches: fewer tokens, faster mixing)
+    fft_patch_length: int = 16
     d_model: int = 24
-    num_layers: int = 8
+    num_layers: int = 11
     decoder_layers: int = 2
-    num_registers: int = 10
+    num_registers: int = 8
     register_decoder_layers: int = 1
     expansion: float = 2.0
     dropout: float = 0.1
@@ -54,11 +56,12 @@ class PulseConfig:
     fill: str = "linear"
 
     def __post_init__(self) -> None:
-        if self.context_length % (2 * self.patch_length):
-            raise ValueError(
-                f"context_length ({self.context_length}) must be a multiple of 2 * patch_length "
-                f"({2 * self.patch_length})"
-            )
+        for name in ("patch_length", "fft_patch_length"):
+            if self.context_length % (2 * getattr(self, name)):
+                raise ValueError(
+                    f"context_length ({self.context_length}) must be a multiple of 2 * {name} "
+                    f"({2 * getattr(self, name)})"
+                )
         if self.fill not in ("linear", "token"):
             raise ValueError(f"fill must be 'linear' or 'token', got {self.fill!r}")
         for name in ("d_model", "num_layers", "num_registers", "forecast_length"):
@@ -70,8 +73,12 @@ class PulseConfig:
         return self.context_length // self.patch_length
 
     @property
+    def num_fft_patches(self) -> int:
+        return self.context_length // self.fft_patch_length
+
+    @property
     def num_tokens(self) -> int:
-        return 2 * self.num_patches + self.num_registers
+        return self.num_patches + self.num_fft_patches + self.num_registers
 
     @property
     def num_bins(self) -> int:
@@ -93,7 +100,7 @@ class TinyPulse(TinyModel):
         self.mask_token = nn.Parameter(torch.randn(c.patch_length) * 0.1) if c.fill == "token" else None
         time_in = 2 * c.patch_length if c.fill == "linear" else c.patch_length
         self.time_embed = nn.Linear(time_in, c.d_model)
-        self.fft_embed = nn.Linear(c.patch_length, c.d_model)
+        self.fft_embed = nn.Linear(c.fft_patch_length, c.d_model)
         self.registers = nn.Parameter(torch.randn(c.num_registers, c.d_model) * 0.1)
         self.base_norm = nn.LayerNorm(c.num_tokens * c.d_model)
         self.encoder = nn.ModuleList(
@@ -104,7 +111,7 @@ class TinyPulse(TinyModel):
             for _ in range(c.decoder_layers)
         )
         self.time_head = nn.Linear(c.d_model, c.patch_length)
-        self.fft_head = nn.Linear(c.d_model, c.patch_length)
+        self.fft_head = nn.Linear(c.d_model, c.fft_patch_length)
         self.register_decoder = nn.ModuleList(
             MixerLayer(c.num_registers, c.d_model, c.expansion, c.dropout, c.gated)
             for _ in range(c.register_decoder_layers)
@@ -143,7 +150,7 @@ class TinyPulse(TinyModel):
             hidden = (~observed).to(xin.dtype).reshape(b, ch, c.num_patches, c.patch_length)
             patches = torch.cat([patches, hidden], dim=-1)
         time_tok = self.time_embed(patches)
-        fft_tok = self.fft_embed(spec.series.reshape(b, ch, c.num_patches, c.patch_length))
+        fft_tok = self.fft_embed(spec.series.reshape(b, ch, c.num_fft_patches, c.fft_patch_length))
         reg = self.registers.expand(b, ch, -1, -1)
         h = torch.cat([time_tok, fft_tok, reg], dim=2)
         h = self.base_norm(h.reshape(b, ch, -1)).reshape(b, ch, c.num_tokens, c.d_model)
@@ -188,7 +195,7 @@ class TinyPulse(TinyModel):
         recon = self.time_head(h[:, :, :n]).reshape(b, ch, c.context_length)
         if c.fill == "linear":
             recon = recon + xin
-        fft_pred = self.fft_head(h[:, :, n : 2 * n]).reshape(b, ch, c.context_length)
+        fft_pred = self.fft_head(h[:, :, n : n + c.num_fft_patches]).reshape(b, ch, c.context_length)
         recon_fft = inverse_fft_series(fft_pred, spec)
         emb = self.register_features(h)
         return {
