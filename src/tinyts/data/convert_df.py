@@ -219,8 +219,10 @@ def _frame(
 
 
 def _ids_times(batch: Batch) -> tuple[pd.Index, list[pd.Index]]:
-    ids = batch.ids if batch.ids is not None else pd.RangeIndex(batch.n_series)
-    times = batch.timestamps if batch.timestamps is not None else [pd.RangeIndex(n) for n in batch.lengths]
+    ids: pd.Index = batch.ids if batch.ids is not None else pd.Index(range(batch.n_series))
+    times: list[pd.Index] = (
+        batch.timestamps if batch.timestamps is not None else [pd.Index(range(n)) for n in batch.lengths]
+    )
     return ids, times
 
 
