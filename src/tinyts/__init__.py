@@ -1,14 +1,41 @@
 """tinyts: tiny pre-trained time-series models that run fast on a plain CPU.
 
-The public surface is small on purpose; everything else lives in sub-packages:
+The public surface is small on purpose::
 
-- :mod:`tinyts.data` -- readers for benchmark formats, input validation and conversion, windows,
-  masks and synthetic generators.
-- :mod:`tinyts.bench` -- ``tinyts bench``: tinyts and real peers side by side on the same data.
+    import tinyts
+    pulse = tinyts.load("tinypulse")          # bundled weights, offline
+    filled = pulse.impute(x)                  # NaNs filled, observed values untouched
+    scores = pulse.anomaly_scores(x)          # one score per time point
+
+Sub-packages: :mod:`tinyts.data` (readers, input conversion, windows, masks, synthetic generators),
+:mod:`tinyts.models`, :mod:`tinyts.tasks`, :mod:`tinyts.train`, :mod:`tinyts.bench`.
+Names are imported lazily so that ``import tinyts`` (and the CLI) stays fast.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["PulseConfig", "TinyPulse", "__version__", "bundled_names", "load"]
+
+_LAZY = {
+    "load": ("tinyts.models.base", "load"),
+    "bundled_names": ("tinyts.models.base", "bundled_names"),
+    "TinyPulse": ("tinyts.models.pulse", "TinyPulse"),
+    "PulseConfig": ("tinyts.models.pulse", "PulseConfig"),
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tinyts.models.base import bundled_names, load
+    from tinyts.models.pulse import PulseConfig, TinyPulse
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'tinyts' has no attribute {name!r}")
