@@ -49,7 +49,9 @@ def _by_family(payload: dict[str, Any]) -> dict[str, str]:
 def test_anomaly_rows_for_every_method_and_series(anomaly_payload: dict[str, Any]) -> None:
     vus = _values(anomaly_payload, "vus_pr")
     auc = _values(anomaly_payload, "auc_pr")
-    methods = {"sub_pca", "iforest", "zscore", "diff", "random"}  # --quick: two TSB-AD detectors + baselines
+    # --quick: two TSB-AD detectors, the baselines and the TinyPulse modes (+ their triangulation)
+    pulse = {"tinypulse", "tinypulse_time", "tinypulse_fft", "tinypulse_forecast", "tinypulse_tri"}
+    methods = {"sub_pca", "iforest", "zscore", "diff", "random"} | pulse
     families = _by_family(anomaly_payload)
     assert set(families) == {"TSB-AD-U", "UCR_Anomaly"}
     for dataset in families.values():
@@ -66,7 +68,7 @@ def test_anomaly_obvious_anomaly_beats_random(anomaly_payload: dict[str, Any]) -
     families = _by_family(anomaly_payload)
     spike = families["TSB-AD-U"]
     # The TSB-AD-U toy has a +3 spike over 20 points of a clean sine: every real detector finds it.
-    for method in ("sub_pca", "iforest", "zscore"):
+    for method in ("sub_pca", "iforest", "zscore", "tinypulse"):
         assert vus[(spike, method)] > vus[(spike, "random")] + 0.3
         assert auc[(spike, method)] > auc[(spike, "random")] + 0.3
     # The UCR toy flattens 30 points of a sine to 0, which lies close to the windows' mean, so PCA and

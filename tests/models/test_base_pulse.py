@@ -168,3 +168,17 @@ def test_token_mode_matches_tspulse_style() -> None:
     assert m(x, obs)["recon"].shape == (2, 1, 64)
     with pytest.raises(ValueError, match="fill"):
         PulseConfig(fill="zeros")
+
+
+def test_bundled_tinypulse_loads_offline() -> None:
+    import tinyts
+
+    assert "tinypulse" in tinyts.bundled_names()
+    model = tinyts.load("tinypulse")
+    assert isinstance(model, TinyPulse) and not model.training
+    assert 800_000 <= model.num_parameters() <= 1_500_000
+    card = (Path(tinyts.models.base.WEIGHTS_DIR) / "tinypulse" / "MODEL_CARD.md").read_text()
+    assert "samples seen" in card and "Data sources" in card
+    x = torch.randn(1, 1, model.config.context_length)
+    out = model(x, torch.ones_like(x, dtype=torch.bool))
+    assert torch.isfinite(out["recon"]).all()

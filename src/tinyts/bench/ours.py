@@ -95,3 +95,42 @@ def triangulate(
         means = {m: float(np.mean([vus[s][m] for s in others])) for m in modes}
         chosen[name] = max(modes, key=lambda m: means[m])
     return chosen
+
+
+# ---------------------------------------------------------------------------------- imputation
+
+
+def pulse_imputer(setup: Any) -> Any:
+    """Imputation-suite factory: TinyPulse zero-shot on ``(n_windows, 512)`` windows with NaN.
+
+    Uses nothing from ``setup`` (no training data: zero-shot). Windows of the model's context are
+    imputed in one forward each; other lengths go through :func:`tinyts.tasks.impute.impute`.
+    """
+    model = bundled_model("tinypulse")
+    setup.info.update(model="tinypulse (bundled)", params=model.num_parameters(), zero_shot=True)
+
+    def impute(windows: np.ndarray) -> np.ndarray:
+        from tinyts.tasks.impute import impute as run
+
+        filled: np.ndarray = run(model, np.asarray(windows, dtype=np.float64)[:, None, :])[:, 0, :]
+        return filled
+
+    return impute
+
+
+# ---------------------------------------------------------------------------------- speed
+
+
+def pulse_speed_case(batch: int) -> tuple[Any, dict[str, Any]]:
+    """Speed-suite builder: one TinyPulse forward over ``(batch, 1, 512)`` windows, all observed."""
+    import torch
+
+    model = bundled_model("tinypulse")
+    x = torch.randn(batch, 1, model.config.context_length)
+    obs = torch.ones_like(x, dtype=torch.bool)
+
+    def call() -> Any:
+        with torch.inference_mode():
+            return model(x, obs)
+
+    return call, {"params": model.num_parameters()}

@@ -68,6 +68,7 @@ class TinyModel(nn.Module):
         fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
         os.close(fd)
         save_file(state, tmp, metadata={"model_type": self.model_type})
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a shipped checkpoint must be readable by everyone
         os.replace(tmp, folder / WEIGHTS_NAME)
         if card is not None:
             _atomic_write_text(folder / "MODEL_CARD.md", card)

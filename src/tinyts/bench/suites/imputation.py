@@ -22,6 +22,7 @@ import numpy as np
 
 from tinyts.bench.core import BenchContext, Row, SuiteResult, timer
 from tinyts.bench.metrics import mae, mse, seasonal_period
+from tinyts.bench.ours import pulse_imputer
 from tinyts.bench.peers.imputers import (
     IMPUTERS,
     ImputeFn,
@@ -43,7 +44,7 @@ DESCRIPTION = (
 )
 
 #: method name -> factory; the suite runs them in this order.
-METHODS: dict[str, Callable[[ImputeSetup], ImputeFn]] = dict(IMPUTERS)
+METHODS: dict[str, Callable[[ImputeSetup], ImputeFn]] = {**IMPUTERS, "tinypulse": pulse_imputer}
 
 WINDOW = 512
 PATCH = 8

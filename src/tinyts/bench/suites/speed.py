@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from tinyts.bench.core import BenchContext, Row, SuiteResult
+from tinyts.bench.ours import pulse_speed_case
 
 NAME = "speed"
 DESCRIPTION = (
@@ -87,6 +88,7 @@ def _synth(batch: int) -> tuple[Callable[[], Any], dict[str, Any]]:
 #: method name -> case; the suite runs them in this order.
 METHODS: dict[str, SpeedMethod] = {
     "tspulse_ref": SpeedMethod("impute", _tspulse),
+    "tinypulse": SpeedMethod("impute", pulse_speed_case),
     "fracast": SpeedMethod("forecast", _fracast),
     "synth_ts": SpeedMethod("synth", _synth, batches=(10_000,)),
 }
