@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 
 from tinyts import __version__
@@ -159,6 +160,74 @@ def pretrain(
     from tinyts.train.dist import shutdown
 
     shutdown(trainer.info)
+
+
+def _load_pulse(name: str) -> object:
+    from tinyts.models.base import CheckpointError, load
+    from tinyts.models.pulse import TinyPulse
+
+    try:
+        model = load(name)
+    except CheckpointError as exc:
+        _fail(str(exc))
+    if not isinstance(model, TinyPulse):
+        _fail(f"{name} is a {type(model).__name__}, this command needs a TinyPulse model")
+    return model
+
+
+@app.command()
+def impute(
+    file: Annotated[Path, typer.Argument(help="Wide csv: one column per channel, optional date column.")],
+    out: Annotated[Path | None, typer.Option(help="Output csv (default FILE.imputed.csv).")] = None,
+    plot: Annotated[Path | None, typer.Option(help="Also plot observed vs filled values here.")] = None,
+    model: Annotated[str, typer.Option(help="Bundled model name or checkpoint folder.")] = "tinypulse",
+) -> None:
+    """Fill the missing values (empty cells, NaN) of a csv with TinyPulse; observed values are kept."""
+    from tinyts.tasks.files import plot_imputation, read_wide_csv, write_wide_csv
+    from tinyts.tasks.impute import impute as run
+
+    try:
+        table = read_wide_csv(file)
+        filled = run(_load_pulse(model), table.values)  # type: ignore[arg-type]
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        _fail(str(exc))
+        return
+    target = out or file.with_suffix(".imputed.csv")
+    write_wide_csv(target, table, filled)
+    typer.echo(f"filled {int(np.isnan(table.values).sum())} missing values -> {target}")
+    if plot is not None:
+        typer.echo(f"plot -> {plot_imputation(plot, table, filled)}")
+
+
+@app.command()
+def detect(
+    file: Annotated[Path, typer.Argument(help="Wide csv: one column per channel, optional date column.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Output csv with a score column (default FILE.scores.csv).")
+    ] = None,
+    plot: Annotated[Path | None, typer.Option(help="Also plot series, score and labels here.")] = None,
+    mode: Annotated[str, typer.Option(help="time | fft | forecast | ensemble")] = "ensemble",
+    label_col: Annotated[
+        str | None, typer.Option(help="0/1 label column (not scored; shown in the plot).")
+    ] = None,
+    model: Annotated[str, typer.Option(help="Bundled model name or checkpoint folder.")] = "tinypulse",
+) -> None:
+    """Score every time point of a csv for anomalies with TinyPulse (zero-shot)."""
+    from tinyts.tasks.anomaly import anomaly_scores
+    from tinyts.tasks.files import plot_scores, read_wide_csv, write_wide_csv
+
+    try:
+        table = read_wide_csv(file, label_col=label_col)
+        scores = anomaly_scores(_load_pulse(model), table.values, mode=mode)  # type: ignore[arg-type]
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        _fail(str(exc))
+        return
+    target = out or file.with_suffix(".scores.csv")
+    extra = {"anomaly_score": scores, **({"label": table.labels} if table.labels is not None else {})}
+    write_wide_csv(target, table, table.values, extra)
+    typer.echo(f"scored {scores.size} time points ({mode}) -> {target}")
+    if plot is not None:
+        typer.echo(f"plot -> {plot_scores(plot, table, scores)}")
 
 
 def main() -> None:
