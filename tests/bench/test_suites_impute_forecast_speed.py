@@ -238,14 +238,27 @@ def test_speed_quick(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_network
         "tspulse_ref": speed.SpeedMethod("impute", speed.METHODS["tspulse_ref"].build, batches=(1, 2)),
         "fracast": speed.SpeedMethod("forecast", speed.METHODS["fracast"].build, batches=(1,)),
         "synth_ts": speed.SpeedMethod("synth", speed.METHODS["synth_ts"].build, batches=(100,)),
+        "tinypulse": speed.SpeedMethod("impute", speed.METHODS["tinypulse"].build, batches=(1, 2)),
+        "tspulse_ref_detect": speed.SpeedMethod(
+            "detect", speed.METHODS["tspulse_ref_detect"].build, batches=(4,)
+        ),
+        "tinypulse_detect": speed.SpeedMethod(
+            "detect", speed.METHODS["tinypulse_detect"].build, batches=(600,)
+        ),
     }
     monkeypatch.setattr(speed, "METHODS", small)
     payload = run_suite("speed", None, quick=True, out_dir=tmp_path)
     assert payload["skipped"] == []
     for name, method in small.items():
         for batch in method.batches:
-            rows = _rows(payload, method=name, batch=batch)
+            rows = [r for r in _rows(payload, method=name, batch=batch) if r["metric"] != "speedup"]
             assert {r["metric"] for r in rows} == {"latency_ms", "throughput", "peak_mem_mb"}
             assert all(math.isfinite(r["value"]) and r["value"] > 0 for r in rows)
     assert _rows(payload, method="tspulse_ref", metric="params")[0]["value"] == 1_061_934
+    # speedups against the task's reference: same batch for impute, points per second for detect
+    assert {r["batch"] for r in _rows(payload, method="tinypulse", metric="speedup")} == {1, 2}
+    (detect,) = _rows(payload, method="tinypulse_detect", metric="speedup")
+    assert (
+        detect["reference"] == "tspulse_ref_detect" and detect["reference_batch"] == 4 and detect["value"] > 0
+    )
     assert any("torch threads" in n for n in payload["notes"])

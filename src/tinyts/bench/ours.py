@@ -134,3 +134,16 @@ def pulse_speed_case(batch: int) -> tuple[Any, dict[str, Any]]:
             return model(x, obs)
 
     return call, {"params": model.num_parameters()}
+
+
+def pulse_detect_case(n_points: int) -> tuple[Any, dict[str, Any]]:
+    """Speed-suite builder: TinyPulse ensemble anomaly scores of one random-walk series of ``n_points``."""
+    from tinyts.tasks.anomaly import anomaly_scores
+
+    model = bundled_model("tinypulse")
+    x = np.random.default_rng(0).standard_normal(n_points).cumsum()
+
+    def call() -> Any:
+        return anomaly_scores(model, x, mode="ensemble")
+
+    return call, {"params": model.num_parameters()}

@@ -97,3 +97,42 @@ def tspulse_forward(batch: int, seed: int = 0) -> tuple[Callable[[], Any], dict[
 
     params = int(sum(p.numel() for p in model.parameters()))
     return call, {"params": params}
+
+
+#: points of the scored block at the end of each window, and the windows per forward (TSB-AD script)
+AD_AGGREGATION = 96
+AD_BATCH = 128
+
+
+def tspulse_ad_reference(n_points: int, seed: int = 0) -> tuple[Callable[[], Any], dict[str, Any]]:
+    """The reference whole-series anomaly scoring cost: every stride-1 window, one copy per masked patch.
+
+    For each of ``n_points`` scored time steps, the 512-window ending there is copied once per patch of
+    its last :data:`AD_AGGREGATION` points (12 copies at patch 8), each copy with that patch marked
+    unobserved, and the copies go through the model in batches of :data:`AD_BATCH`
+    (tspulse.md 2.5). Only the forwards are timed (stitching is negligible), so this is a lower bound
+    of the reference cost. The cost is linear in ``n_points``: points per second extrapolate.
+    """
+    import torch
+
+    model = build_tspulse(seed)
+    context = int(TSPULSE_P8["context_length"])
+    patch = int(TSPULSE_P8["patch_length"])
+    n_copies = AD_AGGREGATION // patch
+    rng = np.random.default_rng(seed)
+    series = torch.from_numpy(rng.standard_normal(n_points + context).astype(np.float32))
+    windows = series.unfold(0, context, 1)[:n_points]  # (n_points, context)
+    masks = torch.ones(n_copies, context)
+    for k in range(n_copies):
+        start = context - AD_AGGREGATION + k * patch
+        masks[k, start : start + patch] = 0.0
+
+    def call() -> Any:
+        with torch.inference_mode():
+            for lo in range(0, n_points, max(1, AD_BATCH // n_copies)):
+                w = windows[lo : lo + max(1, AD_BATCH // n_copies)]
+                x = w[:, None, :].expand(-1, n_copies, -1).reshape(-1, context, 1)
+                m = masks[None].expand(len(w), -1, -1).reshape(-1, context, 1)
+                model(past_values=x, past_observed_mask=m, return_loss=False)
+
+    return call, {"params": sum(int(p.numel()) for p in model.parameters()), "copies_per_point": n_copies}
