@@ -89,3 +89,28 @@ def test_anomaly_scores_errors(model: TinyPulse) -> None:
 def test_constant_series_gets_zero_scores(model: TinyPulse) -> None:
     s = model.anomaly_scores(np.full(200, 3.0), agg=16)
     assert np.isfinite(s).all()
+
+
+def test_finetuned_scores_leave_the_model_unchanged(model: TinyPulse) -> None:
+    from tinyts.tasks.anomaly_finetune import finetune_on_prefix, finetuned_anomaly_scores
+
+    x = _series(400)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    s = finetuned_anomaly_scores(model, x, train_end=200, steps=3)
+    assert s.shape == (400,) and np.isfinite(s).all()
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    tuned = finetune_on_prefix(model, x, train_end=200, steps=2)
+    assert any(not torch.equal(before[k], v) for k, v in tuned.state_dict().items())
+
+
+def test_finetune_errors(model: TinyPulse) -> None:
+    from tinyts.tasks.anomaly_finetune import finetune_on_prefix
+
+    with pytest.raises(ValueError, match="shorter than the context"):
+        finetune_on_prefix(model, _series(400), train_end=30)
+    bad = _series(400)
+    bad[5] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        finetune_on_prefix(model, bad, train_end=200)
+    with pytest.raises(ValueError, match="train_end"):
+        finetune_on_prefix(model, _series(400), train_end=0)

@@ -65,6 +65,21 @@ def _pulse_detector(mode: str) -> Any:
 PULSE_DETECTORS = {name: _pulse_detector(mode) for name, mode in PULSE_MODES.items()}
 
 
+def pulse_finetuned(values: np.ndarray, train_end: int | None, seed: int) -> np.ndarray:
+    """``tinypulse_ft``: TinyPulse fine-tuned on the series' labelled anomaly-free train prefix."""
+    from tinyts.tasks.anomaly_finetune import finetuned_anomaly_scores
+
+    model = bundled_model("tinypulse")
+    if train_end is None or train_end < model.config.context_length:
+        raise NotApplicable(
+            f"needs a train prefix of at least {model.config.context_length} points (has {train_end})"
+        )
+    x = np.asarray(values, dtype=np.float64).T
+    keep = x[:, :train_end].std(axis=1) > 0  # constant channels carry nothing to adapt to
+    scores: np.ndarray = finetuned_anomaly_scores(model, x[keep] if keep.any() else x, train_end, seed=seed)
+    return scores
+
+
 def triangulate(
     vus: dict[str, dict[str, float]], families: dict[str, str], modes: tuple[str, ...]
 ) -> dict[str, str]:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from tinyts.bench.core import BenchContext, Row, SuiteResult, timer
-from tinyts.bench.ours import PULSE_DETECTORS, PULSE_MODES, triangulate
+from tinyts.bench.ours import PULSE_DETECTORS, PULSE_MODES, pulse_finetuned, triangulate
 from tinyts.bench.peers.detectors import (
     BASELINES,
     DETECTORS,
@@ -43,7 +43,7 @@ DESCRIPTION = (
 )
 
 #: method name -> detector; the suite runs them in this order.
-METHODS: dict[str, Detector] = {**DETECTORS, **PULSE_DETECTORS}
+METHODS: dict[str, Detector] = {**DETECTORS, **PULSE_DETECTORS, "tinypulse_ft": pulse_finetuned}
 
 #: ``--quick``: these TSB-AD detectors (plus every baseline) on a few short series.
 QUICK_DETECTORS = ("sub_pca", "iforest", *PULSE_DETECTORS)
