@@ -52,6 +52,8 @@ class PulseConfig:
     gated: bool = True
     #: channel count of the decoder's channel mixer; 0 = channel-independent (pre-training)
     channel_mixing: int = 0
+    #: MLP activation: "gelu" (exact), "gelu_tanh" or "relu" (see tinyts.nn.mixer.activation)
+    activation: str = "gelu"
     #: how hidden points enter the model: "linear" (interpolation + residual head) or "token" (TSPulse)
     fill: str = "linear"
 
@@ -104,16 +106,25 @@ class TinyPulse(TinyModel):
         self.registers = nn.Parameter(torch.randn(c.num_registers, c.d_model) * 0.1)
         self.base_norm = nn.LayerNorm(c.num_tokens * c.d_model)
         self.encoder = nn.ModuleList(
-            MixerLayer(c.num_tokens, c.d_model, c.expansion, c.dropout, c.gated) for _ in range(c.num_layers)
+            MixerLayer(c.num_tokens, c.d_model, c.expansion, c.dropout, c.gated, act=c.activation)
+            for _ in range(c.num_layers)
         )
         self.decoder = nn.ModuleList(
-            MixerLayer(c.num_tokens, c.d_model, c.expansion, c.dropout, c.gated, c.channel_mixing or None)
+            MixerLayer(
+                c.num_tokens,
+                c.d_model,
+                c.expansion,
+                c.dropout,
+                c.gated,
+                c.channel_mixing or None,
+                c.activation,
+            )
             for _ in range(c.decoder_layers)
         )
         self.time_head = nn.Linear(c.d_model, c.patch_length)
         self.fft_head = nn.Linear(c.d_model, c.fft_patch_length)
         self.register_decoder = nn.ModuleList(
-            MixerLayer(c.num_registers, c.d_model, c.expansion, c.dropout, c.gated)
+            MixerLayer(c.num_registers, c.d_model, c.expansion, c.dropout, c.gated, act=c.activation)
             for _ in range(c.register_decoder_layers)
         )
         reg_dim = c.num_registers * c.d_model
