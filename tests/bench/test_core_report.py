@@ -132,3 +132,10 @@ def test_pivot_mean_ignores_methods_absent_from_a_group() -> None:
     text = "\n".join(pivot_markdown(rows))
     assert "| **mean** (n=1) | uni | 0.2000 | 0.4000 |" in text
     assert "| **mean** (n=2) | multi | 0.7000 | — |" in text
+
+
+def test_select_methods_records_unknown_names() -> None:
+    ctx = BenchContext(data_dir=Path("."), out_dir=Path("."), methods=["Linear", "nope"])
+    res = SuiteResult()
+    assert ctx.select_methods(["linear", "saits"], res, "imputation") == ["linear"]
+    assert res.skipped == [("nope", "unknown imputation method; known: linear, saits")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,6 +112,14 @@ class BenchContext:
         if not self.methods:
             return True
         return method.lower() in {m.lower() for m in self.methods}
+
+    def select_methods(self, known: Iterable[str], result: SuiteResult, suite: str) -> list[str]:
+        """The known methods selected by ``--methods``; each unknown requested name is recorded as skipped."""
+        names = list(known)
+        for m in self.methods or ():
+            if m.lower() not in names:
+                result.skip(m, f"unknown {suite} method; known: {', '.join(names)}")
+        return [m for m in names if self.wants_method(m)]
 
 
 def resolve_data_dir(data_dir: str | os.PathLike[str] | None) -> Path:

@@ -159,10 +159,7 @@ def _score(data: _Data, h: int, point: np.ndarray, quant: np.ndarray | None) -> 
 
 def run(ctx: BenchContext) -> SuiteResult:
     result = SuiteResult()
-    methods = [m for m in METHODS if ctx.wants_method(m)]
-    for m in ctx.methods or ():
-        if m.lower() not in METHODS:
-            result.skip(m, f"unknown forecasting method; known: {', '.join(METHODS)}")
+    methods = ctx.select_methods(METHODS, result, "forecasting")
     paths = sorted(find_ltsf(ctx.data_dir), key=lambda p: (p.stem.lower(), str(p)))
     paths = [p for p in paths if ctx.wants(p.stem)]
     if ctx.quick:

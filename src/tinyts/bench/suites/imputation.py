@@ -196,10 +196,7 @@ def _stride1_check(
 
 def run(ctx: BenchContext) -> SuiteResult:
     result = SuiteResult()
-    methods = [m for m in METHODS if ctx.wants_method(m)]
-    for m in ctx.methods or ():
-        if m.lower() not in METHODS:
-            result.skip(m, f"unknown imputation method; known: {', '.join(METHODS)}")
+    methods = ctx.select_methods(METHODS, result, "imputation")
     paths = sorted(find_ltsf(ctx.data_dir), key=lambda p: (p.stem.lower(), str(p)))
     paths = [p for p in paths if ctx.wants(p.stem)]
     ratios = QUICK_RATIOS if ctx.quick else RATIOS

@@ -185,9 +185,7 @@ def _repeats(batch: int, quick: bool) -> tuple[int, int]:
 
 def run(ctx: BenchContext) -> SuiteResult:
     result = SuiteResult()
-    for m in ctx.methods or ():
-        if m.lower() not in METHODS:
-            result.skip(m, f"unknown speed method; known: {', '.join(METHODS)}")
+    ctx.select_methods(METHODS, result, "speed")  # records requested names that are unknown
     result.notes += [
         "Each case runs in a fresh spawned process: build, warm-up calls, then timed calls; latency_ms "
         "= median per call, throughput = series per second at that median, peak_mem_mb = the "
