@@ -18,17 +18,20 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["PulseConfig", "TinyPulse", "__version__", "bundled_names", "load"]
+__all__ = ["CastConfig", "PulseConfig", "TinyCast", "TinyPulse", "__version__", "bundled_names", "load"]
 
 _LAZY = {
     "load": ("tinyts.models.base", "load"),
     "bundled_names": ("tinyts.models.base", "bundled_names"),
     "TinyPulse": ("tinyts.models.pulse", "TinyPulse"),
     "PulseConfig": ("tinyts.models.pulse", "PulseConfig"),
+    "TinyCast": ("tinyts.models.cast", "TinyCast"),
+    "CastConfig": ("tinyts.models.cast", "CastConfig"),
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     from tinyts.models.base import bundled_names, load
+    from tinyts.models.cast import CastConfig, TinyCast
     from tinyts.models.pulse import PulseConfig, TinyPulse
 
 

@@ -230,6 +230,90 @@ def detect(
         typer.echo(f"plot -> {plot_scores(plot, table, scores)}")
 
 
+def _load_cast(name: str) -> object:
+    from tinyts.models.base import CheckpointError, bundled_names, load
+    from tinyts.models.cast import TinyCast
+
+    if name == "tinycast" and "tinycast" not in bundled_names() and not Path(name).is_dir():
+        _fail(
+            "no bundled 'tinycast' checkpoint in this installation yet; train one with "
+            "`tinyts pretrain tinycast --run-dir runs/tinycast` and pass its exported folder "
+            "(config.json + model.safetensors) with --model FOLDER"
+        )
+    try:
+        model = load(name)
+    except CheckpointError as exc:
+        _fail(str(exc))
+    if not isinstance(model, TinyCast):
+        _fail(f"{name} is a {type(model).__name__}, this command needs a TinyCast model")
+    return model
+
+
+@app.command()
+def forecast(
+    file: Annotated[Path, typer.Argument(help="Wide csv: one column per channel, optional date column.")],
+    horizon: Annotated[int, typer.Option("--horizon", help="Steps to forecast.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Output csv of future rows (default FILE.forecast.csv).")
+    ] = None,
+    plot: Annotated[Path | None, typer.Option(help="Also plot history, median and 80% band here.")] = None,
+    quantiles: Annotated[
+        str, typer.Option(help="Comma-separated quantile levels to write (of 0.1 ... 0.9).")
+    ] = "0.1,0.5,0.9",
+    model: Annotated[str, typer.Option(help="Bundled model name or checkpoint folder.")] = "tinycast",
+) -> None:
+    """Forecast every channel of a csv with TinyCast (zero-shot): mean and quantile columns."""
+    import pandas as pd
+
+    from tinyts.data.convert_df import future_timestamps
+    from tinyts.tasks.files import read_wide_csv
+    from tinyts.tasks.forecast import forecast as run
+    from tinyts.tasks.forecast_plot import plot_forecast
+
+    try:
+        levels = [float(q) for q in quantiles.split(",") if q.strip()]
+    except ValueError:
+        _fail(f"--quantiles must be comma-separated numbers such as 0.1,0.5,0.9, got {quantiles!r}")
+        return
+    if not levels:
+        _fail("--quantiles must name at least one level (of 0.1 ... 0.9)")
+    try:
+        table = read_wide_csv(file)
+        cast = _load_cast(model)
+        result = run(cast, table.values, horizon)  # type: ignore[arg-type]
+        picked = [np.reshape(result.quantile(q), (len(table.columns), horizon)) for q in levels]
+        band = [np.reshape(result.quantile(q), (len(table.columns), horizon)) for q in (0.1, 0.5, 0.9)]
+        if table.time is not None:
+            future: object = future_timestamps(pd.DatetimeIndex(table.time), horizon)
+        else:
+            future = np.arange(table.values.shape[1], table.values.shape[1] + horizon)
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        _fail(str(exc))
+        return
+    frame = pd.DataFrame({table.time_name or "step": np.asarray(future)})
+    mean = np.reshape(result.mean, (len(table.columns), horizon))
+    for i, col in enumerate(table.columns):
+        frame[f"{col}_mean"] = mean[i]
+        for q, values in zip(levels, picked, strict=True):
+            frame[f"{col}_{q:g}"] = values[i]
+    target = out or file.with_suffix(".forecast.csv")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(target, index=False)
+    typer.echo(f"forecast {len(table.columns)} channel(s) x {horizon} steps -> {target}")
+    if plot is not None:
+        png = plot_forecast(
+            plot,
+            table.values,
+            band[1],
+            band[0],
+            band[2],
+            names=table.columns,
+            history_time=None if table.time is None else table.time.to_numpy(),
+            future_time=np.asarray(future),
+        )
+        typer.echo(f"plot -> {png}")
+
+
 def main() -> None:
     """Entry point of the ``tinyts`` console script."""
     app()

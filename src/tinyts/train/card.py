@@ -12,11 +12,10 @@ from tinyts.train.state import CHECKPOINT, load_checkpoint
 
 
 def _model_from_meta(meta: dict[str, Any]) -> TinyModel:
-    if meta.get("model") == "tinypulse":
-        from tinyts.models.pulse import PulseConfig, TinyPulse
+    from tinyts.train.recipes import model_from_meta
 
-        return TinyPulse(PulseConfig(**meta["model_config"]))
-    raise ValueError(f"unknown model {meta.get('model')!r} in the run's state")
+    model: TinyModel = model_from_meta(meta)
+    return model
 
 
 def model_card(state: dict[str, Any], extra: str = "") -> str:

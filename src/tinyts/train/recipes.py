@@ -47,34 +47,70 @@ def _fields(cls: type, values: dict[str, Any], where: str) -> dict[str, Any]:
     return values
 
 
+#: recipe ``model`` -> (module, model class, config class, objective module, objective class)
+_MODELS = {
+    "tinypulse": (
+        "tinyts.models.pulse",
+        "TinyPulse",
+        "PulseConfig",
+        "tinyts.train.pulse_objective",
+        "PulseObjective",
+    ),
+    "tinycast": (
+        "tinyts.models.cast",
+        "TinyCast",
+        "CastConfig",
+        "tinyts.train.cast_objective",
+        "CastObjective",
+    ),
+}
+
+
+def model_from_meta(meta: dict[str, Any]) -> Any:
+    """A freshly initialised model of the kind and config recorded in a run's ``meta``."""
+    import importlib
+
+    if meta.get("model") not in _MODELS:
+        raise ValueError(
+            f"unknown model {meta.get('model')!r} in the run's state; known: {', '.join(_MODELS)}"
+        )
+    mod_name, model_name, config_name, _, _ = _MODELS[meta["model"]]
+    module = importlib.import_module(mod_name)
+    return getattr(module, model_name)(getattr(module, config_name)(**meta["model_config"]))
+
+
 def build_trainer(
     recipe: dict[str, Any], run_dir: str | os.PathLike[str], overrides: dict[str, Any] | None = None
 ) -> Trainer:
     """Model, objective and :class:`Trainer` for a recipe (``overrides`` update the ``train`` section)."""
-    train_cfg = TrainConfig(**_fields(TrainConfig, {**recipe["train"], **(overrides or {})}, "train"))
-    if recipe["model"] == "tinypulse":
-        from tinyts.models.pulse import PulseConfig, TinyPulse
-        from tinyts.train.pulse_objective import PulseObjective
+    import importlib
 
-        cfg = PulseConfig(**_fields(PulseConfig, recipe["model_config"], "model_config"))
-        objective = PulseObjective(**_fields(PulseObjective, recipe["objective"], "objective"))
-        model = TinyPulse(cfg)
-        meta = {
-            "recipe": recipe["_path"],
-            "model": recipe["model"],
-            "model_config": dataclasses.asdict(cfg),
-            "objective": dataclasses.asdict(objective),
-            "data_sources": recipe["data_sources"],
-        }
-        return Trainer(
-            model,
-            lambda step, rank: objective.batch(step, rank, cfg),
-            lambda m, batch: objective.loss(m, batch, cfg),
-            train_cfg,
-            run_dir,
-            meta=meta,
-        )
-    raise ValueError(f"recipe model {recipe['model']!r} is not known; known: tinypulse")
+    train_cfg = TrainConfig(**_fields(TrainConfig, {**recipe["train"], **(overrides or {})}, "train"))
+    if recipe["model"] not in _MODELS:
+        raise ValueError(f"recipe model {recipe['model']!r} is not known; known: {', '.join(_MODELS)}")
+    mod_name, model_name, config_name, obj_mod, obj_name = _MODELS[recipe["model"]]
+    module = importlib.import_module(mod_name)
+    config_cls, objective_cls = (
+        getattr(module, config_name),
+        getattr(importlib.import_module(obj_mod), obj_name),
+    )
+    cfg = config_cls(**_fields(config_cls, recipe["model_config"], "model_config"))
+    objective = objective_cls(**_fields(objective_cls, recipe["objective"], "objective"))
+    meta = {
+        "recipe": recipe["_path"],
+        "model": recipe["model"],
+        "model_config": dataclasses.asdict(cfg),
+        "objective": dataclasses.asdict(objective),
+        "data_sources": recipe["data_sources"],
+    }
+    return Trainer(
+        getattr(module, model_name)(cfg),
+        lambda step, rank: objective.batch(step, rank, cfg),
+        lambda m, batch: objective.loss(m, batch, cfg),
+        train_cfg,
+        run_dir,
+        meta=meta,
+    )
 
 
 def hardware() -> str:

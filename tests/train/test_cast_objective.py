@@ -1,0 +1,149 @@
+"""TinyCast pre-training objective: seeded batches, finite losses, ablation switches, learning, the recipe."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from tinyts.models.cast import CastConfig, TinyCast
+from tinyts.train.cast_objective import CastObjective, pinball
+from tinyts.train.recipes import build_trainer, load_recipe
+
+CFG = CastConfig(
+    context_length=64,
+    patch_length=8,
+    d_model=16,
+    num_layers=3,
+    num_heads=2,
+    coarse_block=8,
+    coarse_horizon=48,
+)
+
+
+def _model(cfg: CastConfig = CFG) -> TinyCast:
+    torch.manual_seed(0)
+    return TinyCast(cfg)
+
+
+def test_batches_are_seeded_and_shaped() -> None:
+    obj = CastObjective(batch_size=8, mv_batch_size=2, mv_channels=3)
+    a, b = obj.batch(5, 0, CFG), obj.batch(5, 0, CFG)
+    assert a.keys() == {"x", "observed", "x_mv", "observed_mv"}
+    assert a["x"].shape == (8, 1, 64 + 48) and a["observed"].shape == (8, 1, 64)
+    assert a["x_mv"].shape == (2, 3, 112) and a["observed_mv"].shape == (2, 3, 64)
+    assert a["observed"].dtype == torch.bool and bool(a["observed"][..., -1].all())
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not torch.equal(a["x"], obj.batch(5, 1, CFG)["x"])
+    assert not torch.equal(a["x"], obj.batch(6, 0, CFG)["x"])
+    assert torch.isfinite(a["x"]).all() and torch.isfinite(a["x_mv"]).all()
+    assert "x_mv" not in CastObjective(batch_size=4, mv_batch_size=0).batch(0, 0, CFG)
+    # without a coarse head the window is context + one patch
+    assert CastObjective(batch_size=2).batch(0, 0, CastConfig(**{**CFG.__dict__, "coarse_horizon": 0}))[
+        "x"
+    ].shape == (2, 1, 72)
+
+
+def test_augmentations_produce_missing_points_and_short_histories() -> None:
+    obj = CastObjective(batch_size=64, missing_prob=1.0, missing_max_ratio=0.3, short_prob=0.5)
+    obs = obj.batch(0, 0, CFG)["observed"][:, 0]
+    assert (~obs).any(1).all()  # every series lost some points
+    assert (~obs[:, :8]).all(1).sum() > 10  # some have an unobserved prefix of at least a patch
+    none = CastObjective(batch_size=16, missing_prob=0.0, short_prob=0.0).batch(0, 0, CFG)["observed"]
+    assert bool(none.all())
+
+
+def test_pinball_is_the_quantile_loss() -> None:
+    levels = torch.tensor([0.1, 0.5, 0.9])
+    loss = pinball(torch.zeros(3), torch.tensor(2.0), levels)
+    assert torch.allclose(loss, torch.tensor([0.2, 1.0, 1.8]))
+    loss = pinball(torch.zeros(3), torch.tensor(-2.0), levels)
+    assert torch.allclose(loss, torch.tensor([1.8, 1.0, 0.2]))
+
+
+def test_loss_is_finite_with_every_part() -> None:
+    obj = CastObjective(batch_size=8, mv_batch_size=2, short_horizon=24)
+    batch = obj.batch(0, 0, CFG)
+    total, parts = obj.loss(_model(), batch, CFG)
+    assert torch.isfinite(total) and total.requires_grad
+    assert parts.keys() == {"fine", "coarse_short", "coarse_long"}
+    expect = parts["fine"] + 0.5 * parts["coarse_short"] + 0.5 * parts["coarse_long"]
+    assert abs(total.item() - expect) < 1e-4
+    total.backward()
+
+
+@pytest.mark.parametrize(
+    ("model_kw", "obj_kw", "keys"),
+    [
+        ({}, {"dense": False}, {"fine", "coarse_short", "coarse_long"}),
+        ({"norm": "instance"}, {}, {"fine", "coarse_short", "coarse_long"}),
+        ({"coarse_horizon": 0}, {}, {"fine"}),
+        ({}, {"coarse_every": 3, "coarse_points": 0}, {"fine", "coarse_short", "coarse_long"}),
+        ({}, {"short_horizon": 200}, {"fine", "coarse_short"}),
+    ],
+)
+def test_ablation_switches(model_kw: dict[str, object], obj_kw: dict[str, object], keys: set[str]) -> None:
+    cfg = CastConfig(**{**CFG.__dict__, **model_kw})  # type: ignore[arg-type]
+    obj = CastObjective(**{"batch_size": 6, "mv_batch_size": 1, "short_horizon": 24, **obj_kw})  # type: ignore[arg-type]
+    total, parts = obj.loss(_model(cfg), obj.batch(0, 0, cfg), cfg)
+    assert torch.isfinite(total) and parts.keys() == keys
+
+
+def test_dense_and_last_only_losses_differ() -> None:
+    batch = CastObjective(batch_size=8, mv_batch_size=0).batch(1, 0, CFG)
+    m = _model()
+    dense = CastObjective(batch_size=8, mv_batch_size=0).loss(m, batch, CFG)[1]
+    last = CastObjective(batch_size=8, mv_batch_size=0, dense=False).loss(m, batch, CFG)[1]
+    assert dense["fine"] != pytest.approx(last["fine"])
+
+
+def test_a_few_steps_reduce_the_loss() -> None:
+    obj = CastObjective(batch_size=16, mv_batch_size=2, missing_prob=0.0, short_prob=0.0)
+    batch = obj.batch(0, 0, CFG)
+    m = _model()
+    opt = torch.optim.Adam(m.parameters(), lr=3e-3)
+    torch.manual_seed(0)
+    first = None
+    for _ in range(25):
+        loss, _ = obj.loss(m, batch, CFG)
+        first = loss.item() if first is None else first
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert first is not None and obj.loss(m, batch, CFG)[0].item() < 0.8 * first
+
+
+def test_objective_validation() -> None:
+    with pytest.raises(ValueError, match="batch_size"):
+        CastObjective(batch_size=0)
+    with pytest.raises(ValueError, match="missing_prob"):
+        CastObjective(missing_prob=1.5)
+    with pytest.raises(ValueError, match="coarse_points"):
+        CastObjective(coarse_points=-1)
+
+
+def test_recipe_builds_a_trainer_and_runs_two_steps(tmp_path: Path) -> None:
+    recipe = load_recipe("tinycast")
+    assert recipe["model"] == "tinycast" and recipe["data_sources"]
+    recipe["objective"] = {**recipe["objective"], "batch_size": 4, "mv_batch_size": 1}
+    trainer = build_trainer(recipe, tmp_path, {"steps": 2, "progress": False, "log_every": 1})
+    assert isinstance(trainer.model, TinyCast) and trainer.model.num_parameters() == 1_884_992
+    summary = trainer.fit()
+    assert summary["step"] == 2 and summary["samples"] == 8
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert {"loss", "fine", "coarse_short", "coarse_long"} <= log[-1].keys()
+    state = json.loads((tmp_path / "checkpoint" / "state.json").read_text())
+    assert state["meta"]["model"] == "tinycast" and state["meta"]["model_config"]["d_model"] == 128
+    base = load_recipe("tinycast-base")
+    assert (
+        base["model"] == "tinycast"
+        and base["data_sources"] == recipe["data_sources"][:-2] + base["data_sources"][-2:]
+    )
+
+
+def test_unknown_recipe_model_names_both() -> None:
+    recipe = {**load_recipe("tinycast"), "model": "tinyfoo"}
+    with pytest.raises(ValueError, match="tinypulse, tinycast"):
+        build_trainer(recipe, "unused")
