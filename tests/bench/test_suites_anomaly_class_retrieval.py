@@ -50,7 +50,14 @@ def test_anomaly_rows_for_every_method_and_series(anomaly_payload: dict[str, Any
     vus = _values(anomaly_payload, "vus_pr")
     auc = _values(anomaly_payload, "auc_pr")
     # --quick: two TSB-AD detectors, the baselines and the TinyPulse modes (+ their triangulation)
-    pulse = {"tinypulse", "tinypulse_time", "tinypulse_fft", "tinypulse_forecast", "tinypulse_tri"}
+    pulse = {
+        "tinypulse",
+        "tinypulse_mean",
+        "tinypulse_time",
+        "tinypulse_fft",
+        "tinypulse_forecast",
+        "tinypulse_tri",
+    }
     methods = {"sub_pca", "iforest", "zscore", "diff", "random"} | pulse
     families = _by_family(anomaly_payload)
     assert set(families) == {"TSB-AD-U", "UCR_Anomaly"}

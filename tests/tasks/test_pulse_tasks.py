@@ -86,6 +86,35 @@ def test_anomaly_scores_errors(model: TinyPulse) -> None:
         model.anomaly_scores(np.zeros((2, 2, 100)))
 
 
+def test_ensemble_fuse_mean_is_the_mean_of_the_heads(model: TinyPulse) -> None:
+    from tinyts.tasks.anomaly import score_channel
+
+    scores = score_channel(model, _series(400), agg=16, smooth=24, fuse="mean")
+    heads = np.mean([scores["time"], scores["fft"], scores["forecast"]], axis=0)
+    np.testing.assert_allclose(scores["ensemble"], heads)
+    maxed = score_channel(model, _series(400), agg=16, smooth=24, fuse="max")
+    np.testing.assert_allclose(
+        maxed["ensemble"], np.maximum.reduce([maxed["time"], maxed["fft"], maxed["forecast"]])
+    )
+    with pytest.raises(ValueError, match="fuse"):
+        model.anomaly_scores(_series(), fuse="median")
+    with pytest.raises(ValueError, match="smooth"):
+        model.anomaly_scores(_series(), smooth=0)
+
+
+def test_window_smoothing_is_a_centred_moving_average() -> None:
+    from tinyts.tasks.anomaly import _smooth
+
+    s = np.zeros(50)
+    s[20] = 6.0
+    out = _smooth(s, 6)
+    assert out.shape == (50,)
+    np.testing.assert_allclose(out[18:24], 1.0)  # the spike spread evenly over its 6-point window
+    assert out[:18].sum() == 0 and out[24:].sum() == 0
+    # the window is capped at the series length (3 points here), edges repeated
+    np.testing.assert_allclose(_smooth(np.arange(3.0), 96), [1 / 3, 1.0, 5 / 3])
+
+
 def test_constant_series_gets_zero_scores(model: TinyPulse) -> None:
     s = model.anomaly_scores(np.full(200, 3.0), agg=16)
     assert np.isfinite(s).all()

@@ -35,6 +35,7 @@ PULSE_MODES = {
     "tinypulse_fft": "fft",
     "tinypulse_forecast": "forecast",
     "tinypulse": "ensemble",
+    "tinypulse_mean": "ensemble_mean",
 }
 _LAST: dict[str, Any] = {"key": None, "scores": None}
 
@@ -47,7 +48,11 @@ def _pulse_all_modes(values: np.ndarray) -> dict[str, np.ndarray]:
 
         model = bundled_model("tinypulse")
         per_channel = [score_channel(model, ch) for ch in np.asarray(values, dtype=np.float64).T]
-        _LAST["scores"] = {m: np.max(np.stack([c[m] for c in per_channel]), axis=0) for m in MODES}
+        for c in per_channel:  # the mean-fused ensemble from the same heads (fuse="mean")
+            c["ensemble_mean"] = np.mean([c["time"], c["fft"], c["forecast"]], axis=0)
+        _LAST["scores"] = {
+            m: np.max(np.stack([c[m] for c in per_channel]), axis=0) for m in (*MODES, "ensemble_mean")
+        }
         _LAST["key"] = key
     scores: dict[str, np.ndarray] = _LAST["scores"]
     return scores

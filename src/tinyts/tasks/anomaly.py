@@ -16,10 +16,12 @@ comparable along the series. Then, per mode:
     register tokens; the score is the squared forecast error. The first context has no forecast and
     gets the first forecast score.
 
-Post-processing per mode: a centred moving average of ``smooth`` points, then min-max scaling.
-``ensemble`` is the point-wise max of the three scaled streams. Multichannel series are scored per
-channel and combined by the max over channels. The result has one score per time point, aligned to
-the input.
+Post-processing per mode: a centred moving average of the squared errors over ``smooth`` points (96 by
+default: TSPulse scores a window by the mean squared error over its last 96 points, so this is the same
+window score, centred on the window), then min-max scaling. ``ensemble`` fuses the three scaled streams
+point-wise, by their max (``fuse="max"``, TSPulse's rule) or their mean (``fuse="mean"``).
+Multichannel series are scored per channel and combined by the max over channels. The result has one
+score per time point, aligned to the input.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from tinyts.data.convert import to_batch
 from tinyts.models.pulse import TinyPulse
 
 MODES = ("time", "fft", "forecast", "ensemble")
+FUSE = ("max", "mean")
 
 
 def _minmax(s: np.ndarray) -> np.ndarray:
@@ -41,11 +44,13 @@ def _minmax(s: np.ndarray) -> np.ndarray:
 
 
 def _smooth(s: np.ndarray, k: int) -> np.ndarray:
-    if k <= 1 or s.size < k:
+    """Centred moving average of ``k`` points (at most the series length), edges padded by repetition."""
+    k = min(k, s.size)
+    if k <= 1:
         return s
-    kernel = np.ones(k) / k
     padded = np.pad(s, (k // 2, k - 1 - k // 2), mode="edge")
-    return np.convolve(padded, kernel, mode="valid")
+    csum = np.concatenate([[0.0], np.cumsum(padded)])
+    return (csum[k:] - csum[:-k]) / k
 
 
 def _forward(model: TinyPulse, xw: np.ndarray, ow: np.ndarray, batch_size: int) -> dict[str, np.ndarray]:
@@ -120,10 +125,13 @@ def score_channel(
     *,
     agg: int = 64,
     groups: int = 2,
-    smooth: int = 8,
+    smooth: int = 96,
+    fuse: str = "max",
     batch_size: int = 256,
 ) -> dict[str, np.ndarray]:
     """Min-max scaled ``time``, ``fft``, ``forecast`` and ``ensemble`` scores of one 1-D series."""
+    if fuse not in FUSE:
+        raise ValueError(f"fuse must be one of {FUSE}, got {fuse!r}")
     x = np.asarray(series, dtype=np.float64)
     obs = np.isfinite(x)
     mean, std = x[obs].mean(), x[obs].std()
@@ -133,7 +141,8 @@ def score_channel(
     raw = _reconstruction_errors(model, z, agg, groups, batch_size)
     raw["forecast"] = _forecast_errors(model, z, batch_size)
     scores = {k: _minmax(_smooth(np.nan_to_num(v, nan=0.0), smooth)) for k, v in raw.items()}
-    scores["ensemble"] = np.maximum.reduce([scores["time"], scores["fft"], scores["forecast"]])
+    heads = [scores["time"], scores["fft"], scores["forecast"]]
+    scores["ensemble"] = np.maximum.reduce(heads) if fuse == "max" else np.mean(heads, axis=0)
     return scores
 
 
@@ -144,7 +153,8 @@ def anomaly_scores(
     mode: str = "ensemble",
     agg: int = 64,
     groups: int = 2,
-    smooth: int = 8,
+    smooth: int = 96,
+    fuse: str = "max",
     batch_size: int = 256,
 ) -> np.ndarray:
     """One anomaly score in [0, 1] per time point of a series (higher = more anomalous).
@@ -160,7 +170,9 @@ def anomaly_scores(
         Which head(s); see the module docstring.
     agg, groups, smooth, batch_size
         Scoring block length (a multiple of the patch length), interleaved mask groups per block,
-        moving-average length, windows per forward pass.
+        moving-average length of the squared errors (the window score), windows per forward pass.
+    fuse : {"max", "mean"}
+        How ``ensemble`` combines the three min-max scaled heads.
 
     Returns
     -------
@@ -169,6 +181,10 @@ def anomaly_scores(
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if fuse not in FUSE:
+        raise ValueError(f"fuse must be one of {FUSE}, got {fuse!r}")
+    if smooth < 1:
+        raise ValueError(f"smooth must be a positive number of points, got {smooth}")
     if agg % model.config.patch_length or agg <= 0:
         raise ValueError(f"agg must be a positive multiple of the patch length ({model.config.patch_length})")
     batch = to_batch(x, min_length=2, name="x")
@@ -177,7 +193,9 @@ def anomaly_scores(
     vals = batch.values[0].numpy().astype(np.float64)
     vals[~batch.observed[0].numpy()] = np.nan
     per_channel = [
-        score_channel(model, ch, agg=agg, groups=groups, smooth=smooth, batch_size=batch_size)[mode]
+        score_channel(model, ch, agg=agg, groups=groups, smooth=smooth, fuse=fuse, batch_size=batch_size)[
+            mode
+        ]
         for ch in vals
     ]
     return np.max(np.stack(per_channel), axis=0)

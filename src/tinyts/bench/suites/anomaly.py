@@ -202,10 +202,10 @@ def _add_triangulation(
                 extra = {**row.extra, "mode": PULSE_MODES[mode]}
                 result.add(Row(name, "tinypulse_tri", metric, row.value, row.seconds, extra))
     result.notes.append(
-        "`tinypulse_tri` (triangulation): for each series, the TinyPulse mode (time, fft, forecast or "
-        "ensemble) with the best mean VUS-PR on the other labelled series of the same family "
-        "(leave-one-out, so a series' own labels never choose its mode); a family of one series uses "
-        "the ensemble. The chosen mode is the row's `mode` field."
+        "`tinypulse_tri` (triangulation): for each series, the TinyPulse mode (time, fft, forecast, "
+        "ensemble by max or ensemble by mean) with the best mean VUS-PR on the other labelled series "
+        "of the same family (leave-one-out, so a series' own labels never choose its mode); a family "
+        "of one series uses the ensemble. The chosen mode is the row's `mode` field."
     )
 
 
