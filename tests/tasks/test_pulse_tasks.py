@@ -143,3 +143,12 @@ def test_finetune_errors(model: TinyPulse) -> None:
         finetune_on_prefix(model, bad, train_end=200)
     with pytest.raises(ValueError, match="train_end"):
         finetune_on_prefix(model, _series(400), train_end=0)
+
+
+def test_channels_are_fused_by_their_raw_window_errors(model: TinyPulse) -> None:
+    from tinyts.tasks.anomaly import fuse_heads, window_errors
+
+    x = np.stack([_series(300), 5.0 * _series(300, seed=2)])
+    errors = [window_errors(model, ch, agg=16, smooth=24) for ch in x]
+    expected = fuse_heads({k: np.maximum(errors[0][k], errors[1][k]) for k in errors[0]}, "max")["ensemble"]
+    np.testing.assert_allclose(model.anomaly_scores(x, agg=16, smooth=24), expected)

@@ -44,16 +44,12 @@ def _pulse_all_modes(values: np.ndarray) -> dict[str, np.ndarray]:
     """Scores of every mode for one series, computed once (the suite asks mode by mode)."""
     key = (values.shape, float(np.nansum(values[:: max(1, len(values) // 97)])), id(values))
     if _LAST["key"] != key:
-        from tinyts.tasks.anomaly import MODES, score_channel
+        from tinyts.tasks.anomaly import fuse_heads, series_errors
 
-        model = bundled_model("tinypulse")
-        per_channel = [score_channel(model, ch) for ch in np.asarray(values, dtype=np.float64).T]
-        for c in per_channel:  # the mean-fused ensemble from the same heads (fuse="mean")
-            c["ensemble_mean"] = np.mean([c["time"], c["fft"], c["forecast"]], axis=0)
-        _LAST["scores"] = {
-            m: np.max(np.stack([c[m] for c in per_channel]), axis=0) for m in (*MODES, "ensemble_mean")
-        }
-        _LAST["key"] = key
+        errors = series_errors(bundled_model("tinypulse"), np.asarray(values, dtype=np.float64).T)
+        fused = fuse_heads(errors, "max")
+        fused["ensemble_mean"] = fuse_heads(errors, "mean")["ensemble"]
+        _LAST["scores"], _LAST["key"] = fused, key
     scores: dict[str, np.ndarray] = _LAST["scores"]
     return scores
 

@@ -20,8 +20,9 @@ Post-processing per mode: a centred moving average of the squared errors over ``
 default: TSPulse scores a window by the mean squared error over its last 96 points, so this is the same
 window score, centred on the window), then min-max scaling. ``ensemble`` fuses the three scaled streams
 point-wise, by their max (``fuse="max"``, TSPulse's rule) or their mean (``fuse="mean"``).
-Multichannel series are scored per channel and combined by the max over channels. The result has one
-score per time point, aligned to the input.
+Multichannel series are scored per channel (each standardised on its own, so squared errors share one
+scale) and combined by the max over channels of the window scores, before min-max scaling. The result
+has one score per time point, aligned to the input.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ import torch
 from tinyts.data.convert import to_batch
 from tinyts.models.pulse import TinyPulse
 
-MODES = ("time", "fft", "forecast", "ensemble")
+HEADS = ("time", "fft", "forecast")
+MODES = (*HEADS, "ensemble")
 FUSE = ("max", "mean")
 
 
@@ -119,6 +121,52 @@ def _forecast_errors(model: TinyPulse, z: np.ndarray, batch_size: int) -> np.nda
     return err
 
 
+def window_errors(
+    model: TinyPulse,
+    series: np.ndarray,
+    *,
+    agg: int = 64,
+    groups: int = 2,
+    smooth: int = 96,
+    batch_size: int = 256,
+) -> dict[str, np.ndarray]:
+    """Window scores of one 1-D series: the squared errors of each head, standardised units, smoothed.
+
+    Returns ``time``, ``fft`` and ``forecast`` streams (not yet min-max scaled), one value per point.
+    A constant channel carries no anomaly evidence: zeros, no model call.
+    """
+    x = np.asarray(series, dtype=np.float64)
+    obs = np.isfinite(x)
+    mean, std = x[obs].mean(), x[obs].std()
+    if not std > 0:
+        return {k: np.zeros(x.size) for k in HEADS}
+    z = np.where(obs, (x - mean) / std, 0.0)
+    raw = _reconstruction_errors(model, z, agg, groups, batch_size)
+    raw["forecast"] = _forecast_errors(model, z, batch_size)
+    return {k: _smooth(np.nan_to_num(raw[k], nan=0.0), smooth) for k in HEADS}
+
+
+def fuse_heads(errors: dict[str, np.ndarray], fuse: str = "max") -> dict[str, np.ndarray]:
+    """Min-max scale each head's window scores and add their ``ensemble`` (max or mean)."""
+    if fuse not in FUSE:
+        raise ValueError(f"fuse must be one of {FUSE}, got {fuse!r}")
+    scores = {k: _minmax(errors[k]) for k in HEADS}
+    heads = [scores[k] for k in HEADS]
+    scores["ensemble"] = np.maximum.reduce(heads) if fuse == "max" else np.mean(heads, axis=0)
+    return scores
+
+
+def series_errors(model: TinyPulse, values: np.ndarray, **kwargs: Any) -> dict[str, np.ndarray]:
+    """:func:`window_errors` of every channel of ``(channels, time)`` values, max over channels.
+
+    Channels are standardised one by one, so their squared errors share one scale and the raw
+    maximum is meaningful (min-max scaling each channel first would let a quiet channel's noise
+    count as much as a real excursion elsewhere).
+    """
+    per_channel = [window_errors(model, ch, **kwargs) for ch in np.asarray(values, dtype=np.float64)]
+    return {k: np.max(np.stack([c[k] for c in per_channel]), axis=0) for k in HEADS}
+
+
 def score_channel(
     model: TinyPulse,
     series: np.ndarray,
@@ -132,18 +180,8 @@ def score_channel(
     """Min-max scaled ``time``, ``fft``, ``forecast`` and ``ensemble`` scores of one 1-D series."""
     if fuse not in FUSE:
         raise ValueError(f"fuse must be one of {FUSE}, got {fuse!r}")
-    x = np.asarray(series, dtype=np.float64)
-    obs = np.isfinite(x)
-    mean, std = x[obs].mean(), x[obs].std()
-    if not std > 0:  # a constant channel carries no anomaly evidence: zero scores, no model call
-        return {k: np.zeros(x.size) for k in MODES}
-    z = np.where(obs, (x - mean) / (std if std > 0 else 1.0), 0.0)
-    raw = _reconstruction_errors(model, z, agg, groups, batch_size)
-    raw["forecast"] = _forecast_errors(model, z, batch_size)
-    scores = {k: _minmax(_smooth(np.nan_to_num(v, nan=0.0), smooth)) for k, v in raw.items()}
-    heads = [scores["time"], scores["fft"], scores["forecast"]]
-    scores["ensemble"] = np.maximum.reduce(heads) if fuse == "max" else np.mean(heads, axis=0)
-    return scores
+    errors = window_errors(model, series, agg=agg, groups=groups, smooth=smooth, batch_size=batch_size)
+    return fuse_heads(errors, fuse)
 
 
 def anomaly_scores(
@@ -192,10 +230,5 @@ def anomaly_scores(
         raise ValueError("anomaly_scores takes one series, (time,) or (channels, time); loop over a batch")
     vals = batch.values[0].numpy().astype(np.float64)
     vals[~batch.observed[0].numpy()] = np.nan
-    per_channel = [
-        score_channel(model, ch, agg=agg, groups=groups, smooth=smooth, fuse=fuse, batch_size=batch_size)[
-            mode
-        ]
-        for ch in vals
-    ]
-    return np.max(np.stack(per_channel), axis=0)
+    errors = series_errors(model, vals, agg=agg, groups=groups, smooth=smooth, batch_size=batch_size)
+    return fuse_heads(errors, fuse)[mode]
