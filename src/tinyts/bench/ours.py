@@ -163,3 +163,40 @@ def pulse_detect_case(n_points: int) -> tuple[Any, dict[str, Any]]:
         return anomaly_scores(model, x, mode="ensemble")
 
     return call, {"params": model.num_parameters()}
+
+
+# ---------------------------------------------------------------------------------- forecasting
+
+
+def cast_forecaster(setup: Any) -> Any:
+    """Forecasting-suite factory: TinyCast zero-shot, median as the point forecast, 9 quantiles.
+
+    Every context is one univariate series (the suite's protocol); SIFI and sign-flip symmetry are on
+    (the defaults of :func:`tinyts.tasks.forecast.forecast`).
+    """
+    from tinyts.bench.peers.forecasters import ForecastOutput
+
+    model = bundled_model("tinycast")
+    setup.info.update(model="tinycast (bundled)", params=model.num_parameters(), zero_shot=True)
+
+    def forecast(contexts: np.ndarray, horizon: int) -> Any:
+        from tinyts.tasks.forecast import forecast as run
+
+        res = run(model, np.asarray(contexts, dtype=np.float64), int(horizon))
+        quant = np.asarray(res.quantiles, dtype=np.float64)
+        return ForecastOutput(quant[..., res.levels.index(0.5)].copy(), quant)
+
+    return forecast
+
+
+def cast_speed_case(batch: int) -> tuple[Any, dict[str, Any]]:
+    """Speed-suite builder: TinyCast forecasts of horizon 96 from ``(batch, 512)`` random-walk contexts."""
+    from tinyts.tasks.forecast import forecast
+
+    model = bundled_model("tinycast")
+    x = np.random.default_rng(0).standard_normal((batch, model.config.context_length)).cumsum(axis=1)
+
+    def call() -> Any:
+        return forecast(model, x, 96)
+
+    return call, {"params": model.num_parameters()}

@@ -26,6 +26,7 @@ import numpy as np
 
 from tinyts.bench.core import BenchContext, Row, SuiteResult, timer
 from tinyts.bench.metrics import QUANTILES, crps_quantiles, mae, mase, mse, seasonal_period
+from tinyts.bench.ours import cast_forecaster
 from tinyts.bench.peers.forecasters import FORECASTERS, ForecastFn, ForecastOutput, ForecastSetup
 from tinyts.data.discover import find_ltsf
 from tinyts.data.io import read_ltsf_csv
@@ -40,7 +41,7 @@ DESCRIPTION = (
 )
 
 #: method name -> factory; the suite runs them in this order.
-METHODS: dict[str, Callable[[ForecastSetup], ForecastFn]] = dict(FORECASTERS)
+METHODS: dict[str, Callable[[ForecastSetup], ForecastFn]] = {**FORECASTERS, "tinycast": cast_forecaster}
 
 #: (context, horizons) of the two settings.
 LONG: tuple[int, tuple[int, ...]] = (512, (96, 192, 336, 720))

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from tinyts.bench.core import BenchContext, Row, SuiteResult
-from tinyts.bench.ours import pulse_detect_case, pulse_speed_case
+from tinyts.bench.ours import cast_speed_case, pulse_detect_case, pulse_speed_case
 
 NAME = "speed"
 DESCRIPTION = (
@@ -99,6 +99,7 @@ METHODS: dict[str, SpeedMethod] = {
     "tspulse_ref_detect": SpeedMethod("detect", _tspulse_detect, batches=(256,)),
     "tinypulse_detect": SpeedMethod("detect", pulse_detect_case, batches=(10_000,)),
     "fracast": SpeedMethod("forecast", _fracast),
+    "tinycast": SpeedMethod("forecast", cast_speed_case),
     "synth_ts": SpeedMethod("synth", _synth, batches=(10_000,)),
 }
 #: Tasks whose cost is linear in the batch (points scored): speedups compare points per second.
@@ -194,7 +195,9 @@ def run(ctx: BenchContext) -> SuiteResult:
         "unless OMP_NUM_THREADS/torch settings say otherwise (recorded per case).",
         "Tasks: impute = one forward over (batch, 512, 1) windows with all points observed under "
         "torch.inference_mode; forecast = fracast forecast_batch of (batch, 512) contexts to horizon "
-        f"{FORECAST_HORIZON} (two passes of its native 48); synth = synth_ts(batch, {SYNTH_LENGTH}).",
+        f"{FORECAST_HORIZON} (two passes of its native 48), and tinycast forecast() of the same shapes "
+        "(9 quantiles, sign-flip symmetry on: two model passes per step); "
+        f"synth = synth_ts(batch, {SYNTH_LENGTH}).",
         "tspulse_ref = granite-tsfm TSPulseForReconstruction with random weights at the released p8 "
         "shapes (context 512, patch 8, d_model 24, 8+2 layers, 10 register tokens, fuse_fft) -- a cost "
         "reference only; its weights cannot be downloaded here.",
