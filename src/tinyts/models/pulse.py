@@ -56,6 +56,8 @@ class PulseConfig:
     activation: str = "gelu"
     #: how hidden points enter the model: "linear" (interpolation + residual head) or "token" (TSPulse)
     fill: str = "linear"
+    #: shapes of a structurally pruned model (written by tinyts.compress; None = unpruned)
+    pruning: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         for name in ("patch_length", "fft_patch_length"):
@@ -131,6 +133,10 @@ class TinyPulse(TinyModel):
         self.register_norm = nn.LayerNorm(reg_dim)
         self.prob_head = nn.Linear(reg_dim, c.num_bins)
         self.forecast_head = nn.Linear(reg_dim, c.forecast_length)
+        if c.pruning:  # a pruned checkpoint: rebuild the smaller layers before weights are loaded
+            from tinyts.compress.structure import apply_structure
+
+            apply_structure(self, c.pruning)
 
     # ------------------------------------------------------------------ encoding
     def prepare(
@@ -236,3 +242,9 @@ class TinyPulse(TinyModel):
         from tinyts.tasks.anomaly import anomaly_scores
 
         return anomaly_scores(self, x, mode=mode, **kwargs)
+
+    def embed(self, x: Any, **kwargs: Any) -> np.ndarray:
+        """One embedding vector per series, ``(n_series, dim)``; see :func:`tinyts.tasks.embed.embed`."""
+        from tinyts.tasks.embed import embed
+
+        return embed(self, x, **kwargs)

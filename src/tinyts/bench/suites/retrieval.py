@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from tinyts.bench.core import BenchContext, Row, SuiteResult, timer
+from tinyts.bench.ours import pulse_retrieval_embedder
 from tinyts.bench.peers.classifiers import minirocket_features
 from tinyts.bench.retrieval_metrics import relevance_matrix, retrieval_scores
 
@@ -34,7 +35,7 @@ NAME = "retrieval"
 DESCRIPTION = (
     "TSPulse UCR retrieval protocol: distorted copies of 10-per-class UCR TRAIN series as queries, "
     "P@3/AP@3/nDCG@3/MRR@3 at family (problem) and fine (problem+class) level; peers: z-normalised "
-    "raw series and MiniRocket features, each in a faiss IndexFlatL2"
+    "raw series and MiniRocket features, against TinyPulse embeddings; each in a faiss IndexFlatL2"
 )
 
 LENGTH = 512
@@ -76,8 +77,17 @@ def minirocket_embed(database: np.ndarray, queries: np.ndarray, seed: int) -> tu
     return db, q
 
 
-#: method name -> embedder; the suite runs them in this order.
-METHODS: dict[str, Embedder] = {"raw_euclidean": raw_euclidean, "minirocket": minirocket_embed}
+#: method name -> embedder; the suite runs them in this order. ``tinypulse``: register embeddings
+#: averaged over 16 circular shifts (the default of ``tinyts.tasks.embed.embed``); ``tinypulse_1pass``:
+#: one pass (the fast setting for very large collections); ``tinypulse_detail``: the positional time +
+#: FFT token embeddings (one pass).
+METHODS: dict[str, Embedder] = {
+    "raw_euclidean": raw_euclidean,
+    "minirocket": minirocket_embed,
+    "tinypulse": pulse_retrieval_embedder("register", 16),
+    "tinypulse_1pass": pulse_retrieval_embedder("register", 1),
+    "tinypulse_detail": pulse_retrieval_embedder("detail", 1),
+}
 
 
 @dataclass
@@ -198,17 +208,21 @@ def run(ctx: BenchContext) -> SuiteResult:
         return result
     database = np.stack(db.series)
     queries = make_queries(database, rng)
-    for method, embed in METHODS.items():
-        if not ctx.wants_method(method):
-            continue
+    timing: list[str] = []
+    for method in ctx.select_methods(METHODS, result, NAME):
         try:
             with timer() as t:
-                db_vec, q_vec = embed(database, queries, ctx.seed)
+                with timer() as t_embed:
+                    db_vec, q_vec = METHODS[method](database, queries, ctx.seed)
                 hits = search(db_vec, q_vec, K)
         except Exception as exc:  # recorded, not fatal: other methods still run
             result.skip(f"UCR / {method}", f"failed: {type(exc).__name__}: {exc}")
             continue
         _rows(method, hits, db, t[0], result)
+        timing.append(
+            f"{method} {t_embed[0]:.1f} s ({2 * len(database) / max(t_embed[0], 1e-9):.0f} series/s, "
+            f"dim {db_vec.shape[1]})"
+        )
     result.notes += [
         "Protocol: TSPulse `search/` scripts (granite-tsfm) on the UCR problems of this data folder instead "
         "of the 129 UCR problems of the paper: a problem enters the database when every class has at least "
@@ -229,7 +243,15 @@ def run(ctx: BenchContext) -> SuiteResult:
         "`raw_euclidean`: the z-normalised series (queries z-normalised too, as a model with instance "
         "normalisation sees them). `minirocket`: aeon `MiniRocket` (10,000 kernels, seed "
         f"{ctx.seed}) fitted without labels on the z-normalised database, PPV features of database and "
-        "z-normalised queries, unscaled.",
+        "z-normalised queries, unscaled. `tinypulse`: the bundled TinyPulse's register embeddings (192-d, "
+        "zero-shot) averaged over 16 circular shifts of the series (`tinyts.tasks.embed.embed` default); "
+        "`tinypulse_1pass`: the same from a single pass (no shift averaging; the fast setting); "
+        "`tinypulse_detail`: the decoder's time + FFT tokens flattened (2,304-d, one pass). Shift averaging "
+        "makes the embedding nearly invariant to circular shifts, which is exactly the protocol's main "
+        "distortion (queries are shifted by up to 20%); MiniRocket's pooled features are shift-invariant "
+        "by construction.",
+        "Embedding time (database + queries, single process, threads as the machine line says): "
+        + ("; ".join(timing) or "none"),
         "Database problems: " + "; ".join(db.described),
     ]
     if ctx.quick:
