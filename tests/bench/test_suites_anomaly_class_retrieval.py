@@ -132,7 +132,13 @@ def test_baseline_detectors() -> None:
 
 # ---------------------------------------------------------------------------------- classification
 def test_classification_suite_quick(mini_data_dir: Path, tmp_path: Path) -> None:
-    payload = run_suite("classification", data_dir=mini_data_dir, quick=True, out_dir=tmp_path)
+    payload = run_suite(
+        "classification",
+        data_dir=mini_data_dir,
+        quick=True,
+        out_dir=tmp_path,
+        methods=["minirocket", "nn1_euclidean"],
+    )
     acc = _values(payload, "accuracy")
     assert set(acc) == {(d, m) for d in ("ToyUni", "ToyMulti") for m in ("minirocket", "nn1_euclidean")}
     assert all(math.isfinite(v) and 0 <= v <= 1 for v in acc.values())
@@ -194,7 +200,9 @@ def test_retrieval_suite_quick(mini_data_dir: Path, tmp_path: Path) -> None:
     per_group: dict[str, int] = defaultdict(int)
     for r in rows:
         per_group[r["queries"]] += 1
-    assert per_group["all"] == per_group["problem"] == 2 * 2 * 4  # 2 methods x 2 levels x 4 metrics
+    n_methods = len(retrieval.METHODS)  # peers and the TinyPulse variants
+    assert per_group["all"] == per_group["problem"] == n_methods * 2 * 4  # methods x 2 levels x 4 metrics
+    assert {"tinypulse", "tinypulse_1pass", "tinypulse_detail"} <= {r["method"] for r in rows}
 
 
 def test_retrieval_queries_and_search() -> None:

@@ -1,0 +1,315 @@
+"""Time-series classification with a fine-tuned TinyPulse (TSLens), scikit-learn / aeon style.
+
+::
+
+    clf = tinyts.PulseClassifier(tinyts.load("tinypulse")).fit(X_train, y_train)
+    clf.predict(X_test); clf.predict_proba(X_test); clf.score(X_test, y_test)
+    clf.save_pretrained("my-classifier"); clf = tinyts.PulseClassifier.from_pretrained("my-classifier")
+
+``X`` is ``(n_cases, n_channels, n_timepoints)``, ``(n_cases, n_timepoints)`` or a list of
+``(n_channels, n_timepoints_i)`` arrays of any length; NaN means missing. Every case is resampled to
+the model's context (512 points).
+
+What :meth:`PulseClassifier.fit` does:
+
+1. A stratified ``val_fraction`` of TRAIN is held out for early stopping (nothing else is ever seen).
+2. The lower encoder layers stay frozen; their output is cached for ``n_views`` views of every case:
+   the case and copies with ``mask_ratio`` of their patches hidden (masking as augmentation).
+3. The top ``encoder_layers`` encoder layers, the pre-trained decoder -- with a channel mixer per layer,
+   identity-initialised, for multichannel data -- and the head (:mod:`tinyts.tasks.classify_head`) are
+   trained with AdamW and label-smoothed cross-entropy, a random view per case and step; the step with
+   the lowest validation loss is kept.
+4. ``refit`` (default: TRAIN below 1,000 cases): a fresh model is trained on all of TRAIN for that
+   many steps, so that small problems do not lose a fifth of their few cases.
+
+See ``docs/classification.md`` for the measurements behind the defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from tinyts.models.pulse import TinyPulse
+from tinyts.tasks.classify_data import as_cases, check_labels, resample_cases, stratified_split
+from tinyts.tasks.classify_head import POOLINGS, PulseLens, lens_config_for
+from tinyts.tasks.classify_train import (
+    INFER_BATCH,
+    FitSettings,
+    encode_views,
+    fit_standardisation,
+    train,
+)
+
+__all__ = ["PulseClassifier"]
+
+#: ``refit=None`` refits on all of TRAIN when it has fewer cases than this
+REFIT_BELOW = 1000
+
+
+class PulseClassifier:
+    """TinyPulse fine-tuned as a classifier (the TSLens head by default).
+
+    Parameters
+    ----------
+    pulse : TinyPulse or str
+        The pre-trained model, or a bundled name / checkpoint folder; it is copied, never modified.
+    pooling : {"lens", "flat", "avg", "max"}
+        How the decoder tokens ``(C, P, d)`` become features. ``"lens"`` (TSLens): a learned
+        reduction of the token axis to ``2 + R`` tokens (initialised as the mean of the time tokens, the
+        mean of the FFT tokens and the R register tokens), flattened. ``"flat"``: TSPulse's form, every
+        token reduced to ``reduce_dim`` features and all of them flattened. ``"avg"`` / ``"max"``:
+        pooling over tokens (the ablation).
+    reduce_dim : int
+        Features per token for ``"flat"``.
+    encoder_layers : int
+        Top encoder layers fine-tuned along with the decoder (the rest is frozen and cached).
+    epochs, min_steps, max_steps : int
+        Length of the run: ``epochs`` epochs, but at least ``min_steps`` and at most ``max_steps``
+        optimisation steps (the cosine learning-rate schedule spans that many).
+    patience : int
+        Stop after this many validation checks without a lower validation loss.
+    eval_every : int
+        Validate every ``max(1 epoch, eval_every)`` steps.
+    batch_size : int
+        Cases per step.
+    lr : float
+        Peak learning rate of the head; the backbone layers use ``lr * backbone_lr_ratio``.
+    backbone_lr_ratio : float
+        See ``lr``; 0 freezes the backbone (head only).
+    weight_decay : float
+        AdamW weight decay.
+    mask_ratio : float
+        Share of patches hidden in the augmented views.
+    n_views : int
+        Cached views per case (1 = no augmentation).
+    val_fraction : float
+        Share of TRAIN (stratified) held out for early stopping; 0 trains the full run on all of TRAIN.
+    refit : bool or None
+        Retrain on all of TRAIN for the early-stopped number of steps; None = when TRAIN has fewer than
+        1,000 cases.
+    head_dropout : float
+        Dropout before the last linear layer.
+    label_smoothing : float
+        Cross-entropy label smoothing.
+    channel_mixing : bool
+        Switch the decoder's channel mixers on for multichannel data.
+    max_cache_mb : float
+        Memory cap of the cached tokens; fewer views are cached when needed.
+    seed : int
+        Seeds the split, masks, initialisation, dropout and batch order.
+    verbose : bool
+        Print one line per validation check.
+
+    Attributes
+    ----------
+    classes_ : np.ndarray
+        Class labels, in the order of :meth:`predict_proba`'s columns.
+    history_ : list of dict
+        The validation checks of the early-stopped run.
+    best_step_ : int
+        The step kept by early stopping.
+    """
+
+    def __init__(
+        self,
+        pulse: TinyPulse | str = "tinypulse",
+        *,
+        pooling: str = "lens",
+        reduce_dim: int = 4,
+        encoder_layers: int = 2,
+        epochs: int = 30,
+        min_steps: int = 200,
+        max_steps: int = 800,
+        patience: int = 10,
+        eval_every: int = 10,
+        batch_size: int = 32,
+        lr: float = 1e-3,
+        backbone_lr_ratio: float = 1.0,
+        weight_decay: float = 0.01,
+        mask_ratio: float = 0.3,
+        n_views: int = 4,
+        val_fraction: float = 0.2,
+        refit: bool | None = None,
+        head_dropout: float = 0.2,
+        label_smoothing: float = 0.1,
+        channel_mixing: bool = True,
+        max_cache_mb: float = 512.0,
+        seed: int = 0,
+        verbose: bool = False,
+    ) -> None:
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+        positive = {"epochs": epochs, "max_steps": max_steps, "batch_size": batch_size, "n_views": n_views}
+        for name, value in positive.items():
+            if int(value) < 1:
+                raise ValueError(f"{name} must be at least 1, got {value}")
+        if not 0.0 <= mask_ratio < 1.0:
+            raise ValueError(f"mask_ratio must be in [0, 1), got {mask_ratio}")
+        if not 0.0 <= val_fraction < 1.0:
+            raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+        if encoder_layers < 0:
+            raise ValueError(f"encoder_layers must be >= 0, got {encoder_layers}")
+        self.pulse = pulse
+        self.pooling = pooling
+        self.reduce_dim = reduce_dim
+        self.mask_ratio = mask_ratio
+        self.n_views = n_views
+        self.val_fraction = val_fraction
+        self.refit = refit
+        self.head_dropout = head_dropout
+        self.channel_mixing = channel_mixing
+        self.max_cache_mb = max_cache_mb
+        self.seed = seed
+        self.settings = FitSettings(
+            encoder_layers=encoder_layers,
+            epochs=epochs,
+            min_steps=min_steps,
+            max_steps=max_steps,
+            patience=patience,
+            eval_every=eval_every,
+            batch_size=batch_size,
+            lr=lr,
+            backbone_lr_ratio=backbone_lr_ratio,
+            weight_decay=weight_decay,
+            label_smoothing=label_smoothing,
+            verbose=verbose,
+        )
+        self.model_: PulseLens | None = None
+        self.history_: list[dict[str, float]] = []
+        self.best_step_: int | None = None
+
+    # ----------------------------------------------------------------------------------- public API
+    @property
+    def classes_(self) -> np.ndarray:
+        return np.asarray(self._fitted().config.classes)
+
+    @property
+    def n_channels_(self) -> int:
+        """Channels the classifier was fitted on."""
+        return self._fitted().config.n_channels
+
+    def fit(self, X: Any, y: Any) -> PulseClassifier:
+        """Fine-tune on ``(X, y)``; see the module docstring for the procedure.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            ``(n_cases, n_channels, n_timepoints)``, ``(n_cases, n_timepoints)`` or a list of
+            ``(n_channels, n_timepoints_i)`` arrays; NaN = missing.
+        y : array-like
+            ``(n_cases,)`` class labels, at least 2 classes.
+
+        Returns
+        -------
+        PulseClassifier
+            ``self``, fitted.
+        """
+        values, observed, lengths = as_cases(X, "X")
+        classes, codes_np = check_labels(y, len(lengths))
+        pulse = self._backbone()
+        config = lens_config_for(
+            pulse,
+            int(values.shape[1]),
+            [c.item() if isinstance(c, np.generic) else c for c in classes],
+            self.pooling,
+            self.reduce_dim,
+            self.head_dropout,
+            self.channel_mixing,
+        )
+        rng = np.random.default_rng(self.seed)
+        torch.manual_seed(self.seed)
+        model = PulseLens.from_backbone(pulse, config).eval()
+        x, obs = resample_cases(values, observed, lengths, pulse.config.context_length)
+        codes = torch.from_numpy(codes_np)
+        cut = self.settings.cut(model)
+        views = self._views_for(len(codes), x.shape[1], model)
+        tokens, stats = encode_views(model, x, obs, views, cut, self.mask_ratio, rng)
+        tr, va = (torch.from_numpy(i) for i in stratified_split(codes_np, self.val_fraction, rng))
+        fit_standardisation(model, tokens[:, tr], stats[:, tr], cut)
+        val = (tokens[:, va], stats[:, va], codes[va]) if len(va) else None
+        self.history_, self.best_step_ = train(
+            model, tokens[:, tr], stats[:, tr], codes[tr], self.settings, rng, val=val
+        )
+        refit = self.refit if self.refit is not None else len(codes) < REFIT_BELOW
+        if refit and len(va):
+            torch.manual_seed(self.seed + 1)
+            model = PulseLens.from_backbone(pulse, config).eval()
+            fit_standardisation(model, tokens, stats, cut)
+            train(model, tokens, stats, codes, self.settings, rng, stop_at=self.best_step_)
+        self.model_ = model.eval()
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities ``(n_cases, n_classes)``; rows sum to 1, columns follow ``classes_``."""
+        model = self._fitted()
+        values, observed, lengths = as_cases(X, "X")
+        if values.shape[1] != model.config.n_channels:
+            raise ValueError(
+                f"X has {values.shape[1]} channel(s) but the classifier was fitted on "
+                f"{model.config.n_channels}; pass cases with the same channels as in fit"
+            )
+        x, obs = resample_cases(values, observed, lengths, model.pulse.config.context_length)
+        out = []
+        with torch.no_grad():
+            for s in range(0, len(x), INFER_BATCH):
+                logits = model(x[s : s + INFER_BATCH], obs[s : s + INFER_BATCH])
+                out.append(torch.softmax(logits.double(), dim=-1))
+        return torch.cat(out).numpy()
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The most probable class of every case, ``(n_cases,)``."""
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def score(self, X: Any, y: Any) -> float:
+        """Accuracy on ``(X, y)``."""
+        pred = self.predict(X)
+        truth = np.asarray(y)
+        if truth.shape != pred.shape:
+            raise ValueError(
+                f"X has {len(pred)} cases but y has shape {truth.shape}; pass one label per case"
+            )
+        return float(np.mean(pred.astype(str) == truth.astype(str)))
+
+    def save_pretrained(self, path: str | os.PathLike[str]) -> Path:
+        """Write the fitted classifier as ``config.json`` + ``model.safetensors``."""
+        return self._fitted().save_pretrained(path)
+
+    @classmethod
+    def from_pretrained(cls, path: str | os.PathLike[str]) -> PulseClassifier:
+        """Load a classifier written by :meth:`save_pretrained` (safetensors only, no pickle).
+
+        Raises
+        ------
+        tinyts.models.base.CheckpointError
+            Missing or corrupt files, or a folder holding another kind of model.
+        """
+        model = PulseLens.from_pretrained(path)
+        clf = cls(model.pulse, pooling=model.config.pooling, reduce_dim=model.config.reduce_dim)
+        clf.model_ = model.eval()
+        return clf
+
+    # ----------------------------------------------------------------------------------- internals
+    def _fitted(self) -> PulseLens:
+        if self.model_ is None:
+            raise ValueError("this PulseClassifier is not fitted yet; call fit(X, y) first")
+        return self.model_
+
+    def _backbone(self) -> TinyPulse:
+        pulse = self.pulse
+        if isinstance(pulse, str):
+            from tinyts.models.base import load
+
+            pulse = load(pulse)  # type: ignore[assignment]
+        if not isinstance(pulse, TinyPulse):
+            raise TypeError(f"pulse must be a TinyPulse (or its name/folder), got {type(pulse).__name__}")
+        return pulse
+
+    def _views_for(self, n_cases: int, n_channels: int, model: PulseLens) -> int:
+        pc = model.pulse.config
+        per_view_mb = n_cases * n_channels * pc.num_tokens * pc.d_model * 2 / 2**20  # float16
+        return max(1, min(self.n_views, int(self.max_cache_mb // max(per_view_mb, 1e-9))))

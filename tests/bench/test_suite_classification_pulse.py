@@ -1,0 +1,36 @@
+"""The classification suite's TinyPulse methods (TSLens and the pooling ablation) on the tiny data folder."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from tinyts.bench import run_suite
+from tinyts.bench.ours import PULSE_CLASSIFIERS, PulseClassifierMethod
+from tinyts.bench.suites import classification
+
+
+def test_pulse_methods_are_in_the_suite() -> None:
+    assert {"tinypulse", "tinypulse_avgpool", "tinypulse_maxpool"} <= set(classification.METHODS)
+    assert set(PULSE_CLASSIFIERS) == {"tinypulse", "tinypulse_avgpool", "tinypulse_maxpool"}
+    assert PULSE_CLASSIFIERS["tinypulse_maxpool"](0).pooling == "max"
+
+
+def test_pulse_methods_rows(mini_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    short = {"min_steps": 40, "max_steps": 40, "epochs": 1, "n_views": 2, "encoder_layers": 1}
+    monkeypatch.setattr(PulseClassifierMethod, "options", short)
+    methods = ["tinypulse", "tinypulse_avgpool", "tinypulse_maxpool"]
+    payload = run_suite(
+        "classification", data_dir=mini_data_dir, quick=True, out_dir=tmp_path, methods=methods
+    )
+    rows = payload["rows"]
+    for metric in ("accuracy", "fit_seconds", "predict_seconds"):
+        got = {(r["dataset"], r["method"]) for r in rows if r["metric"] == metric}
+        assert got == {(d, m) for d in ("ToyUni", "ToyMulti") for m in methods}, metric
+    acc = {(r["dataset"], r["method"]): r["value"] for r in rows if r["metric"] == "accuracy"}
+    assert all(math.isfinite(v) and 0 <= v <= 1 for v in acc.values())
+    assert acc[("ToyUni", "tinypulse")] >= 0.7  # 3 vs 6 cycles, 20 training cases: chance is about 0.5
+    assert all(r["value"] > 0 for r in rows if r["metric"] == "fit_seconds")
+    assert not [s for s in payload["skipped"] if "/" in s[0]]  # no method failed on a problem
