@@ -67,6 +67,8 @@ class CastConfig:
     input_clip: float = 50.0
     dropout: float = 0.0
     rope_base: float = 10000.0
+    #: shapes of a structurally pruned model (written by tinyts.compress; None = unpruned)
+    pruning: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self.quantiles = tuple(float(q) for q in self.quantiles)
@@ -157,6 +159,10 @@ class TinyCast(TinyModel):
         nq = len(c.quantiles)
         self.fine_head = nn.Linear(c.d_model, c.patch_length * nq)
         self.coarse_head = nn.Linear(c.d_model, c.num_blocks * nq) if c.num_blocks else None
+        if c.pruning:  # a pruned checkpoint: rebuild the smaller layers before weights are loaded
+            from tinyts.compress.structure import apply_structure
+
+            apply_structure(self, c.pruning)
 
     # ------------------------------------------------------------------ pieces
     def stats(self, x: torch.Tensor, observed: torch.Tensor) -> PrefixStats:

@@ -1,0 +1,64 @@
+"""The ``compression`` suite on the mini data folder with tiny models (pruning source and teacher)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from compress_models import tiny_cast
+
+from tinyts.bench import run_suite
+from tinyts.bench.suites import compression
+
+TINY_TEACHER = dict(
+    context_length=64,
+    patch_length=8,
+    d_model=16,
+    num_layers=2,
+    num_heads=2,
+    coarse_block=8,
+    coarse_horizon=32,
+    feature_every=0,
+)
+
+
+@pytest.fixture()
+def small_suite(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compression, "HORIZONS", (8, 16))
+    monkeypatch.setattr(
+        compression, "VARIANTS", {k: compression.VARIANTS[k] for k in ("mlp-sup", "mlp-distilts")}
+    )
+    monkeypatch.setattr(compression, "fallback_teacher_config", lambda: dict(TINY_TEACHER))
+
+
+def test_compression_quick_measures_both_parts(
+    mini_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_suite: None
+) -> None:
+    source = tiny_cast(seed=1).save_pretrained(tmp_path / "source")
+    monkeypatch.setenv(compression.ENV_PRUNE, str(source))
+    monkeypatch.setenv(compression.ENV_TEACHER, str(source))
+    payload = run_suite("compression", mini_data_dir, quick=True, out_dir=tmp_path / "out")
+    rows = payload["rows"]
+    found = {(r["method"], r["metric"]) for r in rows}
+    for method in ("tinycast-zeroshot", "tinycast-ft", "tinycast-pruned-ft"):
+        assert (method, "mse") in found
+    assert ("tinycast-pruned-ft", "speedup") in found and ("tinycast-pruned-ft", "param_ratio") in found
+    for method in ("tinycast", "mlp-sup", "mlp-distilts", "cast-distilts"):
+        assert (method, "mse") in found and (method, "latency_ms") in found
+    assert ("mlp-distilts", "speedup") in found
+    params = {r["method"]: r["value"] for r in rows if r["metric"] == "params" and r.get("part") == "prune"}
+    assert params["tinycast-pruned-ft"] < params["tinycast-ft"]
+    assert not [s for s in payload["skipped"] if "failed" in s[1]], payload["skipped"]
+    assert (tmp_path / "out" / "compression-quick.md").is_file()
+
+
+def test_compression_without_checkpoints_skips_pruning_and_trains_the_teacher(
+    mini_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_suite: None
+) -> None:
+    monkeypatch.delenv(compression.ENV_PRUNE, raising=False)
+    monkeypatch.delenv(compression.ENV_TEACHER, raising=False)
+    monkeypatch.setattr(compression, "_source", lambda env, bundled: None)
+    payload = run_suite("compression", mini_data_dir, quick=True, out_dir=tmp_path)
+    assert any("pruning" in case and "no pre-trained TinyCast" in why for case, why in payload["skipped"])
+    assert any("trained from random initialisation" in n for n in payload["notes"])
+    assert any(r["method"] == "mlp-distilts" for r in payload["rows"])
