@@ -18,7 +18,17 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["CastConfig", "PulseConfig", "TinyCast", "TinyPulse", "__version__", "bundled_names", "load"]
+__all__ = [
+    "CastConfig",
+    "PulseClassifier",
+    "PulseConfig",
+    "SimilarityIndex",
+    "TinyCast",
+    "TinyPulse",
+    "__version__",
+    "bundled_names",
+    "load",
+]
 
 _LAZY = {
     "load": ("tinyts.models.base", "load"),
@@ -27,12 +37,16 @@ _LAZY = {
     "PulseConfig": ("tinyts.models.pulse", "PulseConfig"),
     "TinyCast": ("tinyts.models.cast", "TinyCast"),
     "CastConfig": ("tinyts.models.cast", "CastConfig"),
+    "PulseClassifier": ("tinyts.tasks.classify", "PulseClassifier"),
+    "SimilarityIndex": ("tinyts.tasks.retrieve", "SimilarityIndex"),
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     from tinyts.models.base import bundled_names, load
     from tinyts.models.cast import CastConfig, TinyCast
     from tinyts.models.pulse import PulseConfig, TinyPulse
+    from tinyts.tasks.classify import PulseClassifier
+    from tinyts.tasks.retrieve import SimilarityIndex
 
 
 def __getattr__(name: str) -> Any:

@@ -42,7 +42,10 @@ def _fail(message: str) -> None:
 @app.command()
 def bench(
     suite: Annotated[
-        str, typer.Argument(help="imputation|anomaly|classification|retrieval|forecasting|speed")
+        str,
+        typer.Argument(
+            help="imputation|anomaly|classification|retrieval|forecasting|speed|search|compression"
+        ),
     ],
     data_dir: Annotated[
         Path | None,
@@ -312,6 +315,17 @@ def forecast(
             future_time=np.asarray(future),
         )
         typer.echo(f"plot -> {png}")
+
+
+def _register_subcommands() -> None:
+    from tinyts import cli_classify, cli_compress, cli_search
+
+    cli_classify.register(app)
+    cli_search.register(app)
+    cli_compress.register(app)
+
+
+_register_subcommands()
 
 
 def main() -> None:

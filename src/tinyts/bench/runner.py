@@ -23,6 +23,8 @@ SUITES: dict[str, str] = {
     "retrieval": "retrieval",
     "forecasting": "forecasting",
     "speed": "speed",
+    "compression": "compression",
+    "search": "search",
 }
 
 
