@@ -24,8 +24,8 @@ def test_search_suite_quick(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         for engine in search.ENGINES:
             mine = [r for r in rows if r["method"] == engine and r["n"] == n]
             metrics = sorted(r["metric"] for r in mine)
-            assert metrics == ["accuracy", "fit_seconds"] + ["latency_ms"] * 4 + ["peak_mem_mb"] * 2
-            (recall,) = [r["value"] for r in mine if r["metric"] == "accuracy"]
+            assert metrics == ["fit_seconds"] + ["latency_ms"] * 4 + ["peak_mem_mb"] * 2 + ["recall_at_10"]
+            (recall,) = [r["value"] for r in mine if r["metric"] == "recall_at_10"]
             assert recall == 1.0 if engine == "exact" else recall >= 0.8
             assert all(r["value"] >= 0 for r in mine if r["metric"] == "latency_ms")
     assert (tmp_path / "out" / "search-quick.md").is_file()

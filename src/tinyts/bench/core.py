@@ -27,6 +27,7 @@ METRICS = frozenset(
         "ap_at_3",
         "ndcg_at_3",
         "mrr_at_3",
+        "recall_at_10",
         "latency_ms",
         "throughput",
         "params",

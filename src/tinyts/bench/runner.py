@@ -48,8 +48,8 @@ def run_suite(
     """
     if suite not in SUITES:
         raise ValueError(f"unknown suite {suite!r}; choose one of: {', '.join(SUITES)}")
-    # the speed suite measures models on generated inputs and needs no data folder
-    root = resolve_data_dir(data_dir) if suite != "speed" or data_dir else Path(".")
+    # the speed and search suites measure models on generated inputs and need no data folder
+    root = resolve_data_dir(data_dir) if suite not in ("speed", "search") or data_dir else Path(".")
     module = importlib.import_module(f"tinyts.bench.suites.{SUITES[suite]}")
     ctx = BenchContext(
         data_dir=root,
