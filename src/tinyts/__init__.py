@@ -27,7 +27,9 @@ __all__ = [
     "TinyPulse",
     "__version__",
     "bundled_names",
+    "distill",
     "load",
+    "prune",
 ]
 
 _LAZY = {
@@ -39,9 +41,13 @@ _LAZY = {
     "CastConfig": ("tinyts.models.cast", "CastConfig"),
     "PulseClassifier": ("tinyts.tasks.classify", "PulseClassifier"),
     "SimilarityIndex": ("tinyts.tasks.retrieve", "SimilarityIndex"),
+    "prune": ("tinyts.compress.prune", "prune"),
+    "distill": ("tinyts.compress.distill", "distill"),
 }
 
 if TYPE_CHECKING:  # pragma: no cover
+    from tinyts.compress.distill import distill
+    from tinyts.compress.prune import prune
     from tinyts.models.base import bundled_names, load
     from tinyts.models.cast import CastConfig, TinyCast
     from tinyts.models.pulse import PulseConfig, TinyPulse

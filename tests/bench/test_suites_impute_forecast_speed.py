@@ -300,3 +300,7 @@ def test_tinycast_forecaster_shapes_and_skip_when_not_bundled(monkeypatch: pytes
     assert np.all(np.diff(out.quantiles, axis=-1) >= -1e-9)  # quantiles come back ordered
     np.testing.assert_allclose(out.point, out.quantiles[..., 4])  # the point forecast is the median
     assert setup.info["params"] == tiny.num_parameters()
+    # each context is its own univariate series: a row's forecast does not depend on the other rows
+    ctx = np.random.default_rng(0).standard_normal((3, 100)).cumsum(axis=1)
+    alone = ours.cast_forecaster(setup)(ctx[:1], 20)
+    np.testing.assert_allclose(alone.point, ours.cast_forecaster(setup)(ctx, 20).point[:1], atol=1e-5)

@@ -182,8 +182,9 @@ def cast_forecaster(setup: Any) -> Any:
     def forecast(contexts: np.ndarray, horizon: int) -> Any:
         from tinyts.tasks.forecast import forecast as run
 
-        res = run(model, np.asarray(contexts, dtype=np.float64), int(horizon))
-        quant = np.asarray(res.quantiles, dtype=np.float64)
+        # (n, 1, time): n univariate series, not n channels of one series
+        res = run(model, np.asarray(contexts, dtype=np.float64)[:, None, :], int(horizon))
+        quant = np.asarray(res.quantiles, dtype=np.float64)[:, 0]
         return ForecastOutput(quant[..., res.levels.index(0.5)].copy(), quant)
 
     return forecast
@@ -194,7 +195,8 @@ def cast_speed_case(batch: int) -> tuple[Any, dict[str, Any]]:
     from tinyts.tasks.forecast import forecast
 
     model = bundled_model("tinycast")
-    x = np.random.default_rng(0).standard_normal((batch, model.config.context_length)).cumsum(axis=1)
+    # (batch, 1, time): a batch of univariate series
+    x = np.random.default_rng(0).standard_normal((batch, 1, model.config.context_length)).cumsum(axis=-1)
 
     def call() -> Any:
         return forecast(model, x, 96)

@@ -182,7 +182,12 @@ def _import_model_modules() -> None:
     """Import every model module so that its ``register_model`` runs."""
     import importlib
 
-    for mod in ("tinyts.models.pulse", "tinyts.models.cast"):
+    for mod in (
+        "tinyts.models.pulse",
+        "tinyts.models.cast",
+        "tinyts.tasks.classify_head",
+        "tinyts.compress.students",
+    ):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as exc:

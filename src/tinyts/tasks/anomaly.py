@@ -69,7 +69,7 @@ def _forward(model: TinyPulse, xw: np.ndarray, ow: np.ndarray, batch_size: int) 
 
 
 def _reconstruction_errors(
-    model: TinyPulse, z: np.ndarray, agg: int, groups: int, batch_size: int
+    model: TinyPulse, z: np.ndarray, agg: int, groups: int, batch_size: int, offset: int = 0
 ) -> dict[str, np.ndarray]:
     """Squared time-head and FFT-head errors of every point of a standardised 1-D series."""
     length, patch = model.config.context_length, model.config.patch_length
@@ -79,10 +79,10 @@ def _reconstruction_errors(
     obs_base = np.ones(zp.size, dtype=bool)
     obs_base[:padded_left] = False
     tp = zp.size
-    n_blocks = -(-tp // agg)
+    # block edges: every ``agg`` points, the grid shifted by ``offset`` (a multiple of the patch)
+    edges = np.unique(np.clip(np.arange(-offset, tp + agg, agg), 0, tp))
     xs, os_, targets = [], [], []
-    for j in range(n_blocks):
-        b0, b1 = j * agg, min((j + 1) * agg, tp)
+    for b0, b1 in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
         s = int(np.clip(b1 - length, 0, tp - length))
         block = np.arange(b0, b1)
         patch_id = (block - b0) // patch
@@ -104,8 +104,9 @@ def _reconstruction_errors(
     return {k: v[padded_left:] for k, v in err.items()}
 
 
-def _forecast_errors(model: TinyPulse, z: np.ndarray, batch_size: int) -> np.ndarray:
-    length, horizon = model.config.context_length, model.config.forecast_length
+def _forecast_errors(model: TinyPulse, z: np.ndarray, batch_size: int, stride: int = 0) -> np.ndarray:
+    length = model.config.context_length
+    horizon = min(stride, model.config.forecast_length) if stride > 0 else model.config.forecast_length
     t = z.size
     err = np.full(t, np.nan)
     if t <= length:

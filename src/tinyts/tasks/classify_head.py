@@ -5,7 +5,10 @@ its decoder gets a channel mixer, identity-initialised, when the data has more t
 head over the decoder's output tokens ``(B, C, P, d)`` -- ``P`` = time tokens, FFT tokens and register
 tokens:
 
-- ``pooling="lens"`` (TSLens, the default): a linear map ``d -> reduce_dim`` per token, then all tokens of
+- ``pooling="lens"`` (TSLens, the default): :class:`TokenLens`, a learned reduction of the token axis to
+  ``2 + R`` tokens (initialised as the mean of the time tokens, the mean of the FFT tokens and the R
+  register tokens), then flattened over channels (``C * (2 + R) * d`` features);
+- ``pooling="flat"`` (TSPulse's form): a linear map ``d -> reduce_dim`` per token, then all tokens of
   all channels flattened (``C * P * reduce_dim`` features);
 - ``pooling="avg"`` / ``"max"`` (the ablation): mean / max over the tokens of each channel
   (``C * d`` features).
@@ -48,9 +51,10 @@ class LensConfig:
     classes : list
         The class labels (str or int), in the order of the logits.
     pooling : str
-        ``"lens"`` (reduce + flatten every token), ``"avg"`` or ``"max"`` (pool over tokens).
+        ``"lens"`` (token-axis reduction, flattened), ``"flat"`` (per-token reduction, every token
+        flattened), ``"avg"`` or ``"max"`` (pool over tokens).
     reduce_dim : int
-        Per-token feature size after the reduction (``"lens"`` only).
+        Per-token feature size after the reduction (``"flat"`` only).
     head_dropout : float
         Dropout before the final linear layer.
     """
