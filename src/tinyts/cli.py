@@ -44,7 +44,7 @@ def bench(
     suite: Annotated[
         str,
         typer.Argument(
-            help="imputation|anomaly|classification|retrieval|forecasting|speed|search|compression"
+            help="imputation|anomaly|classification|retrieval|forecasting|speed|search|compression|service"
         ),
     ],
     data_dir: Annotated[
@@ -318,11 +318,12 @@ def forecast(
 
 
 def _register_subcommands() -> None:
-    from tinyts import cli_classify, cli_compress, cli_search
+    from tinyts import cli_classify, cli_compress, cli_search, cli_serve
 
     cli_classify.register(app)
     cli_search.register(app)
     cli_compress.register(app)
+    cli_serve.register(app)
 
 
 _register_subcommands()

@@ -25,6 +25,7 @@ SUITES: dict[str, str] = {
     "speed": "speed",
     "compression": "compression",
     "search": "search",
+    "service": "service",
 }
 
 
@@ -48,8 +49,9 @@ def run_suite(
     """
     if suite not in SUITES:
         raise ValueError(f"unknown suite {suite!r}; choose one of: {', '.join(SUITES)}")
-    # the speed and search suites measure models on generated inputs and need no data folder
-    root = resolve_data_dir(data_dir) if suite not in ("speed", "search") or data_dir else Path(".")
+    # these suites measure models on generated inputs and need no data folder
+    generated = suite in ("speed", "search", "service")
+    root = resolve_data_dir(data_dir) if not generated or data_dir else Path(".")
     module = importlib.import_module(f"tinyts.bench.suites.{SUITES[suite]}")
     ctx = BenchContext(
         data_dir=root,
