@@ -318,12 +318,13 @@ def forecast(
 
 
 def _register_subcommands() -> None:
-    from tinyts import cli_classify, cli_compress, cli_search, cli_serve
+    from tinyts import cli_classify, cli_compress, cli_export, cli_search, cli_serve
 
     cli_classify.register(app)
     cli_search.register(app)
     cli_compress.register(app)
     cli_serve.register(app)
+    cli_export.register(app)
 
 
 _register_subcommands()

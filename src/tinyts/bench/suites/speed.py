@@ -22,12 +22,14 @@ import resource
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from tinyts.bench.core import BenchContext, Row, SuiteResult
 from tinyts.bench.ours import cast_speed_case, pulse_detect_case, pulse_speed_case
+from tinyts.export.speed import onnx_speed_case
 
 NAME = "speed"
 DESCRIPTION = (
@@ -95,6 +97,8 @@ def _synth(batch: int) -> tuple[Callable[[], Any], dict[str, Any]]:
 METHODS: dict[str, SpeedMethod] = {
     "tspulse_ref": SpeedMethod("impute", _tspulse),
     "tinypulse": SpeedMethod("impute", pulse_speed_case),
+    "tinypulse_onnx": SpeedMethod("impute", partial(onnx_speed_case, "tinypulse")),
+    "tinypulse_onnx_int8": SpeedMethod("impute", partial(onnx_speed_case, "tinypulse", int8=True)),
     # whole-series anomaly scoring; batch = scored time points, so throughput = points per second
     "tspulse_ref_detect": SpeedMethod("detect", _tspulse_detect, batches=(256,)),
     "tinypulse_detect": SpeedMethod("detect", pulse_detect_case, batches=(10_000,)),
@@ -201,6 +205,10 @@ def run(ctx: BenchContext) -> SuiteResult:
         "tspulse_ref = granite-tsfm TSPulseForReconstruction with random weights at the released p8 "
         "shapes (context 512, patch 8, d_model 24, 8+2 layers, 10 register tokens, fuse_fft) -- a cost "
         "reference only; its weights cannot be downloaded here.",
+        "tinypulse_onnx / tinypulse_onnx_int8: the bundled TinyPulse exported by `tinyts export onnx` "
+        "(FFT as ONNX DFT; int8 = dynamic quantisation of the token-mixing weights) run by ONNX Runtime "
+        "on the CPU with intra-op threads = torch's, inputs (batch, 1, 512) random walks all observed; "
+        "the export (cached in $TMPDIR/tinyts-onnx) is not timed. Skipped when onnxruntime is missing.",
         f"Shared machine: every case waits up to {MAX_WAIT:.0f} s for other processes to use < "
         f"{MAX_FOREIGN} cores (no wait with --quick) and is re-run up to {MAX_ATTEMPTS} times if they "
         "used more while it was timed; the cores others used are in each case's note.",
