@@ -12,6 +12,7 @@ from collections import defaultdict
 from typing import Any
 
 import numpy as np
+import torch
 
 from tinyts.bench.core import BenchContext, Row, SuiteResult, timer
 from tinyts.bench.ours import PULSE_CLASSIFIERS
@@ -67,7 +68,11 @@ def _run_problem(problem: Any, methods: list[str], seed: int, result: SuiteResul
     if X_train.shape[2] < MINIROCKET_MIN_LENGTH and "minirocket" in methods:
         prep.append(f"zero-padded to {MINIROCKET_MIN_LENGTH} for minirocket")
     extra = {"archive": problem.archive}
+    threads = torch.get_num_threads()
     for method in methods:
+        # aeon's MiniRocket resets the OpenMP thread count that torch shares (to numba's default): every
+        # method starts with the thread count the run began with, so the timings are comparable
+        torch.set_num_threads(threads)
         try:
             clf = METHODS[method](seed)
             raw = bool(getattr(clf, "raw_input", False))
