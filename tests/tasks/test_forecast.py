@@ -330,3 +330,24 @@ def test_coarse_curve_and_anchor_rules() -> None:
     out = _anchor(roll, target, 8, 1, near=8)[0, 0]
     np.testing.assert_allclose(out[:8].numpy(), 0.0)  # before near_steps: the rollout itself
     np.testing.assert_allclose(out[16:].numpy(), 5.0, atol=1e-6)  # after one block: the coarse level
+
+
+def test_divergent_rollout_stays_within_the_history_band(
+    model: TinyCast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tinyts.tasks import forecast_engine
+
+    def exploding(m: TinyCast, v: torch.Tensor, o: torch.Tensor, symmetry: bool) -> tuple[torch.Tensor, None]:
+        # positive feedback: every patch is 3x the last value, so a plain rollout grows 3^k
+        nxt = 3.0 * v[..., -1:, None].expand(*v.shape[:-1], m.config.patch_length, len(m.config.quantiles))
+        return nxt.contiguous(), None
+
+    monkeypatch.setattr(forecast_engine, "_heads", exploding)
+    x = 1.0 + 0.5 * np.sin(np.arange(64) / 3.0)  # history in [0.5, 1.5]: range 1
+    res = forecast(model, x, 64, strategy="rollout", sifi=False, symmetry=False)
+    q = np.asarray(res.quantiles)
+    assert np.isfinite(q).all()
+    p = model.config.patch_length
+    band = x.max() + forecast_engine.ROLLOUT_BAND * (x.max() - x.min())
+    assert q[p:].max() <= band + 1e-5  # without the guard: 3^8 times the last value by the end
+    np.testing.assert_allclose(q[:p], 3.0 * x[-1], rtol=1e-5)  # the first patch (real history) is kept

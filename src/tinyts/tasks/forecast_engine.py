@@ -86,6 +86,23 @@ def _anchor(roll: torch.Tensor, coarse: torch.Tensor, block: int, med: int, near
     return roll + w * curve
 
 
+#: rolled-out values are kept within the history's [min, max] widened by this many ranges on each side
+ROLLOUT_BAND = 2.0
+
+
+def _bounds(v: torch.Tensor, o: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(n, C, 1, 1)`` limits of a rolled-out forecast: the observed range widened by ROLLOUT_BAND ranges.
+
+    A guard against divergent feedback in long rollouts (each step's median is fed back as history): an
+    exchange-rate window once ran off to -5,900 from a context within [1.5, 2.6] at lead 720.
+    """
+    inf = torch.tensor(float("inf"), dtype=v.dtype, device=v.device)
+    hi = torch.where(o, v, -inf).amax(dim=-1)
+    lo = torch.where(o, v, inf).amin(dim=-1)
+    span = (hi - lo).clamp_min(torch.finfo(v.dtype).eps) + 1e-6 * hi.abs().maximum(lo.abs())
+    return (lo - ROLLOUT_BAND * span)[..., None, None], (hi + ROLLOUT_BAND * span)[..., None, None]
+
+
 def _predict(model: TinyCast, v: torch.Tensor, o: torch.Tensor, horizon: int, opts: Options) -> torch.Tensor:
     """Quantiles ``(n, C, horizon, Q)`` from histories ``(n, C, L)`` (no SIFI)."""
     c = model.config
@@ -101,10 +118,13 @@ def _predict(model: TinyCast, v: torch.Tensor, o: torch.Tensor, horizon: int, op
         v2, o2 = torch.cat([v, med], -1), torch.cat([o, torch.ones_like(med, dtype=torch.bool)], -1)
         return torch.cat([first, _predict(model, v2, o2, horizon - reach, opts)], dim=2)
     cur_v, cur_o = _window(v, o, c.context_length)
+    lo, hi = _bounds(v, o)
     steps = -(-near // p)
     outs, coarse0 = [], None
     for i in range(steps):
         fine, coarse = _heads(model, cur_v, cur_o, opts.symmetry)
+        if i > 0:  # values forecast from rolled-out values: keep a divergent feedback loop bounded
+            fine = torch.minimum(torch.maximum(fine, lo), hi)
         coarse0 = coarse if i == 0 else coarse0
         outs.append(fine)
         if i < steps - 1:
