@@ -248,3 +248,21 @@ class TinyPulse(TinyModel):
         from tinyts.tasks.embed import embed
 
         return embed(self, x, **kwargs)
+
+    def impute_df(self, df: Any, **kwargs: Any) -> Any:
+        """Fill the NaN targets of a long DataFrame; see :func:`tinyts.tasks.frames.impute_df`."""
+        from tinyts.tasks.frames import impute_df
+
+        return impute_df(self, df, **kwargs)
+
+    def detect_df(self, df: Any, mode: str = "ensemble", **kwargs: Any) -> Any:
+        """One anomaly score per row of a long DataFrame; see :func:`tinyts.tasks.frames.detect_df`."""
+        from tinyts.tasks.frames import detect_df
+
+        return detect_df(self, df, mode=mode, **kwargs)
+
+    def embed_df(self, df: Any, **kwargs: Any) -> Any:
+        """One embedding row per series of a long DataFrame; see :func:`tinyts.tasks.frames.embed_df`."""
+        from tinyts.tasks.frames import embed_df
+
+        return embed_df(self, df, **kwargs)

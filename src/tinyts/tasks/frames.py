@@ -1,0 +1,264 @@
+"""DataFrame twins of the TinyPulse tasks: imputation, anomaly scores and embeddings on long frames.
+
+Same conventions as :func:`tinyts.tasks.forecast.forecast_df`: a long DataFrame with ``id_col``,
+``time_col`` and ``target_col`` (Nixtla naming ``unique_id``, ``ds``, ``y`` by default; several
+target columns are the channels of one multivariate series), read once with
+:func:`tinyts.data.convert.df_to_batch`. Internally the rows are sorted by series and time; the
+per-row results (:func:`impute_df`, :func:`detect_df`) come back in the input's row order, with the
+input's index and columns. Rows are used as consecutive time steps (no ``freq`` regridding, so that
+the output has exactly the input's rows).
+
+Each series is processed on its own: series of different lengths in one frame are fine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tinyts.data.convert import Batch, df_to_batch
+from tinyts.data.convert_df import _time_key
+from tinyts.models.pulse import TinyPulse
+
+
+def _targets(target_col: str | Sequence[str]) -> list[str]:
+    targets = [target_col] if isinstance(target_col, str) else list(target_col)
+    if not targets:
+        raise ValueError("target_col must name at least one column")
+    return targets
+
+
+def _check(model: Any, df: Any, id_col: str | None, time_col: str, targets: list[str]) -> None:
+    """Validation with the messages this module promises (ValueError for every data problem)."""
+    if not isinstance(model, TinyPulse):
+        raise TypeError(f"model must be a TinyPulse, got {type(model).__name__}")
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}; use the array API instead")
+    if len(df) == 0:
+        raise ValueError(
+            "df is empty (no rows); pass a long DataFrame with one row per series and time "
+            f"(columns {id_col!r}, {time_col!r}, {targets})"
+        )
+    cols = ([id_col] if id_col is not None else []) + [time_col, *targets]
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"DataFrame has no column(s) {missing}; its columns are {list(df.columns)}. "
+            "Name the columns with id_col=, time_col=, target_col="
+        )
+    api = pd.api.types
+    for col in targets:
+        dt = df[col].dtype
+        if api.is_bool_dtype(dt) or not api.is_numeric_dtype(dt) or api.is_complex_dtype(dt):
+            raise ValueError(
+                f"target column {col!r} has dtype {dt}; values must be real numbers (NaN = missing). "
+                f"Convert it first, e.g. df[{col!r}] = pd.to_numeric(df[{col!r}], errors='coerce')"
+            )
+
+
+def _prepare(
+    model: Any,
+    df: Any,
+    id_col: str | None,
+    time_col: str,
+    target_col: str | Sequence[str],
+    min_length: int = 1,
+) -> tuple[Batch, np.ndarray]:
+    """The batch (series in order of first appearance) and the sorting permutation of the rows.
+
+    ``order[j]`` is the input row (position) of the ``j``-th row in (series, time) order, i.e. the
+    row order of the concatenated ``batch.source`` arrays.
+    """
+    targets = _targets(target_col)
+    _check(model, df, id_col, time_col, targets)
+    batch = df_to_batch(
+        df, id_col=id_col, time_col=time_col, target_col=targets, align="left", min_length=min_length
+    )
+    # the same ordering df_to_batch uses
+    if id_col is not None:
+        codes = pd.factorize(df[id_col], sort=False)[0]
+    else:
+        codes = np.zeros(len(df), dtype=np.int64)
+    order = np.lexsort((_time_key(df[time_col], time_col), codes))
+    return batch, order
+
+
+def _unsort(sorted_values: np.ndarray, order: np.ndarray) -> np.ndarray:
+    out = np.empty_like(sorted_values)
+    out[order] = sorted_values
+    return out
+
+
+def _new_column(df: pd.DataFrame, name: str) -> None:
+    if name in df.columns:
+        raise ValueError(f"df already has a column {name!r}; rename or drop it first")
+
+
+def _by_length(batch: Batch) -> dict[int, list[int]]:
+    groups: dict[int, list[int]] = {}
+    for i, n in enumerate(batch.lengths):
+        groups.setdefault(int(n), []).append(i)
+    return groups
+
+
+def impute_df(
+    model: TinyPulse,
+    df: pd.DataFrame,
+    *,
+    id_col: str | None = "unique_id",
+    time_col: str = "ds",
+    target_col: str | Sequence[str] = "y",
+    **kwargs: Any,
+) -> pd.DataFrame:
+    """Fill the NaN targets of a long DataFrame with TinyPulse reconstructions.
+
+    Parameters
+    ----------
+    model : TinyPulse
+        E.g. ``tinyts.load("tinypulse")``.
+    df : pd.DataFrame
+        Long format with ``id_col``, ``time_col`` and ``target_col``; NaN targets are filled.
+    id_col, time_col, target_col
+        Column names (see :func:`tinyts.data.convert.df_to_batch`); ``id_col=None`` means the whole
+        frame is one series; several target columns are the channels of one multivariate series.
+    **kwargs
+        Options of :func:`tinyts.tasks.impute.impute` (``stride``, ``batch_size``, ``head``).
+
+    Returns
+    -------
+    pd.DataFrame
+        The input's rows (same order and index) and columns, target NaNs filled (observed values
+        untouched), plus a bool column ``imputed`` (one target) or ``<col>_imputed`` per target column,
+        True where a value was filled.
+
+    Raises
+    ------
+    TypeError
+        A model that is not a TinyPulse, ``df`` not a DataFrame, a non-datetime, non-numeric time column.
+    ValueError
+        An empty frame, missing columns, non-numeric targets, duplicate ``(id, time)`` rows, a series
+        whose target (or one of whose target channels) is entirely NaN, an existing output column.
+    """
+    from tinyts.tasks.impute import impute
+
+    targets = _targets(target_col)
+    flags = ["imputed"] if len(targets) == 1 else [f"{c}_imputed" for c in targets]
+    if isinstance(df, pd.DataFrame):
+        for name in flags:
+            _new_column(df, name)
+    batch, order = _prepare(model, df, id_col, time_col, targets)
+    filled: list[np.ndarray] = [np.empty(0)] * batch.n_series
+    for _, members in _by_length(batch).items():
+        # series of one length are imputed together (each row on its own, as in impute)
+        stack = np.stack([batch.source[i] for i in members])  # (k, C, L)
+        out = np.asarray(impute(model, stack, **kwargs))
+        for k, i in enumerate(members):
+            filled[i] = out[k]
+    sorted_vals = np.concatenate([f.T for f in filled], axis=0)  # (rows, C) in (series, time) order
+    values = _unsort(sorted_vals, order)
+    result = df.copy()
+    for c, col in enumerate(targets):
+        missing = result[col].isna().to_numpy()
+        if missing.any():
+            result[col] = result[col].mask(missing, pd.Series(values[:, c], index=result.index))
+        result[flags[c]] = missing
+    return result
+
+
+def detect_df(
+    model: TinyPulse,
+    df: pd.DataFrame,
+    *,
+    mode: str = "ensemble",
+    id_col: str | None = "unique_id",
+    time_col: str = "ds",
+    target_col: str | Sequence[str] = "y",
+    **kwargs: Any,
+) -> pd.DataFrame:
+    """One anomaly score per row of a long DataFrame.
+
+    Parameters
+    ----------
+    model : TinyPulse
+    df : pd.DataFrame
+        Long format with ``id_col``, ``time_col`` and ``target_col``; NaN targets allowed.
+    mode : {"time", "fft", "forecast", "ensemble"}
+        Which head(s) score; see :func:`tinyts.tasks.anomaly.anomaly_scores`.
+    id_col, time_col, target_col
+        Column names, as in :func:`impute_df`; several targets are scored jointly (one score per row).
+    **kwargs
+        Options of :func:`tinyts.tasks.anomaly.anomaly_scores` (``agg``, ``groups``, ``smooth``,
+        ``fuse``, ``batch_size``).
+
+    Returns
+    -------
+    pd.DataFrame
+        The input's rows (same order and index) and columns plus a float column ``anomaly_score`` in
+        [0, 1] (higher = more anomalous), scored per series.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`impute_df`; also a series with fewer than 2 rows and an unknown ``mode``.
+    """
+    from tinyts.tasks.anomaly import anomaly_scores
+
+    if isinstance(df, pd.DataFrame):
+        _new_column(df, "anomaly_score")
+    batch, order = _prepare(model, df, id_col, time_col, target_col, min_length=2)
+    scores = []
+    for src in batch.source:  # (C, L), NaN = missing
+        x = src[0] if src.shape[0] == 1 else src
+        scores.append(np.asarray(anomaly_scores(model, x, mode=mode, **kwargs), dtype=np.float64))
+    result = df.copy()
+    result["anomaly_score"] = _unsort(np.concatenate(scores), order)
+    return result
+
+
+def embed_df(
+    model: TinyPulse,
+    df: pd.DataFrame,
+    *,
+    id_col: str | None = "unique_id",
+    time_col: str = "ds",
+    target_col: str | Sequence[str] = "y",
+    kind: str = "register",
+    **kwargs: Any,
+) -> pd.DataFrame:
+    """One embedding vector per series of a long DataFrame.
+
+    Parameters
+    ----------
+    model : TinyPulse
+    df : pd.DataFrame
+        Long format with ``id_col``, ``time_col`` and ``target_col``; NaN targets allowed.
+    id_col, time_col, target_col
+        Column names, as in :func:`impute_df`.
+    kind : {"register", "detail"}
+        Embedding kind; see :func:`tinyts.tasks.embed.embed`.
+    **kwargs
+        Options of :func:`tinyts.tasks.embed.embed` (``shifts``, ``channels``, ``batch_size``,
+        ``progress``).
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per series, in order of first appearance: ``id_col`` (``"unique_id"`` = 0 when
+        ``id_col`` is None) and ``emb_0 .. emb_{d-1}`` (float32).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`impute_df`; also a series with fewer than 2 rows and bad ``embed`` options.
+    """
+    from tinyts.tasks.embed import embed
+
+    batch, _ = _prepare(model, df, id_col, time_col, target_col, min_length=2)
+    vectors = np.asarray(embed(model, list(batch.source), kind=kind, **kwargs))
+    ids = batch.ids if batch.ids is not None else pd.Index([0])
+    frame = pd.DataFrame(vectors, columns=[f"emb_{k}" for k in range(vectors.shape[1])])
+    frame.insert(0, id_col or "unique_id", np.asarray(ids))
+    return frame

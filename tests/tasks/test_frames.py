@@ -1,0 +1,189 @@
+"""DataFrame twins of the TinyPulse tasks: row order, observed values, alignment, ragged series, errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tinyts
+from tinyts.models.pulse import TinyPulse
+from tinyts.tasks.anomaly import anomaly_scores
+from tinyts.tasks.embed import embed
+from tinyts.tasks.frames import detect_df, embed_df, impute_df
+
+
+@pytest.fixture(scope="module")
+def model() -> TinyPulse:
+    m = tinyts.load("tinypulse")
+    assert isinstance(m, TinyPulse)
+    return m
+
+
+def _frame(lengths: dict[str, int], seed: int = 0, channels: int = 1, hide: float = 0.15) -> pd.DataFrame:
+    """A long frame of ragged series with some NaN targets, rows shuffled."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for k, (uid, n) in enumerate(lengths.items()):
+        t = np.arange(n)
+        part = pd.DataFrame({"unique_id": uid, "ds": pd.date_range("2024-01-01", periods=n, freq="h")})
+        for c in range(channels):
+            y = np.sin(t / (6.0 + k + c)) + 0.1 * rng.standard_normal(n)
+            y[rng.random(n) < hide] = np.nan
+            part["y" if channels == 1 else f"y{c}"] = y
+        parts.append(part)
+    df = pd.concat(parts, ignore_index=True)
+    df["extra"] = np.arange(len(df))
+    return df.sample(frac=1.0, random_state=seed).set_index(pd.Index(np.arange(len(df)) * 3 + 7))
+
+
+def _sorted(df: pd.DataFrame) -> pd.DataFrame:
+    return df.sort_values(["unique_id", "ds"])
+
+
+def test_impute_df_order_observed_and_flags(model: TinyPulse) -> None:
+    df = _frame({"a": 300, "b": 120})
+    out = impute_df(model, df, stride=128)
+    assert list(out.columns) == [*df.columns, "imputed"]
+    assert out.index.equals(df.index)
+    pd.testing.assert_frame_equal(out[["unique_id", "ds", "extra"]], df[["unique_id", "ds", "extra"]])
+    missing = df["y"].isna().to_numpy()
+    assert missing.any()
+    np.testing.assert_array_equal(out["imputed"].to_numpy(), missing)
+    assert out["imputed"].dtype == bool
+    assert not out["y"].isna().any()
+    # observed values untouched, bit for bit
+    np.testing.assert_array_equal(out["y"].to_numpy()[~missing], df["y"].to_numpy()[~missing])
+
+
+def test_impute_df_matches_array_impute_per_series(model: TinyPulse) -> None:
+    df = _frame({"a": 250, "b": 100, "c": 250}, seed=1)
+    out = _sorted(impute_df(model, df, stride=128))
+    for uid, part in _sorted(df).groupby("unique_id"):
+        expected = model.impute(part["y"].to_numpy(), stride=128)
+        np.testing.assert_allclose(out.loc[out["unique_id"] == uid, "y"].to_numpy(), expected)
+
+
+def test_impute_df_multi_target(model: TinyPulse) -> None:
+    df = _frame({"a": 200, "b": 130}, seed=2, channels=2)
+    out = impute_df(model, df, target_col=["y0", "y1"], stride=128)
+    assert list(out.columns) == [*df.columns, "y0_imputed", "y1_imputed"]
+    for col in ("y0", "y1"):
+        missing = df[col].isna().to_numpy()
+        np.testing.assert_array_equal(out[f"{col}_imputed"].to_numpy(), missing)
+        np.testing.assert_array_equal(out[col].to_numpy()[~missing], df[col].to_numpy()[~missing])
+        assert not out[col].isna().any()
+
+
+def test_impute_df_custom_names_and_no_id(model: TinyPulse) -> None:
+    df = _frame({"a": 150}, seed=3).rename(columns={"ds": "time", "y": "value"}).drop(columns="unique_id")
+    out = impute_df(model, df, id_col=None, time_col="time", target_col="value", stride=128)
+    assert out.index.equals(df.index)
+    np.testing.assert_array_equal(out["imputed"].to_numpy(), df["value"].isna().to_numpy())
+    assert not out["value"].isna().any()
+
+
+def test_detect_df_aligned_with_rows(model: TinyPulse) -> None:
+    df = _frame({"a": 200, "b": 140}, seed=4, hide=0.0)
+    out = detect_df(model, df, mode="time")
+    assert list(out.columns) == [*df.columns, "anomaly_score"]
+    assert out.index.equals(df.index)
+    for _, part in _sorted(out).groupby("unique_id"):
+        expected = anomaly_scores(model, part["y"].to_numpy(), mode="time")
+        np.testing.assert_allclose(part["anomaly_score"].to_numpy(), expected)
+    assert out["anomaly_score"].between(0.0, 1.0).all()
+    # the order of the input rows does not matter
+    again = detect_df(model, _sorted(df), mode="time")
+    pd.testing.assert_series_equal(again["anomaly_score"].loc[df.index], out["anomaly_score"])
+
+
+def test_detect_df_spike_scores_high(model: TinyPulse) -> None:
+    df = _frame({"a": 400}, seed=5, hide=0.0)
+    spike = df.index[df["ds"] == df["ds"].min() + pd.Timedelta(hours=250)][0]
+    df.loc[spike, "y"] += 8.0
+    out = detect_df(model, df, mode="time")
+    near = (out["ds"] - out.loc[spike, "ds"]).abs() <= pd.Timedelta(hours=48)
+    assert out.loc[near, "anomaly_score"].mean() > 2 * out.loc[~near, "anomaly_score"].mean()
+
+
+def test_detect_df_multi_target(model: TinyPulse) -> None:
+    df = _frame({"a": 160, "b": 100}, seed=6, channels=2, hide=0.0)
+    out = detect_df(model, df, mode="time", target_col=["y0", "y1"])
+    part = _sorted(out)[lambda d: d["unique_id"] == "b"]
+    expected = anomaly_scores(model, part[["y0", "y1"]].to_numpy().T, mode="time")
+    np.testing.assert_allclose(part["anomaly_score"].to_numpy(), expected)
+
+
+def test_embed_df_one_row_per_series(model: TinyPulse) -> None:
+    df = _frame({"b": 200, "a": 120, "c": 300}, seed=7)
+    out = embed_df(model, df, shifts=1)
+    first_seen = list(pd.unique(df["unique_id"]))
+    assert list(out["unique_id"]) == first_seen
+    d = out.shape[1] - 1
+    assert list(out.columns) == ["unique_id", *[f"emb_{k}" for k in range(d)]]
+    for uid in first_seen:
+        series = _sorted(df)[lambda x, u=uid: x["unique_id"] == u]["y"].to_numpy()
+        expected = embed(model, series, shifts=1)[0]
+        row = out.loc[out["unique_id"] == uid].iloc[0, 1:].to_numpy(dtype=np.float32)
+        np.testing.assert_allclose(row, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_embed_df_multi_target_and_id_name(model: TinyPulse) -> None:
+    df = _frame({"a": 100, "b": 150}, seed=8, channels=2).rename(columns={"unique_id": "sid"})
+    out = embed_df(model, df, id_col="sid", target_col=["y0", "y1"], shifts=1, channels="mean")
+    assert out.columns[0] == "sid"
+    assert len(out) == 2
+    assert not out.iloc[:, 1:].isna().any().any()
+
+
+def test_pulse_methods_delegate(model: TinyPulse) -> None:
+    df = _frame({"a": 120}, seed=9)
+    pd.testing.assert_frame_equal(model.impute_df(df, stride=128), impute_df(model, df, stride=128))
+    pd.testing.assert_frame_equal(model.detect_df(df, mode="time"), detect_df(model, df, mode="time"))
+    pd.testing.assert_frame_equal(model.embed_df(df, shifts=1), embed_df(model, df, shifts=1))
+
+
+FUNCS = [
+    pytest.param(lambda m, df, **kw: impute_df(m, df, **kw), id="impute"),
+    pytest.param(lambda m, df, **kw: detect_df(m, df, mode="time", **kw), id="detect"),
+    pytest.param(lambda m, df, **kw: embed_df(m, df, shifts=1, **kw), id="embed"),
+]
+
+
+@pytest.mark.parametrize("func", FUNCS)
+def test_errors(model: TinyPulse, func: Callable[..., pd.DataFrame]) -> None:
+    df = _frame({"a": 60, "b": 40}, seed=10)
+    dup = pd.concat([df, df.iloc[:1]])
+    with pytest.raises(ValueError, match="duplicate"):
+        func(model, dup)
+    with pytest.raises(ValueError, match=r"no column\(s\) \['value'\].*target_col="):
+        func(model, df, target_col="value")
+    with pytest.raises(ValueError, match="no column"):
+        func(model, df.drop(columns="ds"))
+    text = df.assign(y=df["y"].astype(str))
+    with pytest.raises(ValueError, match="real numbers"):
+        func(model, text)
+    with pytest.raises(ValueError, match="empty"):
+        func(model, df.iloc[:0])
+    with pytest.raises(ValueError, match="empty"):
+        func(model, pd.DataFrame())
+    with pytest.raises(TypeError, match="DataFrame"):
+        func(model, df["y"].to_numpy())
+    all_nan = df.assign(y=np.where(df["unique_id"] == "b", np.nan, df["y"]))
+    with pytest.raises(ValueError, match="'b'.*entirely NaN"):
+        func(model, all_nan)
+
+
+def test_existing_output_column_and_short_series(model: TinyPulse) -> None:
+    df = _frame({"a": 60}, seed=11)
+    with pytest.raises(ValueError, match="already has a column 'imputed'"):
+        impute_df(model, df.assign(imputed=False))
+    with pytest.raises(ValueError, match="already has a column 'anomaly_score'"):
+        detect_df(model, df.assign(anomaly_score=0.0))
+    one = pd.concat([df, pd.DataFrame({"unique_id": ["z"], "ds": [df["ds"].min()], "y": [1.0]})])
+    with pytest.raises(ValueError, match="'z' has 1 time points"):
+        detect_df(model, one)
+    with pytest.raises(TypeError, match="TinyPulse"):
+        impute_df(object(), df)  # type: ignore[arg-type]
