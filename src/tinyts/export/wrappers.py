@@ -28,7 +28,7 @@ from tinyts.models.cast import TinyCast
 from tinyts.models.pulse import TinyPulse
 from tinyts.nn.causal import VariateBlock
 from tinyts.nn.dartnorm import PrefixStats, from_frame
-from tinyts.nn.spectral import fft_series, inverse_fft_series
+from tinyts.nn.spectral import fft_series
 
 #: output names of each exported model, in graph order
 PULSE_OUTPUTS = ("recon", "recon_fft", "forecast", "embedding", "mean", "std")
@@ -98,20 +98,10 @@ class PulseExport(nn.Module):
         fill = scan_linear_fill(xn, obs) if m.mask_token is None else m.mask_token.repeat(c.num_patches)
         xin = torch.where(obs, xn, fill)
         spec = fft_series(xin)
-        # TinyPulse.forward
-        h = m.encode(xin, spec, obs)
-        b, ch = values.shape[:2]
-        n = c.num_patches
-        recon = m.time_head(h[:, :, :n]).reshape(b, ch, c.context_length)
-        if c.fill == "linear":
-            recon = recon + xin
-        fft_pred = m.fft_head(h[:, :, n : n + c.num_fft_patches]).reshape(b, ch, c.context_length)
-        recon_fft = inverse_fft_series(fft_pred, spec)
-        emb = m.register_features(h)
-        forecast = m.forecast_head(emb)
+        out = m.heads(xin, spec, obs)
         stats = (mean, std)
-        raw = [m.revin.inverse(y, stats) for y in (recon, recon_fft, forecast)]
-        return (*raw, emb, mean, std)
+        raw = [m.revin.inverse(out[k], stats) for k in ("recon", "recon_fft", "forecast")]
+        return (*raw, out["embedding"], mean, std)
 
 
 def cast_horizon(model: TinyCast) -> int:

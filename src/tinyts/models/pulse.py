@@ -158,8 +158,8 @@ class TinyPulse(TinyModel):
         xin = torch.where(observed, xn, fill)
         return xin, stats, fft_series(xin)
 
-    def encode(self, xin: torch.Tensor, spec: Spectrum, observed: torch.Tensor) -> torch.Tensor:
-        """Tokens after encoder and decoder: ``(B, C, P, d)``."""
+    def input_tokens(self, xin: torch.Tensor, spec: Spectrum, observed: torch.Tensor) -> torch.Tensor:
+        """Time, FFT and register tokens before the encoder, normalised: ``(B, C, P, d)``."""
         c = self.config
         b, ch, _ = xin.shape
         patches = xin.reshape(b, ch, c.num_patches, c.patch_length)
@@ -170,7 +170,11 @@ class TinyPulse(TinyModel):
         fft_tok = self.fft_embed(spec.series.reshape(b, ch, c.num_fft_patches, c.fft_patch_length))
         reg = self.registers.expand(b, ch, -1, -1)
         h = torch.cat([time_tok, fft_tok, reg], dim=2)
-        h = self.base_norm(h.reshape(b, ch, -1)).reshape(b, ch, c.num_tokens, c.d_model)
+        return self.base_norm(h.reshape(b, ch, -1)).reshape(b, ch, c.num_tokens, c.d_model)
+
+    def encode(self, xin: torch.Tensor, spec: Spectrum, observed: torch.Tensor) -> torch.Tensor:
+        """Tokens after encoder and decoder: ``(B, C, P, d)``."""
+        h = self.input_tokens(xin, spec, observed)
         for layer in self.encoder:
             h = layer(h)
         for layer in self.decoder:
@@ -204,10 +208,14 @@ class TinyPulse(TinyModel):
             normalised), ``embedding`` (``(B, C, R*d)``), ``mean`` and ``std`` (``(B, C, 1)``), so that
             ``raw = (y - revin.bias) / revin.weight * std + mean``.
         """
-        c = self.config
         xin, (mean, std), spec = self.prepare(x, observed)
+        return {**self.heads(xin, spec, observed), "mean": mean, "std": std}
+
+    def heads(self, xin: torch.Tensor, spec: Spectrum, observed: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Every head on a prepared input (see :meth:`prepare`): :meth:`forward` without mean and std."""
+        c = self.config
         h = self.encode(xin, spec, observed)
-        b, ch = x.shape[:2]
+        b, ch = xin.shape[:2]
         n = c.num_patches
         recon = self.time_head(h[:, :, :n]).reshape(b, ch, c.context_length)
         if c.fill == "linear":
@@ -222,8 +230,6 @@ class TinyPulse(TinyModel):
             "log_prob": torch.log_softmax(self.prob_head(emb), dim=-1),
             "forecast": self.forecast_head(emb),
             "embedding": emb,
-            "mean": mean,
-            "std": std,
         }
 
     def denormalize(self, y: torch.Tensor, out: dict[str, torch.Tensor]) -> torch.Tensor:

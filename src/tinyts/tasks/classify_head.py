@@ -182,18 +182,9 @@ class PulseLens(TinyModel):
             ``(B, 2C)``: each channel's mean and log standard deviation (of its observed points).
         """
         p = self.pulse
-        c = p.config
         xin, (mean, std), spec = p.prepare(x, observed)
         b, ch, _ = xin.shape
-        patches = xin.reshape(b, ch, c.num_patches, c.patch_length)
-        if c.fill == "linear":
-            hidden = (~observed).to(xin.dtype).reshape(b, ch, c.num_patches, c.patch_length)
-            patches = torch.cat([patches, hidden], dim=-1)
-        time_tok = p.time_embed(patches)
-        fft_tok = p.fft_embed(spec.series.reshape(b, ch, c.num_fft_patches, c.fft_patch_length))
-        reg = p.registers.expand(b, ch, -1, -1)
-        h = torch.cat([time_tok, fft_tok, reg], dim=2)
-        h = p.base_norm(h.reshape(b, ch, -1)).reshape(b, ch, c.num_tokens, c.d_model)
+        h = p.input_tokens(xin, spec, observed)
         for layer in p.encoder[:upto]:
             h = layer(h)
         stats = torch.cat([mean.reshape(b, ch), torch.log(std.reshape(b, ch))], dim=1)
