@@ -44,7 +44,7 @@ def bench(
     suite: Annotated[
         str,
         typer.Argument(
-            help="imputation|anomaly|classification|retrieval|forecasting|speed|search|compression|service"
+            help="imputation|anomaly|classification|retrieval|forecasting|forecasting_ablation|speed|search|compression|service"
         ),
     ],
     data_dir: Annotated[

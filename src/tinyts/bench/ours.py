@@ -168,22 +168,37 @@ def pulse_detect_case(n_points: int) -> tuple[Any, dict[str, Any]]:
 # ---------------------------------------------------------------------------------- forecasting
 
 
-def cast_forecaster(setup: Any) -> Any:
+def cast_forecaster(setup: Any, model: str | None = None, **options: Any) -> Any:
     """Forecasting-suite factory: TinyCast zero-shot, median as the point forecast, 9 quantiles.
 
-    Every context is one univariate series (the suite's protocol); SIFI and sign-flip symmetry are on
-    (the defaults of :func:`tinyts.tasks.forecast.forecast`).
+    Every context is one univariate series (the suite's protocol).
+
+    Parameters
+    ----------
+    setup : ForecastSetup
+        Its ``info`` records the model, its size and the options.
+    model : str, optional
+        A checkpoint folder (the ablation suite's models); default the bundled ``tinycast``.
+    **options
+        Keyword arguments of :func:`tinyts.tasks.forecast.forecast` (``sifi``, ``symmetry``,
+        ``strategy``, ...); none = its defaults (SIFI and sign-flip symmetry on).
     """
     from tinyts.bench.peers.forecasters import ForecastOutput
+    from tinyts.models.base import load
 
-    model = bundled_model("tinycast")
-    setup.info.update(model="tinycast (bundled)", params=model.num_parameters(), zero_shot=True)
+    net: Any = bundled_model("tinycast") if model is None else load(model)
+    setup.info.update(
+        model="tinycast (bundled)" if model is None else model,
+        params=net.num_parameters(),
+        zero_shot=True,
+        **{k: repr(v) for k, v in options.items()},
+    )
 
     def forecast(contexts: np.ndarray, horizon: int) -> Any:
         from tinyts.tasks.forecast import forecast as run
 
         # (n, 1, time): n univariate series, not n channels of one series
-        res = run(model, np.asarray(contexts, dtype=np.float64)[:, None, :], int(horizon))
+        res = run(net, np.asarray(contexts, dtype=np.float64)[:, None, :], int(horizon), **options)
         quant = np.asarray(res.quantiles, dtype=np.float64)[:, 0]
         return ForecastOutput(quant[..., res.levels.index(0.5)].copy(), quant)
 

@@ -22,6 +22,7 @@ SUITES: dict[str, str] = {
     "classification": "classification",
     "retrieval": "retrieval",
     "forecasting": "forecasting",
+    "forecasting_ablation": "forecasting_ablation",
     "speed": "speed",
     "compression": "compression",
     "search": "search",

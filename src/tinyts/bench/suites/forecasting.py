@@ -20,7 +20,8 @@ quantile loss over the 0.1 ... 0.9 quantiles (GIFT-Eval), on the original scale 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import numpy as np
 
@@ -61,9 +62,9 @@ def choose_setting(n_train: int, n_test: int) -> tuple[int, tuple[int, ...]] | N
     return None
 
 
-def choose_stride(n_origins: int, period: int, quick: bool) -> int:
-    """Origin stride: about TARGET_ORIGINS (QUICK_ORIGINS) origins, coprime with the season length."""
-    target = QUICK_ORIGINS if quick else TARGET_ORIGINS
+def choose_stride(n_origins: int, period: int, quick: bool, target: int = TARGET_ORIGINS) -> int:
+    """Origin stride: about ``target`` (QUICK_ORIGINS) origins, coprime with the season length."""
+    target = QUICK_ORIGINS if quick else target
     stride = max(1, math.ceil(n_origins / target))
     while period > 1 and stride > 1 and math.gcd(stride, period) != 1:
         stride += 1
@@ -81,7 +82,14 @@ def _load(path: object, result: SuiteResult) -> TableSeries | None:
 class _Data:
     """Scaled test segment of one dataset, its origins and per-origin longest horizon."""
 
-    def __init__(self, table: TableSeries, context: int, horizons: tuple[int, ...], quick: bool) -> None:
+    def __init__(
+        self,
+        table: TableSeries,
+        context: int,
+        horizons: tuple[int, ...],
+        quick: bool,
+        origins: int = TARGET_ORIGINS,
+    ) -> None:
         n_rows, self.n_channels = table.values.shape
         borders = ltsf_borders(table.name, n_rows, context=context)
         tr0, tr1 = borders["train"]
@@ -92,7 +100,7 @@ class _Data:
         self.segment = scaled[te0:te1]  # (n_seg, C)
         self.context, self.horizons = context, horizons
         n_origins = self.segment.shape[0] - context - min(horizons) + 1
-        self.stride = choose_stride(n_origins, self.period, quick)
+        self.stride = choose_stride(n_origins, self.period, quick, origins)
         self.starts = np.arange(0, n_origins, self.stride)
         if quick:
             self.starts = self.starts[:QUICK_ORIGINS]
@@ -158,36 +166,21 @@ def _score(data: _Data, h: int, point: np.ndarray, quant: np.ndarray | None) -> 
     }
 
 
-def run(ctx: BenchContext) -> SuiteResult:
-    result = SuiteResult()
-    methods = ctx.select_methods(METHODS, result, "forecasting")
+def dataset_paths(ctx: BenchContext, result: SuiteResult) -> list[Path]:
+    """The LTSF csv files of the data folder selected by ``--datasets`` (``--quick``: the first)."""
     paths = sorted(find_ltsf(ctx.data_dir), key=lambda p: (p.stem.lower(), str(p)))
     paths = [p for p in paths if ctx.wants(p.stem)]
     if ctx.quick:
         for p in paths[1:]:
             result.skip(p.stem, "not in the --quick subset (first dataset by name only)")
         paths = paths[:1]
-    result.notes += [
-        "Protocol: LTSF splits scaled with train statistics; each channel its own series; rolling "
-        "origins over the test split (start shifted back by the context). Long setting: context "
-        f"{LONG[0]}, horizons {LONG[1]} when the test split has >= {max(LONG[1])} rows; short (ILI) "
-        f"setting: context {SHORT[0]}, horizons {SHORT[1]} when it has >= {max(SHORT[1])}; else skipped.",
-        f"Origin stride per dataset: ceil(origins at the shortest horizon / {TARGET_ORIGINS}), raised "
-        f"to be coprime with the season length (origins then fall on every phase of the season); "
-        f"--quick: the first dataset, its shortest horizon, {QUICK_ORIGINS} origins. Each origin is "
-        "forecast once at its longest horizon; shorter horizons score the prefix.",
-        "Metrics: mse/mae pooled over series and steps in the standardised space; mase = mean over "
-        "series of MAE / mean |y_t - y_(t-P)| over the context (P = season length); crps = mean weighted "
-        "quantile loss over q = 0.1..0.9 (GIFT-Eval) on the original scale. Point forecasters "
-        "(seasonal_naive) enter crps with their point forecast at every level, which makes their crps "
-        "sum|error| / sum|y| (MAE-like; a forecast with a useful spread scores lower). "
-        "`seconds` of a predict_seconds row = the method's total forecasting time on that dataset.",
-        "Peers: seasonal_naive (numpy; equals statsforecast SeasonalNaive), statsforecast AutoETS "
-        "(season_length=P) with its default model search (autoets) and with additive season forced "
-        "(autoets_zza), quantiles from its Gaussian intervals; fracast zero-shot with the weights "
-        "bundled in its wheel (no download), its own quantiles used as returned (they may cross; not "
-        "sorted), median as point forecast.",
-    ]
+    return paths
+
+
+def settings(
+    ctx: BenchContext, paths: list[Path], result: SuiteResult
+) -> Iterator[tuple[TableSeries, int, tuple[int, ...]]]:
+    """Each readable dataset with its (context, horizons) setting; the others are recorded as skipped."""
     for path in paths:
         table = _load(path, result)
         if table is None:
@@ -209,44 +202,78 @@ def run(ctx: BenchContext) -> SuiteResult:
             )
             continue
         context, horizons = setting
-        if ctx.quick:
-            horizons = horizons[:1]
+        yield table, context, horizons[:1] if ctx.quick else horizons
+
+
+def describe(name: str, data: _Data) -> str:
+    """The suite note of one dataset: context, horizons, season, stride and origin counts."""
+    return (
+        f"{name}: context {data.context}, horizons {list(data.horizons)}, season length {data.period}, "
+        f"origin stride {data.stride}: {len(data.starts)} origins x {data.n_channels} channels "
+        f"({', '.join(f'h{h}: {int(np.sum(data.h_max >= h))}' for h in data.horizons)} origins)"
+    )
+
+
+def evaluate(
+    result: SuiteResult,
+    name: str,
+    method: str,
+    factory: Callable[[ForecastSetup], ForecastFn],
+    data: _Data,
+    ctx: BenchContext,
+) -> None:
+    """Forecast every origin of ``data`` with one method and add its rows (a failure is recorded)."""
+    setup = ForecastSetup(period=data.period, seed=ctx.seed, quick=ctx.quick)
+    try:
+        fn = factory(setup)
+        outputs, seconds = _forecast_all(fn, data)
+        scores = {h: _score(data, h, *outputs[h]) for h in data.horizons}
+    except Exception as exc:  # a failing method is recorded, never dropped silently
+        result.skip(f"{name} / {method}", f"failed: {type(exc).__name__}: {exc}")
+        return
+    if setup.info:
+        desc = ", ".join(f"{k}={v}" for k, v in setup.info.items())
+        result.notes.append(f"{name} / {method}: {desc}")
+    extra = {"context": data.context}
+    result.add(Row(name, method, "predict_seconds", seconds, seconds=seconds, extra=extra))
+    for h, vals in scores.items():
+        for metric, value in vals.items():
+            result.add(Row(name, method, metric, value, extra={"horizon": h, **extra}))
+
+
+def run(ctx: BenchContext) -> SuiteResult:
+    result = SuiteResult()
+    methods = ctx.select_methods(METHODS, result, "forecasting")
+    paths = dataset_paths(ctx, result)
+    result.notes += [
+        "Protocol: LTSF splits scaled with train statistics; each channel its own series; rolling "
+        "origins over the test split (start shifted back by the context). Long setting: context "
+        f"{LONG[0]}, horizons {LONG[1]} when the test split has >= {max(LONG[1])} rows; short (ILI) "
+        f"setting: context {SHORT[0]}, horizons {SHORT[1]} when it has >= {max(SHORT[1])}; else skipped.",
+        f"Origin stride per dataset: ceil(origins at the shortest horizon / {TARGET_ORIGINS}), raised "
+        f"to be coprime with the season length (origins then fall on every phase of the season); "
+        f"--quick: the first dataset, its shortest horizon, {QUICK_ORIGINS} origins. Each origin is "
+        "forecast once at its longest horizon; shorter horizons score the prefix.",
+        "Metrics: mse/mae pooled over series and steps in the standardised space; mase = mean over "
+        "series of MAE / mean |y_t - y_(t-P)| over the context (P = season length); crps = mean weighted "
+        "quantile loss over q = 0.1..0.9 (GIFT-Eval) on the original scale. Point forecasters "
+        "(seasonal_naive) enter crps with their point forecast at every level, which makes their crps "
+        "sum|error| / sum|y| (MAE-like; a forecast with a useful spread scores lower). "
+        "`seconds` of a predict_seconds row = the method's total forecasting time on that dataset.",
+        "Peers: seasonal_naive (numpy; equals statsforecast SeasonalNaive), statsforecast AutoETS "
+        "(season_length=P) with its default model search (autoets) and with additive season forced "
+        "(autoets_zza), quantiles from its Gaussian intervals; fracast zero-shot with the weights "
+        "bundled in its wheel (no download), its own quantiles used as returned (they may cross; not "
+        "sorted), median as point forecast.",
+    ]
+    for table, context, horizons in settings(ctx, paths, result):
         data = _Data(table, context, horizons, ctx.quick)
         if np.isnan(data.segment).any():
             result.skip(table.name, "the test split has missing values")
             continue
-        result.notes.append(
-            f"{table.name}: context {context}, horizons {list(horizons)}, season length {data.period}, "
-            f"origin stride {data.stride}: {len(data.starts)} origins x {data.n_channels} channels "
-            f"({', '.join(f'h{h}: {int(np.sum(data.h_max >= h))}' for h in horizons)} origins)"
-        )
+        result.notes.append(describe(table.name, data))
         for method in methods:
-            setup = ForecastSetup(period=data.period, seed=ctx.seed, quick=ctx.quick)
-            try:
-                fn = METHODS[method](setup)
-                outputs, seconds = _forecast_all(fn, data)
-                scores = {h: _score(data, h, *outputs[h]) for h in horizons}
-            except Exception as exc:  # a failing peer is recorded, never dropped silently
-                result.skip(f"{table.name} / {method}", f"failed: {type(exc).__name__}: {exc}")
-                continue
-            if setup.info:
-                desc = ", ".join(f"{k}={v}" for k, v in setup.info.items())
-                result.notes.append(f"{table.name} / {method}: {desc}")
-            result.add(
-                Row(
-                    table.name,
-                    method,
-                    "predict_seconds",
-                    seconds,
-                    seconds=seconds,
-                    extra={"context": context},
-                )
-            )
-            for h, vals in scores.items():
-                for metric, value in vals.items():
-                    result.add(
-                        Row(table.name, method, metric, value, extra={"horizon": h, "context": context})
-                    )
+            evaluate(result, table.name, method, METHODS[method], data, ctx)
     if not paths:
         result.skip("forecasting", f"no LTSF csv (first header cell 'date') found under {ctx.data_dir}")
     return result
