@@ -1,18 +1,21 @@
-"""DataFrame twins of the TinyPulse tasks: row order, observed values, alignment, ragged series, errors."""
+"""DataFrame twins of the TinyPulse tasks and classification: row order, alignment, ragged series, errors."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import tinyts
+from tinyts.estimators._models import random_tiny
 from tinyts.models.pulse import TinyPulse
 from tinyts.tasks.anomaly import anomaly_scores
+from tinyts.tasks.classify import PulseClassifier
 from tinyts.tasks.embed import embed
-from tinyts.tasks.frames import detect_df, embed_df, impute_df
+from tinyts.tasks.frames import classify_df, detect_df, embed_df, fit_classifier_df, impute_df
 
 
 @pytest.fixture(scope="module")
@@ -187,3 +190,121 @@ def test_existing_output_column_and_short_series(model: TinyPulse) -> None:
         detect_df(model, one)
     with pytest.raises(TypeError, match="TinyPulse"):
         impute_df(object(), df)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------------ classification
+#: a few steps on a tiny random TinyPulse: contracts, not accuracy
+TINY_FIT: dict[str, Any] = {"min_steps": 4, "max_steps": 4, "epochs": 1, "n_views": 1, "encoder_layers": 1}
+
+
+def _labelled(n: int = 8, seed: int = 0, channels: int = 1) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Ragged series of two classes (slow / fast sine) with some NaN, rows shuffled, label column."""
+    rng = np.random.default_rng(seed)
+    parts, labels = [], {}
+    for k in range(n):
+        uid, label, length = f"s{k}", ("slow", "fast")[k % 2], 40 + 7 * k
+        t = np.arange(length) / length
+        part = pd.DataFrame({"unique_id": uid, "ds": pd.date_range("2024-01-01", periods=length, freq="D")})
+        for c in range(channels):
+            y = np.sin(2 * np.pi * (2 if label == "slow" else 7) * t + c) + 0.1 * rng.standard_normal(length)
+            y[rng.random(length) < 0.05] = np.nan
+            part["y" if channels == 1 else f"y{c}"] = y
+        part["cls"] = label
+        parts.append(part)
+        labels[uid] = label
+    df = pd.concat(parts, ignore_index=True)
+    return df.sample(frac=1.0, random_state=seed).reset_index(drop=True), labels
+
+
+def _cases(df: pd.DataFrame, targets: list[str]) -> list[np.ndarray]:
+    """The series as (channels, time) arrays, in order of first appearance."""
+    by_time = df.sort_values(["unique_id", "ds"])
+    return [by_time.loc[by_time["unique_id"] == u, targets].to_numpy().T for u in pd.unique(df["unique_id"])]
+
+
+@pytest.fixture(scope="module")
+def tiny() -> TinyPulse:
+    m = random_tiny("pulse")
+    assert isinstance(m, TinyPulse)
+    return m
+
+
+def test_classify_df_matches_the_array_api(tiny: TinyPulse) -> None:
+    df, labels = _labelled()
+    clf = fit_classifier_df(PulseClassifier(tiny, seed=0, **TINY_FIT), df, "cls")
+    first_seen = list(pd.unique(df["unique_id"]))
+    ref = PulseClassifier(tiny, seed=0, **TINY_FIT).fit(_cases(df, ["y"]), [labels[u] for u in first_seen])
+    out = classify_df(clf, df)
+    assert list(out.columns) == ["unique_id", "label", "proba_fast", "proba_slow"]
+    assert list(out["unique_id"]) == first_seen
+    proba = out[["proba_fast", "proba_slow"]].to_numpy()
+    np.testing.assert_allclose(proba, ref.predict_proba(_cases(df, ["y"])))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(out["label"], clf.classes_[proba.argmax(axis=1)])
+
+
+def test_fit_classifier_df_labels_as_mapping_or_series(tiny: TinyPulse) -> None:
+    df, labels = _labelled(seed=1)
+    by_column = fit_classifier_df(PulseClassifier(tiny, seed=0, **TINY_FIT), df, "cls")
+    shuffled = dict([*reversed(labels.items()), ("unused", "slow")])
+    by_dict = fit_classifier_df(PulseClassifier(tiny, seed=0, **TINY_FIT), df.drop(columns="cls"), shuffled)
+    by_series = PulseClassifier(tiny, seed=0, **TINY_FIT).fit_df(df, pd.Series(labels))
+    expected = classify_df(by_column, df)
+    pd.testing.assert_frame_equal(classify_df(by_dict, df), expected)
+    pd.testing.assert_frame_equal(by_series.predict_df(df), expected)
+
+
+def test_classify_df_multi_target_custom_names_and_aeon_wrapper(tiny: TinyPulse) -> None:
+    from tinyts.estimators import TinyPulseClassifier
+
+    df, _ = _labelled(seed=2, channels=2)
+    df = df.rename(columns={"unique_id": "sid", "ds": "t"})
+    clf = fit_classifier_df(
+        TinyPulseClassifier(model=tiny, random_state=0, **TINY_FIT),
+        df,
+        "cls",
+        id_col="sid",
+        time_col="t",
+        target_col=["y0", "y1"],
+    )
+    out = classify_df(clf, df, id_col="sid", time_col="t", target_col=["y0", "y1"], label_col="pred")
+    assert list(out.columns) == ["sid", "pred", "proba_fast", "proba_slow"] and len(out) == 8
+    one = df[df["sid"] == "s3"].drop(columns="sid")
+    single = classify_df(clf, one, id_col=None, time_col="t", target_col=["y0", "y1"])
+    assert list(single["unique_id"]) == [0]
+    np.testing.assert_allclose(
+        single[["proba_fast", "proba_slow"]].to_numpy(),
+        out.loc[out["sid"] == "s3", ["proba_fast", "proba_slow"]].to_numpy(),
+    )
+
+
+def test_classification_frame_errors(tiny: TinyPulse) -> None:
+    df, labels = _labelled(seed=3)
+    fresh = PulseClassifier(tiny, seed=0, **TINY_FIT)
+    with pytest.raises(ValueError, match="no label column 'label'"):
+        fit_classifier_df(fresh, df, "label")
+    varying = df.assign(cls=np.where(df.index % 2, "slow", "fast"))
+    with pytest.raises(ValueError, match="not constant within series"):
+        fit_classifier_df(fresh, varying, "cls")
+    with pytest.raises(ValueError, match="missing values"):
+        fit_classifier_df(fresh, df.assign(cls=df["cls"].where(df.index != 5)), "cls")
+    with pytest.raises(ValueError, match=r"no entry for 1 series, e.g. 's0'"):
+        fit_classifier_df(fresh, df, {k: v for k, v in labels.items() if k != "s0"})
+    with pytest.raises(TypeError, match="labels must be"):
+        fit_classifier_df(fresh, df, ["slow"] * 8)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="also a target column"):
+        fit_classifier_df(fresh, df, "y")
+    with pytest.raises(ValueError, match="single class"):
+        fit_classifier_df(fresh, df, dict.fromkeys(labels, "slow"))
+    with pytest.raises(TypeError, match=r"predict_proba\(\)"):
+        classify_df(object(), df)
+    with pytest.raises(ValueError, match="not fitted"):
+        classify_df(fresh, df)
+    clf = fit_classifier_df(fresh, df, "cls")
+    with pytest.raises(ValueError, match=r"no column\(s\) \['value'\]"):
+        classify_df(clf, df, target_col="value")
+    with pytest.raises(ValueError, match="repeat a name"):
+        classify_df(clf, df, label_col="unique_id")
+    two = df.assign(y1=df["y"])
+    with pytest.raises(ValueError, match="channel"):
+        classify_df(clf, two, target_col=["y", "y1"])

@@ -275,6 +275,18 @@ class PulseClassifier:
             )
         return float(np.mean(pred.astype(str) == truth.astype(str)))
 
+    def fit_df(self, df: Any, labels: Any, **kwargs: Any) -> PulseClassifier:
+        """Fit on a long DataFrame, one case per series: :func:`tinyts.tasks.frames.fit_classifier_df`."""
+        from tinyts.tasks.frames import fit_classifier_df
+
+        return fit_classifier_df(self, df, labels, **kwargs)
+
+    def predict_df(self, df: Any, **kwargs: Any) -> Any:
+        """One row per series of a long DataFrame: :func:`tinyts.tasks.frames.classify_df`."""
+        from tinyts.tasks.frames import classify_df
+
+        return classify_df(self, df, **kwargs)
+
     def save_pretrained(self, path: str | os.PathLike[str]) -> Path:
         """Write the fitted classifier as ``config.json`` + ``model.safetensors``."""
         return self._fitted().save_pretrained(path)

@@ -1,4 +1,4 @@
-"""DataFrame twins of the TinyPulse tasks: imputation, anomaly scores and embeddings on long frames.
+"""DataFrame twins of the TinyPulse tasks: imputation, anomaly scores, embeddings, classification.
 
 Same conventions as :func:`tinyts.tasks.forecast.forecast_df`: a long DataFrame with ``id_col``,
 ``time_col`` and ``target_col`` (Nixtla naming ``unique_id``, ``ds``, ``y`` by default; several
@@ -9,11 +9,13 @@ input's index and columns. Rows are used as consecutive time steps (no ``freq`` 
 the output has exactly the input's rows).
 
 Each series is processed on its own: series of different lengths in one frame are fine.
+:func:`classify_df` and :func:`fit_classifier_df` treat every series of the frame as one case of a
+classification problem (one row per series out).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -31,9 +33,14 @@ def _targets(target_col: str | Sequence[str]) -> list[str]:
     return targets
 
 
-def _check(model: Any, df: Any, id_col: str | None, time_col: str, targets: list[str]) -> None:
-    """Validation with the messages this module promises (ValueError for every data problem)."""
-    if not isinstance(model, TinyPulse):
+def _check(
+    model: Any, df: Any, id_col: str | None, time_col: str, targets: list[str], pulse: bool = True
+) -> None:
+    """Validation with the messages this module promises (ValueError for every data problem).
+
+    ``pulse=False`` skips the TinyPulse check (the classifier functions check their ``clf``).
+    """
+    if pulse and not isinstance(model, TinyPulse):
         raise TypeError(f"model must be a TinyPulse, got {type(model).__name__}")
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}; use the array API instead")
@@ -66,6 +73,7 @@ def _prepare(
     time_col: str,
     target_col: str | Sequence[str],
     min_length: int = 1,
+    pulse: bool = True,
 ) -> tuple[Batch, np.ndarray]:
     """The batch (series in order of first appearance) and the sorting permutation of the rows.
 
@@ -73,7 +81,7 @@ def _prepare(
     row order of the concatenated ``batch.source`` arrays.
     """
     targets = _targets(target_col)
-    _check(model, df, id_col, time_col, targets)
+    _check(model, df, id_col, time_col, targets, pulse)
     batch = df_to_batch(
         df, id_col=id_col, time_col=time_col, target_col=targets, align="left", min_length=min_length
     )
@@ -261,4 +269,147 @@ def embed_df(
     ids = batch.ids if batch.ids is not None else pd.Index([0])
     frame = pd.DataFrame(vectors, columns=[f"emb_{k}" for k in range(vectors.shape[1])])
     frame.insert(0, id_col or "unique_id", np.asarray(ids))
+    return frame
+
+
+# ------------------------------------------------------------------------------------ classification
+def _check_classifier(clf: Any, method: str) -> None:
+    if not callable(getattr(type(clf), method, None)):
+        raise TypeError(
+            f"clf must be a classifier with {method}() (tinyts.PulseClassifier, "
+            "tinyts.estimators.TinyPulseClassifier or any scikit-learn / aeon classifier), "
+            f"got {type(clf).__name__}"
+        )
+
+
+def _series_labels(df: pd.DataFrame, batch: Batch, labels: Any, id_col: str | None) -> np.ndarray:
+    """One label per series of ``batch`` (in its order) from a column name or an id -> label mapping."""
+    ids = list(batch.ids) if batch.ids is not None else [0]
+    if isinstance(labels, str):
+        if labels not in df.columns:
+            raise ValueError(
+                f"DataFrame has no label column {labels!r}; its columns are {list(df.columns)}. "
+                "Pass labels= a column name or a mapping from series id to label"
+            )
+        keys = df[id_col] if id_col is not None else pd.Series(0, index=df.index)
+        per = df[labels].groupby(keys.to_numpy(), sort=False, dropna=False)
+        if per.count().lt(per.size()).any():
+            raise ValueError(f"label column {labels!r} has missing values; every row needs its series' label")
+        varying = per.nunique()
+        if (varying > 1).any():
+            bad = varying.index[varying.to_numpy() > 1][0]
+            raise ValueError(
+                f"label column {labels!r} is not constant within series {bad!r}; a series has one label"
+            )
+        first = per.first()
+        return np.asarray([first.loc[i] for i in ids])
+    if isinstance(labels, (Mapping, pd.Series)):
+        lookup = labels.to_dict() if isinstance(labels, pd.Series) else dict(labels)
+        missing = [i for i in ids if i not in lookup]
+        if missing:
+            raise ValueError(
+                f"labels has no entry for {len(missing)} series, e.g. {missing[0]!r}; "
+                "give a label for every series id of the frame"
+            )
+        return np.asarray([lookup[i] for i in ids])
+    raise TypeError(
+        f"labels must be a column name or a mapping / pd.Series from series id to label, "
+        f"got {type(labels).__name__}"
+    )
+
+
+def fit_classifier_df(
+    clf: Any,
+    df: pd.DataFrame,
+    labels: str | Mapping[Any, Any] | pd.Series,
+    *,
+    id_col: str | None = "unique_id",
+    time_col: str = "ds",
+    target_col: str | Sequence[str] = "y",
+) -> Any:
+    """Fit a classifier on a long DataFrame: every series is one case, with one label.
+
+    Parameters
+    ----------
+    clf : classifier
+        E.g. ``tinyts.PulseClassifier(pulse)``, ``tinyts.estimators.TinyPulseClassifier()`` or
+        any classifier whose ``fit(X, y)`` takes a list of ``(channels, time)`` arrays.
+    df : pd.DataFrame
+        Long format with ``id_col``, ``time_col`` and ``target_col``; NaN targets allowed; series may
+        differ in length.
+    labels : str, mapping or pd.Series
+        A column of ``df`` holding each series' label (constant within a series), or a mapping /
+        Series from series id to label (every series needs one; extra ids are ignored).
+    id_col, time_col, target_col
+        Column names, as in :func:`impute_df`; several targets are the channels of each case.
+
+    Returns
+    -------
+    classifier
+        ``clf``, fitted (what ``clf.fit`` returns).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`impute_df` (``clf`` without ``fit``); also a series with fewer than 2 rows, a
+        missing label column, labels missing or varying within a series, a single class.
+    """
+    _check_classifier(clf, "fit")
+    if isinstance(labels, str) and labels in _targets(target_col):
+        raise ValueError(f"labels column {labels!r} is also a target column; name the label column")
+    batch, _ = _prepare(clf, df, id_col, time_col, target_col, min_length=2, pulse=False)
+    y = _series_labels(df, batch, labels, id_col)
+    return clf.fit(list(batch.source), y)
+
+
+def classify_df(
+    clf: Any,
+    df: pd.DataFrame,
+    *,
+    id_col: str | None = "unique_id",
+    time_col: str = "ds",
+    target_col: str | Sequence[str] = "y",
+    label_col: str = "label",
+) -> pd.DataFrame:
+    """Classify every series of a long DataFrame with a fitted classifier.
+
+    Parameters
+    ----------
+    clf : classifier
+        Fitted, with ``predict_proba`` and ``classes_``: ``tinyts.PulseClassifier``,
+        ``tinyts.estimators.TinyPulseClassifier`` or any scikit-learn / aeon style classifier that
+        takes a list of ``(channels, time)`` arrays.
+    df : pd.DataFrame
+        Long format with ``id_col``, ``time_col`` and ``target_col``; NaN targets allowed. The series
+        need the channels the classifier was fitted on.
+    id_col, time_col, target_col
+        Column names, as in :func:`impute_df`; several targets are the channels of each case.
+    label_col : str
+        Name of the predicted-label column.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per series, in order of first appearance: ``id_col`` (``"unique_id"`` = 0 when
+        ``id_col`` is None), ``label_col`` (the most probable class) and one float column
+        ``proba_<class>`` per class of ``clf.classes_``, in that order (rows sum to 1).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`impute_df` (``clf`` without ``predict_proba``); also a series with fewer than 2
+        rows, an unfitted classifier, a channel count other than at fit time.
+    """
+    _check_classifier(clf, "predict_proba")
+    batch, _ = _prepare(clf, df, id_col, time_col, target_col, min_length=2, pulse=False)
+    proba = np.asarray(clf.predict_proba(list(batch.source)), dtype=np.float64)
+    classes = np.asarray(clf.classes_)
+    names = [f"proba_{c}" for c in classes]
+    key = id_col or "unique_id"
+    if len({key, label_col, *names}) != len(names) + 2:
+        raise ValueError(f"output columns {[key, label_col, *names]} repeat a name; choose another label_col")
+    frame = pd.DataFrame(proba, columns=names)
+    frame.insert(0, label_col, classes[proba.argmax(axis=1)])
+    ids = batch.ids if batch.ids is not None else pd.Index([0])
+    frame.insert(0, key, np.asarray(ids))
     return frame
