@@ -158,6 +158,10 @@ def pretrain(
             f"step {summary['step']}, {summary['samples']:,} samples, "
             f"{summary['samples_per_second']:.0f} samples/s, run folder {folder}"
         )
+        if summary["stopped_by_signal"] is not None:
+            typer.echo(
+                f"stopped by signal {summary['stopped_by_signal']}: checkpoint written, --resume continues"
+            )
         if export is not None:
             typer.echo(f"exported to {export_run(folder, export)}")
     from tinyts.train.dist import shutdown

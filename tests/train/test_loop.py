@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -81,3 +83,30 @@ def test_non_finite_loss_is_reported(tmp_path: Path) -> None:
 
     with pytest.raises(FloatingPointError, match="learning rate"):
         Trainer(_model(), _batch, bad, _cfg(), tmp_path).fit()
+
+
+def test_sigterm_checkpoints_and_stops(tmp_path: Path) -> None:
+
+    def batch(step: int, rank: int) -> dict[str, torch.Tensor]:
+        if step == 3:  # the signal arrives in the middle of step 3
+            os.kill(os.getpid(), signal.SIGTERM)
+        return _batch(step, rank)
+
+    before = signal.getsignal(signal.SIGTERM)
+    trainer = Trainer(_model(), batch, _loss, _cfg(steps=50, checkpoint_every=100), tmp_path)
+    summary = trainer.fit()
+    assert summary["stopped_by_signal"] == signal.SIGTERM and summary["step"] == 4
+    assert signal.getsignal(signal.SIGTERM) is before  # handlers restored
+    again = Trainer(_model(), _batch, _loss, _cfg(steps=50), tmp_path)
+    assert again.resume() and again.step == 4
+
+
+def test_resume_drops_log_records_after_the_checkpoint(tmp_path: Path) -> None:
+    Trainer(_model(), _batch, _loss, _cfg(steps=4, log_every=1), tmp_path).fit()
+    with open(tmp_path / "log.jsonl", "a", encoding="utf-8") as fh:  # a run killed after step 4
+        fh.write(json.dumps({"loss": 1.0, "step": 5}) + "\n" + json.dumps({"loss": 1.0, "step": 6}) + "\n")
+    trainer = Trainer(_model(), _batch, _loss, _cfg(steps=8, log_every=1), tmp_path)
+    assert trainer.resume() and trainer.step == 4
+    trainer.fit()
+    steps = [json.loads(ln)["step"] for ln in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert steps == list(range(1, 9))

@@ -1,5 +1,8 @@
 """The training loop: seeded on-the-fly batches, AdamW with warm-up and cosine decay, gradient clipping,
 atomic checkpoints every N steps, ``resume`` from the last one, a JSONL log and a loss-curve plot.
+SIGTERM or Ctrl-C finishes the current step, writes a checkpoint and stops (a second signal aborts);
+a run killed outright loses only the steps since its last checkpoint, and ``resume`` drops their log
+records.
 
 Batches are a pure function of ``(seed, step, rank)``, so a resumed run sees exactly the batches it
 would have seen without the interruption, and DDP ranks see different data.
@@ -10,6 +13,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -91,6 +96,8 @@ class Trainer:
         self.samples = int(state["samples"])
         self.train_seconds = float(state["train_seconds"])
         self.history = list(state.get("history", []))
+        if self.info.is_main:
+            _trim_log(self.run_dir / "log.jsonl", self.step)
         return True
 
     def checkpoint(self) -> None:
@@ -145,51 +152,56 @@ class Trainer:
         self.history.append(record)
         seconds_before = self.train_seconds
         window: dict[str, list[float]] = {}
-        while self.step < cfg.steps:
-            t0 = time.perf_counter()
-            # dropout and any in-model randomness: a function of the step, so resuming is exact
-            torch.manual_seed((cfg.seed * 1_000_003 + self.step) * 64 + self.info.rank)
-            batch = {k: v.to(self.info.device) for k, v in self.batch_fn(self.step, self.info.rank).items()}
-            for group in self.opt.param_groups:
-                group["lr"] = cfg.lr_at(self.step)
-            loss, parts = self.loss_fn(model, batch)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"loss is {loss.item()} at step {self.step}; lower the learning rate"
-                )
-            self.opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.grad_clip > 0:
-                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            self.opt.step()
-            n = next(iter(batch.values())).shape[0] * self.info.world_size
-            self.samples += n
-            self.step += 1
-            self.train_seconds += time.perf_counter() - t0
-            record.update(to_step=self.step, seconds=round(self.train_seconds - seconds_before, 1))
-            for key, val in {"loss": float(loss.item()), **parts}.items():
-                window.setdefault(key, []).append(val)
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss.item():.4f}")
-            if self.step % cfg.log_every == 0 or self.step == cfg.steps:
-                if self.info.is_main:
-                    rec = {k: sum(v) / len(v) for k, v in window.items()}
-                    rec.update(
-                        step=self.step,
-                        samples=self.samples,
-                        lr=cfg.lr_at(self.step - 1),
-                        train_seconds=round(self.train_seconds, 2),
-                        samples_per_second=round(self.samples / max(self.train_seconds, 1e-9), 1),
+        with _StopRequest() as stop:
+            while self.step < cfg.steps:
+                t0 = time.perf_counter()
+                # dropout and any in-model randomness: a function of the step, so resuming is exact
+                torch.manual_seed((cfg.seed * 1_000_003 + self.step) * 64 + self.info.rank)
+                batch = {
+                    k: v.to(self.info.device) for k, v in self.batch_fn(self.step, self.info.rank).items()
+                }
+                for group in self.opt.param_groups:
+                    group["lr"] = cfg.lr_at(self.step)
+                loss, parts = self.loss_fn(model, batch)
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(
+                        f"loss is {loss.item()} at step {self.step}; lower the learning rate"
                     )
-                    with open(log_path, "a", encoding="utf-8") as fh:
-                        fh.write(json.dumps(rec) + "\n")
-                window = {}
-            out_of_time = cfg.max_seconds > 0 and time.perf_counter() - started >= cfg.max_seconds
-            if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps or out_of_time:
-                self.checkpoint()
-            if out_of_time:
-                break
+                self.opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.grad_clip > 0:
+                    nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                self.opt.step()
+                n = next(iter(batch.values())).shape[0] * self.info.world_size
+                self.samples += n
+                self.step += 1
+                self.train_seconds += time.perf_counter() - t0
+                record.update(to_step=self.step, seconds=round(self.train_seconds - seconds_before, 1))
+                for key, val in {"loss": float(loss.item()), **parts}.items():
+                    window.setdefault(key, []).append(val)
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{loss.item():.4f}")
+                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                    if self.info.is_main:
+                        rec = {k: sum(v) / len(v) for k, v in window.items()}
+                        rec.update(
+                            step=self.step,
+                            samples=self.samples,
+                            lr=cfg.lr_at(self.step - 1),
+                            train_seconds=round(self.train_seconds, 2),
+                            samples_per_second=round(self.samples / max(self.train_seconds, 1e-9), 1),
+                        )
+                        with open(log_path, "a", encoding="utf-8") as fh:
+                            fh.write(json.dumps(rec) + "\n")
+                    window = {}
+                out_of_time = cfg.max_seconds > 0 and time.perf_counter() - started >= cfg.max_seconds
+                halt = _agree(self.info, out_of_time or stop.signum is not None)
+                if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps or halt:
+                    self.checkpoint()
+                if halt:
+                    break
+
         if bar is not None:
             bar.close()
         return {
@@ -198,7 +210,62 @@ class Trainer:
             "train_seconds": self.train_seconds,
             "samples_per_second": self.samples / max(self.train_seconds, 1e-9),
             "finished": self.step >= cfg.steps,
+            "stopped_by_signal": stop.signum,
         }
+
+
+def _agree(info: DistInfo, flag: bool) -> bool:
+    """True on every rank when it is True on any (ranks must checkpoint and stop together)."""
+    if not info.enabled:
+        return flag
+    import torch.distributed as dist
+
+    t = torch.tensor([float(flag)], device=info.device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item() > 0)
+
+
+class _StopRequest:
+    """SIGTERM / SIGINT during training: finish the current step, checkpoint, stop.
+
+    Installed only in the main thread (signal handlers cannot be set elsewhere); the first signal
+    restores the previous handlers, so a second one acts as usual (e.g. Ctrl-C twice aborts).
+    """
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.signum = signum
+        self._restore()
+
+    def _restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous = {}
+
+    def __enter__(self) -> _StopRequest:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {sig: signal.signal(sig, self._handle) for sig in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._restore()
+
+
+def _trim_log(log_path: Path, step: int) -> None:
+    """Drop log records after the checkpoint's step (a run killed between checkpoints wrote them)."""
+    if not log_path.is_file():
+        return
+    lines = log_path.read_text(encoding="utf-8").splitlines(keepends=True)
+    keep = [ln for ln in lines if ln.strip() and json.loads(ln).get("step", 0) <= step]
+    if len(keep) != len(lines):
+        tmp = log_path.with_suffix(".jsonl.tmp")
+        tmp.write_text("".join(keep), encoding="utf-8")
+        os.replace(tmp, log_path)
 
 
 def _hardware(info: DistInfo) -> str:
