@@ -15,7 +15,16 @@ from tinyts.models.pulse import TinyPulse
 from tinyts.tasks.anomaly import anomaly_scores
 from tinyts.tasks.classify import PulseClassifier
 from tinyts.tasks.embed import embed
-from tinyts.tasks.frames import classify_df, detect_df, embed_df, fit_classifier_df, impute_df
+from tinyts.tasks.frames import (
+    classify_df,
+    detect_df,
+    embed_df,
+    fit_classifier_df,
+    impute_df,
+    index_df,
+    search_df,
+)
+from tinyts.tasks.retrieve import SimilarityIndex
 
 
 @pytest.fixture(scope="module")
@@ -308,3 +317,41 @@ def test_classification_frame_errors(tiny: TinyPulse) -> None:
     two = df.assign(y1=df["y"])
     with pytest.raises(ValueError, match="channel"):
         classify_df(clf, two, target_col=["y", "y1"])
+
+
+# ------------------------------------------------------------------------------------ similarity search
+def test_index_df_and_search_df_match_the_array_api(tiny: TinyPulse) -> None:
+    df = _frame({"b": 90, "a": 70, "c": 120, "d": 64}, seed=11)
+    index = index_df(SimilarityIndex(tiny, shifts=1), df)
+    assert index.ids == list(pd.unique(df["unique_id"]))
+    series = {u: _sorted(df)[lambda x, u=u: x["unique_id"] == u]["y"].to_numpy() for u in index.ids}
+    reference = SimilarityIndex(tiny, shifts=1).add(list(series.values()), ids=list(series))
+    np.testing.assert_allclose(index.vectors, reference.vectors, rtol=1e-5, atol=1e-6)
+    queries = _frame({"q2": 80, "q1": 100}, seed=12).rename(columns={"unique_id": "qid"})
+    out = index.search_df(queries, k=3, id_col="qid")
+    assert list(out.columns) == ["qid", "rank", "match_id", "distance"]
+    order = list(pd.unique(queries["qid"]))  # first appearance in the (shuffled) frame
+    assert list(out["qid"]) == [order[0]] * 3 + [order[1]] * 3 and list(out["rank"]) == [1, 2, 3] * 2
+    arrays = [queries.sort_values("ds")[lambda x, u=u: x["qid"] == u]["y"].to_numpy() for u in order]
+    hits = reference.search(arrays, 3)
+    assert list(out["match_id"]) == [i for row in hits.ids for i in row]
+    np.testing.assert_allclose(out["distance"].to_numpy(), hits.distances.reshape(-1), rtol=1e-4, atol=1e-5)
+    assert np.all(np.diff(out["distance"].to_numpy().reshape(2, 3), axis=1) >= 0)
+
+
+def test_search_frame_errors(tiny: TinyPulse) -> None:
+    df = _frame({"a": 60, "b": 40}, seed=13)
+    index = SimilarityIndex(tiny, shifts=1)
+    with pytest.raises(ValueError, match="index is empty"):
+        search_df(index, df, k=1)
+    index.add_df(df)
+    with pytest.raises(ValueError, match="already"):
+        index.add_df(df)  # the same ids again
+    with pytest.raises(ValueError, match="exceeds"):
+        search_df(index, df, k=3)
+    with pytest.raises(TypeError, match="SimilarityIndex"):
+        search_df(object(), df, k=1)
+    with pytest.raises(ValueError, match="no column"):
+        search_df(index, df.rename(columns={"y": "v"}), k=1)
+    one = search_df(index, df[df["unique_id"] == "a"].drop(columns="unique_id"), k=2, id_col=None)
+    assert list(one["unique_id"]) == [0, 0] and one["match_id"].iloc[0] == "a"

@@ -1,4 +1,4 @@
-"""DataFrame twins of the TinyPulse tasks: imputation, anomaly scores, embeddings, classification.
+"""DataFrame twins of the TinyPulse tasks: imputation, anomaly scores, embeddings, classification, search.
 
 Same conventions as :func:`tinyts.tasks.forecast.forecast_df`: a long DataFrame with ``id_col``,
 ``time_col`` and ``target_col`` (Nixtla naming ``unique_id``, ``ds``, ``y`` by default; several
@@ -413,3 +413,100 @@ def classify_df(
     ids = batch.ids if batch.ids is not None else pd.Index([0])
     frame.insert(0, key, np.asarray(ids))
     return frame
+
+
+# ------------------------------------------------------------------------------------ similarity search
+def _check_index(index: Any) -> None:
+    from tinyts.tasks.retrieve import SimilarityIndex
+
+    if not isinstance(index, SimilarityIndex):
+        raise TypeError(f"index must be a tinyts SimilarityIndex, got {type(index).__name__}")
+
+
+def index_df(
+    index: Any,
+    df: pd.DataFrame,
+    *,
+    id_col: str | None = "unique_id",
+    time_col: str = "ds",
+    target_col: str | Sequence[str] = "y",
+    progress: bool = False,
+) -> Any:
+    """Add every series of a long DataFrame to a similarity index, under its series id.
+
+    Parameters
+    ----------
+    index : tinyts.SimilarityIndex
+        The index (its model and embedding settings are used).
+    df : pd.DataFrame
+        Long format with ``id_col``, ``time_col`` and ``target_col``; NaN targets allowed.
+    id_col, time_col, target_col
+        Column names, as in :func:`impute_df`; the values of ``id_col`` become the index ids (they
+        must not be in the index yet). ``id_col=None``: the frame is one series with the next
+        running integer id.
+    progress : bool
+        Show a progress bar while embedding.
+
+    Returns
+    -------
+    SimilarityIndex
+        ``index``, so that calls chain.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`impute_df`; also a series with fewer than 2 rows and ids already in the index.
+    """
+    _check_index(index)
+    batch, _ = _prepare(index.model, df, id_col, time_col, target_col, min_length=2)
+    vectors = index.embed(list(batch.source), progress=progress)
+    ids = None if batch.ids is None else list(batch.ids)
+    return index.add_vectors(vectors, ids)
+
+
+def search_df(
+    index: Any,
+    df: pd.DataFrame,
+    k: int = 10,
+    *,
+    id_col: str | None = "unique_id",
+    time_col: str = "ds",
+    target_col: str | Sequence[str] = "y",
+) -> pd.DataFrame:
+    """The ``k`` nearest indexed series of every series of a long DataFrame.
+
+    Parameters
+    ----------
+    index : tinyts.SimilarityIndex
+    df : pd.DataFrame
+        Query series, long format as in :func:`index_df`.
+    k : int
+        Hits per query, ``1 <= k <= len(index)``.
+    id_col, time_col, target_col
+        Column names, as in :func:`impute_df`.
+
+    Returns
+    -------
+    pd.DataFrame
+        ``k`` rows per query series, in order of first appearance and nearest first: ``id_col``
+        (``"unique_id"`` = 0 when ``id_col`` is None; the query), ``rank`` (1-based), ``match_id`` (the
+        indexed series) and ``distance`` (Euclidean, between embeddings).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`impute_df`; also an empty index and ``k`` out of range.
+    """
+    _check_index(index)
+    batch, _ = _prepare(index.model, df, id_col, time_col, target_col, min_length=2)
+    hits = index.search(list(batch.source), k)
+    frame = hits.to_frame()
+    queries = np.asarray(batch.ids if batch.ids is not None else pd.Index([0]))
+    return pd.DataFrame(
+        {
+            id_col or "unique_id": queries[frame["query"].to_numpy()],
+            "rank": frame["rank"].to_numpy(),
+            "match_id": frame["id"].to_numpy(),
+            "distance": frame["distance"].to_numpy(),
+        }
+    )

@@ -335,6 +335,18 @@ class SimilarityIndex:
             raise ValueError(f"k={k} exceeds the {len(self)} series in the index; pass k <= {len(self)}")
         return int(k)
 
+    def add_df(self, df: Any, **kwargs: Any) -> SimilarityIndex:
+        """Add every series of a long DataFrame under its id: :func:`tinyts.tasks.frames.index_df`."""
+        from tinyts.tasks.frames import index_df
+
+        return index_df(self, df, **kwargs)
+
+    def search_df(self, df: Any, k: int = 10, **kwargs: Any) -> Any:
+        """Nearest series of each series of a long DataFrame: :func:`tinyts.tasks.frames.search_df`."""
+        from tinyts.tasks.frames import search_df
+
+        return search_df(self, df, k, **kwargs)
+
     def search(self, query: Any, k: int = 10) -> SearchHits:
         """The ``k`` nearest indexed series of each query series.
 
