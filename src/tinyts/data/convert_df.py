@@ -117,7 +117,10 @@ def df_to_batch(
         raise ValueError("target_col must name at least one column")
     _require_columns(df, ([id_col] if id_col is not None else []) + [time_col, *targets])
     if len(df) == 0:
-        raise ValueError("df has no rows")
+        raise ValueError(
+            f"df has no rows; pass a long DataFrame with one row per series and time step (columns "
+            f"{id_col!r}, {time_col!r}, {targets})"
+        )
     for col in targets:
         dt = df[col].dtype
         api = pd.api.types

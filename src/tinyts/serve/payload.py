@@ -125,14 +125,15 @@ def parse(
     return out
 
 
-def check_history(parsed: Parsed) -> None:
-    """Forecasting needs 2 observed values per series and channel (the library's check, per series)."""
+def check_history(parsed: Parsed, context_length: int | None = None) -> None:
+    """Forecasting needs 2 observed values per series and channel, and one among the last
+    ``context_length`` points (the library's check, per series)."""
     from tinyts.data.convert import to_batch
     from tinyts.tasks.forecast import _check_history
 
     for sid, arr in zip(parsed.ids, parsed.arrays, strict=True):
         try:
-            _check_history(to_batch(arr, align="right", name=_label(sid)))
+            _check_history(to_batch(arr, align="right", name=_label(sid)), context_length)
         except ValueError as exc:
             raise RequestError(UNPROCESSABLE, f"{_label(sid)}: {exc}") from None
 

@@ -139,7 +139,7 @@ class Runner:
                 "--max-horizon)",
             )
         p = parse(req.series, self.config, align="right")
-        check_history(p)
+        check_history(p, loaded.model.config.context_length)
         future = [
             None if ts is None else future_timestamps(sid, ts, req.horizon)
             for sid, ts in zip(p.ids, p.timestamps, strict=True)

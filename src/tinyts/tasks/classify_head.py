@@ -31,6 +31,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from tinyts.data.scaling import row_scale_torch
 from tinyts.models.base import TinyModel, register_model
 from tinyts.models.pulse import PulseConfig, TinyPulse
 
@@ -182,12 +183,16 @@ class PulseLens(TinyModel):
             ``(B, 2C)``: each channel's mean and log standard deviation (of its observed points).
         """
         p = self.pulse
-        xin, (mean, std), spec = p.prepare(x, observed)
+        # huge channels are divided by a power of two (exact) so that RevIN's float32 variance cannot
+        # overflow; the level and scale features are then put back in raw units (scale 1 = no change)
+        scale = row_scale_torch(torch.where(observed, x, torch.zeros((), dtype=x.dtype)))
+        xin, (mean, std), spec = p.prepare(x / scale, observed)
         b, ch, _ = xin.shape
         h = p.input_tokens(xin, spec, observed)
         for layer in p.encoder[:upto]:
             h = layer(h)
-        stats = torch.cat([mean.reshape(b, ch), torch.log(std.reshape(b, ch))], dim=1)
+        mean, log_std = mean * scale, torch.log(std) + torch.log(scale)
+        stats = torch.cat([mean.reshape(b, ch), log_std.reshape(b, ch)], dim=1)
         return h, stats
 
     def decode(self, tokens: torch.Tensor) -> torch.Tensor:

@@ -12,7 +12,8 @@ How a series becomes a vector
    observed when at least one of its points is) and the model sees them through its observed mask, as
    in imputation. A channel with no observed value at all is an error.
 3. **Model.** Each channel goes through TinyPulse on its own (the pre-trained model is
-   channel-independent); scaling happens inside the model, so raw values are fine.
+   channel-independent); scaling happens inside the model, so raw values are fine (channels beyond
+   ``2**40`` in magnitude are first divided by a power of two, see :mod:`tinyts.data.scaling`).
    ``kind="register"`` (default, the *semantic* embedding, as TSPulse's): the register tokens after
    the register mini-decoder, flattened, ``num_registers * d_model`` = 192 values per channel.
    ``kind="detail"``: the time and FFT tokens of the decoder output, flattened in token order
@@ -45,6 +46,7 @@ import torch
 import torch.nn.functional as F
 
 from tinyts.data.convert import Batch, to_batch
+from tinyts.data.scaling import row_scale
 from tinyts.models.pulse import TinyPulse
 
 __all__ = ["KINDS", "EmbedConfig", "embed", "embed_batch", "embedding_dim", "to_context"]
@@ -295,6 +297,9 @@ def embed(
     for lo, hi in _chunks(n, per_chunk):
         sub = _slice(batch, lo, hi)
         values, observed = to_context(sub, length)
+        scale = row_scale(values)
+        if (scale != 1.0).any():  # huge series: the model's float32 statistics would overflow
+            values = (values / scale).astype(np.float32)
         out[lo:hi] = embed_batch(model, values, observed, config, batch_size)
         bar.update(hi - lo)
     bar.close()

@@ -5,7 +5,9 @@ histories end together) -> per chunk of series: SIFI (optional) around the rollo
 sign-flip symmetry inside every model call -> :func:`~tinyts.data.convert.from_batch_horizon`.
 
 History. The last ``context_length`` points are the model's input; shorter histories are left-padded
-as unobserved, and NaN in the history is simply unobserved (DART-Norm and the attention ignore it).
+as unobserved, and NaN in the history is simply unobserved (DART-Norm and the attention ignore it), but
+at least one of those last points must be observed. Series beyond ``2**40`` in magnitude are divided by
+a power of two for the model and the forecasts multiplied back (:mod:`tinyts.data.scaling`).
 
 Horizon (``strategy``; "auto" = "anchored" when the model has a coarse head, else "rollout"):
 
@@ -54,6 +56,7 @@ import pandas as pd
 import torch
 
 from tinyts.data.convert import Batch, df_to_batch, from_batch_horizon, to_batch
+from tinyts.data.scaling import row_scale_torch
 from tinyts.models.cast import TinyCast
 from tinyts.tasks.forecast_engine import STRATEGIES, Options, predict_sifi
 
@@ -126,16 +129,35 @@ def _check_args(model: Any, horizon: Any, quantiles: Any, opts: Options, batch_s
         raise ValueError(f"quantiles must be levels among {levels}, got {qs}") from None
 
 
-def _check_history(batch: Batch) -> None:
+def _where(batch: Batch, i: int, c: int) -> str:
+    if batch.ids is not None and batch.id_col is not None:
+        where = f"series {batch.ids[i]!r}"
+    else:
+        where = f"series {i}" if batch.n_series > 1 else "the series"
+    return where + (f" channel {c}" if batch.n_channels > 1 else "")
+
+
+def _check_history(batch: Batch, context_length: int | None = None) -> None:
+    """At least 2 observed values per series and channel, and (given ``context_length``) at least one
+    among the last ``context_length`` points of a right-aligned batch: the window the model reads."""
     counts = batch.observed.sum(-1).numpy()
     bad = np.argwhere(counts < 2)
     if bad.size:
         i, c = (int(v) for v in bad[0])
-        where = f"series {i}" if batch.n_series > 1 else "the series"
-        where += f" channel {c}" if batch.n_channels > 1 else ""
         raise ValueError(
-            f"{where} has {int(counts[i, c])} observed value(s); forecasting needs at least 2 observed "
-            f"values per series and channel ({len(bad)} series/channel pair(s) have fewer)"
+            f"{_where(batch, i, c)} has {int(counts[i, c])} observed value(s); forecasting needs at least "
+            f"2 observed values per series and channel ({len(bad)} series/channel pair(s) have fewer)"
+        )
+    if context_length is None or batch.align != "right":
+        return
+    recent = batch.observed[..., -context_length:].sum(-1).numpy()
+    bad = np.argwhere(recent == 0)
+    if bad.size:
+        i, c = (int(v) for v in bad[0])
+        raise ValueError(
+            f"{_where(batch, i, c)} has no observed value among its last {context_length} points, the "
+            "window the model forecasts from; drop the trailing missing values (the forecast then starts "
+            "after the last observation) or impute them first"
         )
 
 
@@ -147,10 +169,14 @@ def _run(
     model: TinyCast, batch: Batch, horizon: int, opts: Options, multivariate: bool, batch_size: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mean ``(n, C, horizon)`` and all-level quantiles ``(n, C, horizon, Q)`` for a batch."""
-    _check_history(batch)
+    _check_history(batch, model.config.context_length)
     device = next(model.parameters()).device
     v, o = batch.values, batch.observed
     n, ch, t = v.shape
+    # huge series: divided by a power of two so that the model's float32 statistics cannot overflow
+    scale = row_scale_torch(v)
+    if (scale != 1.0).any():
+        v = v / scale
     long_rows = torch.tensor(batch.lengths) > model.config.context_length
     if not multivariate and ch > 1:
         v, o = v.reshape(n * ch, 1, t), o.reshape(n * ch, 1, t)
@@ -169,6 +195,7 @@ def _run(
     finally:
         model.train(was_training)
     quant = torch.cat(chunks).reshape(n, ch, horizon, -1).numpy().astype(np.float64)
+    quant *= scale.numpy().astype(np.float64)[..., None]
     return quant.mean(-1), quant
 
 
@@ -228,7 +255,8 @@ def forecast(
         Non-numeric input, a model that is not a TinyCast.
     ValueError
         Empty input, inf, an all-NaN series or channel, fewer than 2 observed values in a series or
-        channel, a bad horizon, unknown quantile levels or options.
+        channel or none among its last ``context_length`` points, a bad horizon, unknown quantile
+        levels or options.
     """
     opts = Options(strategy, near_steps, sifi, sifi_max_stride, sifi_weight, symmetry)
     picks = _check_args(model, horizon, quantiles, opts, batch_size)

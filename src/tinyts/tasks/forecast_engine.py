@@ -100,7 +100,11 @@ def _bounds(v: torch.Tensor, o: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
     hi = torch.where(o, v, -inf).amax(dim=-1)
     lo = torch.where(o, v, inf).amin(dim=-1)
     span = (hi - lo).clamp_min(torch.finfo(v.dtype).eps) + 1e-6 * hi.abs().maximum(lo.abs())
-    return (lo - ROLLOUT_BAND * span)[..., None, None], (hi + ROLLOUT_BAND * span)[..., None, None]
+    lo, hi = lo - ROLLOUT_BAND * span, hi + ROLLOUT_BAND * span
+    # a row without any observed point (a SIFI phase of a short series) is not bounded (inf - inf = NaN)
+    seen = o.any(dim=-1)
+    lo, hi = torch.where(seen, lo, -inf), torch.where(seen, hi, inf)
+    return lo[..., None, None], hi[..., None, None]
 
 
 def _predict(model: TinyCast, v: torch.Tensor, o: torch.Tensor, horizon: int, opts: Options) -> torch.Tensor:
@@ -169,7 +173,12 @@ def predict_sifi(
     strided = _predict(model, torch.cat(subs_v), torch.cat(subs_o), int(step.max()), opts)
     strided = strided.reshape(s, n, ch, -1, strided.shape[-1])[phase, :, :, step - 1]  # (H, n, C, Q)
     strided = strided.permute(1, 2, 0, 3)
+    # a phase whose sub-series has fewer than 2 observed points says nothing: its leads keep the
+    # stride-1 forecast (as do rows no longer than the context)
+    informed = (torch.stack(subs_o).sum(-1) >= 2)[phase].permute(1, 2, 0)  # (n, C, H)
     ramp = max(1, t // 4)
     w = opts.sifi_weight * ((lead + 1).to(v.dtype) / ramp).clamp(max=1.0)
-    w = w[None, None, :, None] * long_rows.to(v.dtype)[:, None, None, None]
-    return ((1 - w) * base + w * strided).sort(dim=-1).values
+    w = w[None, None, :] * long_rows.to(v.dtype)[:, None, None] * informed.to(v.dtype)
+    w = w[..., None]
+    blend = torch.where(w > 0, (1 - w) * base + w * strided, base)  # never 0 * (junk or NaN)
+    return blend.sort(dim=-1).values

@@ -140,7 +140,8 @@ def impute_df(
     pd.DataFrame
         The input's rows (same order and index) and columns, target NaNs filled (observed values
         untouched), plus a bool column ``imputed`` (one target) or ``<col>_imputed`` per target column,
-        True where a value was filled.
+        True where a value was filled. A nullable integer target with missing values comes back as
+        float64.
 
     Raises
     ------
@@ -171,6 +172,10 @@ def impute_df(
     for c, col in enumerate(targets):
         missing = result[col].isna().to_numpy()
         if missing.any():
+            if not pd.api.types.is_float_dtype(result[col].dtype):
+                # a nullable integer column (Int64 ...) cannot hold the filled values: it becomes float64
+                # (its observed integers stay exact up to 2**53)
+                result[col] = result[col].to_numpy(dtype=np.float64, na_value=np.nan)
             result[col] = result[col].mask(missing, pd.Series(values[:, c], index=result.index))
         result[flags[c]] = missing
     return result

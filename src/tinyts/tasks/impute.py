@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from tinyts.data.convert import from_batch, to_batch
+from tinyts.data.scaling import row_scale
 from tinyts.data.windows import stitch, window_starts
 from tinyts.models.pulse import TinyPulse
 from tinyts.nn.interp import linear_fill
@@ -42,7 +43,9 @@ def reconstruct(
 ) -> np.ndarray:
     """Model reconstruction of every point of ``(n, time)`` univariate rows, in raw units.
 
-    Returns ``(n, time)`` float64 with NaN where no window had an observed point.
+    Returns ``(n, time)`` float64 with NaN where no window had an observed point. Rows beyond
+    :data:`tinyts.data.scaling.SAFE_MAGNITUDE` are scaled down by a power of two for the model (its
+    float32 statistics would overflow) and the reconstruction is scaled back.
     """
     if head not in ("avg", "time", "fft"):
         raise ValueError(f"head must be 'avg', 'time' or 'fft', got {head!r}")
@@ -53,6 +56,9 @@ def reconstruct(
     vals = np.zeros((n, t_pad), dtype=np.float32)
     obs = np.zeros((n, t_pad), dtype=bool)
     vals[:, :t], obs[:, :t] = np.where(observed, values, 0.0), observed
+    scale = row_scale(vals)
+    if (scale != 1.0).any():
+        vals = (vals / scale).astype(np.float32)
     starts = window_starts(t_pad, length, stride)
     idx = starts[:, None] + np.arange(length)[None, :]  # (n_windows, length)
     rec = np.full((n, len(starts), length), np.nan, dtype=np.float32)
@@ -72,7 +78,7 @@ def reconstruct(
         sel = chunk[keep]
         rec[sel[:, 0], sel[:, 1]] = y
     stitched = np.stack([stitch(rec[i], starts, t_pad, reduce="mean") for i in range(n)])
-    return stitched[:, :t].astype(np.float64)
+    return stitched[:, :t].astype(np.float64) * scale
 
 
 def impute(

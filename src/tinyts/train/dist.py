@@ -1,9 +1,16 @@
-"""torch.distributed set-up for ``torchrun`` launches (gloo on CPU, nccl on GPU); no-op otherwise."""
+"""torch.distributed set-up for ``torchrun`` launches (gloo on CPU, nccl on GPU); no-op otherwise.
+
+Debug check of a distributed run: with the environment variable ``TINYTS_DDP_CHECK=1`` every rank
+writes ``rank{r}.sha`` into the run folder at the end of training, the SHA-256 of its final weights
+(:func:`weights_digest`); identical files mean that the ranks ended with identical models.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 import torch.distributed as dist
@@ -48,3 +55,26 @@ def barrier(info: DistInfo) -> None:
 def shutdown(info: DistInfo) -> None:
     if info.enabled and dist.is_initialized():
         dist.destroy_process_group()
+
+
+#: environment variable that makes every rank write the digest of its final weights (module docstring)
+DDP_CHECK_ENV = "TINYTS_DDP_CHECK"
+
+
+def weights_digest(state: torch.nn.Module | dict[str, torch.Tensor]) -> str:
+    """SHA-256 over the names, dtypes, shapes and bytes of a model's state (or a state dict), by name."""
+    tensors = state.state_dict() if isinstance(state, torch.nn.Module) else state
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach().cpu().contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def write_rank_digest(run_dir: Path, info: DistInfo, model: torch.nn.Module) -> Path:
+    """Write ``run_dir/rank{r}.sha``: :func:`weights_digest` of this rank's model."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / f"rank{info.rank}.sha"
+    path.write_text(weights_digest(model) + "\n", encoding="utf-8")
+    return path

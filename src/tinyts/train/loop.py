@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from tinyts.train.dist import DistInfo, barrier, init_distributed
+from tinyts.train.dist import DDP_CHECK_ENV, DistInfo, barrier, init_distributed, write_rank_digest
 from tinyts.train.state import load_checkpoint, save_checkpoint
 
 BatchFn = Callable[[int, int], dict[str, torch.Tensor]]
@@ -204,6 +204,8 @@ class Trainer:
 
         if bar is not None:
             bar.close()
+        if os.environ.get(DDP_CHECK_ENV):
+            write_rank_digest(self.run_dir, self.info, self._bare_model())
         return {
             "step": self.step,
             "samples": self.samples,
@@ -261,11 +263,21 @@ def _trim_log(log_path: Path, step: int) -> None:
     if not log_path.is_file():
         return
     lines = log_path.read_text(encoding="utf-8").splitlines(keepends=True)
-    keep = [ln for ln in lines if ln.strip() and json.loads(ln).get("step", 0) <= step]
-    if len(keep) != len(lines):
+    keep = [ln for ln in lines if (rec := _record(ln)) is not None and rec.get("step", 0) <= step]
+    keep = [ln if ln.endswith("\n") else ln + "\n" for ln in keep]
+    if keep != lines:
         tmp = log_path.with_suffix(".jsonl.tmp")
         tmp.write_text("".join(keep), encoding="utf-8")
         os.replace(tmp, log_path)
+
+
+def _record(line: str) -> dict[str, Any] | None:
+    """One log record; None for a blank line or one that is not a JSON object (a torn last write)."""
+    try:
+        rec = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return rec if isinstance(rec, dict) else None
 
 
 def _hardware(info: DistInfo) -> str:
@@ -285,7 +297,8 @@ def plot_losses(log_path: Path, out_png: Path) -> None:
     """Plot every logged loss component against the step (log scale)."""
     if not log_path.is_file():
         return
-    records = [json.loads(line) for line in log_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = log_path.read_text(encoding="utf-8").splitlines()
+    records = [rec for rec in map(_record, lines) if rec is not None and "step" in rec]
     if not records:
         return
     import matplotlib

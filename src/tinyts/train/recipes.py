@@ -82,8 +82,13 @@ def model_from_meta(meta: dict[str, Any]) -> Any:
 def build_trainer(
     recipe: dict[str, Any], run_dir: str | os.PathLike[str], overrides: dict[str, Any] | None = None
 ) -> Trainer:
-    """Model, objective and :class:`Trainer` for a recipe (``overrides`` update the ``train`` section)."""
+    """Model, objective and :class:`Trainer` for a recipe (``overrides`` update the ``train`` section).
+
+    The model is initialised from ``train.seed``, so a recipe always starts from the same weights.
+    """
     import importlib
+
+    import torch
 
     train_cfg = TrainConfig(**_fields(TrainConfig, {**recipe["train"], **(overrides or {})}, "train"))
     if recipe["model"] not in _MODELS:
@@ -103,8 +108,13 @@ def build_trainer(
         "objective": dataclasses.asdict(objective),
         "data_sources": recipe["data_sources"],
     }
+    # the initial weights are a function of the recipe's seed (without it two fresh runs of one recipe
+    # differed, and so did a resumed run from an uninterrupted one started in another process)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(train_cfg.seed)
+        model = getattr(module, model_name)(cfg)
     return Trainer(
-        getattr(module, model_name)(cfg),
+        model,
         lambda step, rank: objective.batch(step, rank, cfg),
         lambda m, batch: objective.loss(m, batch, cfg),
         train_cfg,

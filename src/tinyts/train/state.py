@@ -62,9 +62,11 @@ def save_checkpoint(
     save_file(tensors, str(tmp / "optimizer.safetensors"))
     (tmp / "state.json").write_text(json.dumps({**state, "optimizer": meta}, indent=1), encoding="utf-8")
     _fsync_dir(tmp)
-    shutil.rmtree(old, ignore_errors=True)
     if final.exists():
+        shutil.rmtree(old, ignore_errors=True)
         os.replace(final, old)
+    # else a previous run died between the two renames and ``old`` is the only complete checkpoint:
+    # it is kept until the new one is in place
     os.replace(tmp, final)
     shutil.rmtree(old, ignore_errors=True)
     return final

@@ -1,0 +1,218 @@
+"""Boundary properties of the HTTP service: any JSON body gives 200 with finite results, or 413/422.
+
+Bodies are sent as raw JSON text (``json.dumps`` writes ``NaN`` and ``Infinity`` tokens, which the
+server's parser reads), so non-finite numbers reach the service as a client could send them. The
+TestClient re-raises any server-side exception, so a crash (HTTP 500) fails the test with its traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from hardening_checks import CAST_TINY, CLASSES, cases, forecast_verdict, make_values, verdict
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tinyts.models.cast import TinyCast
+from tinyts.models.pulse import TinyPulse
+from tinyts.serve import ServeConfig, create_app
+from tinyts.tasks.classify import PulseClassifier
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="Using `httpx`")
+    from fastapi.testclient import TestClient
+
+Tally = Callable[[str], None]
+MAX_SERIES, MAX_POINTS, MAX_HORIZON = 4, 400, 64
+#: route -> (minimum time points, minimum observed values per channel)
+ROUTES = {
+    "/v1/impute": (1, 1),
+    "/v1/detect": (2, 1),
+    "/v1/embed": (2, 1),
+    "/v1/forecast": (1, 2),
+    "/v1/classify": (1, 1),
+}
+JUNK = ("a", True, [1.0], {"v": 1})
+
+
+@pytest.fixture(scope="module")
+def client(
+    tiny_pulse: TinyPulse, tiny_cast: TinyCast, tiny_classifier: PulseClassifier
+) -> Iterator[TestClient]:
+    config = ServeConfig(
+        pulse=tiny_pulse,
+        cast=tiny_cast,
+        classifier=tiny_classifier,
+        max_series=MAX_SERIES,
+        max_points=MAX_POINTS,
+        max_horizon=MAX_HORIZON,
+    )
+    with TestClient(create_app(config)) as c:
+        yield c
+
+
+@st.composite
+def series_json(draw: st.DrawFn, i: int, clean: bool) -> tuple[dict[str, Any], bool, np.ndarray | None]:
+    """One series object, whether its shape is well formed, and its values (NaN = null) if so.
+
+    ``clean`` series are well formed with valid values (the route may still refuse them).
+    """
+    flat = draw(st.booleans())
+    channels = 1 if flat else draw(st.sampled_from([1, 2, 3] if clean else [1, 2, 3, 0]))
+    length = draw(
+        st.integers(2, 120) if clean else st.one_of(st.integers(2, 150), st.sampled_from([1, 0, 200]))
+    )
+    kinds = ["smooth", "smooth", "nan_some", "huge", "constant"]
+    kind = draw(st.sampled_from(kinds if clean else [*kinds, "one_observed", "inf"]))
+    values = make_values((max(channels, 1), length), kind, draw(st.integers(0, 999)) + i)
+    rows: list[list[Any]] = [[None if math.isnan(v) else float(v) for v in row] for row in values]
+    faults = ["none", "none", "none", "junk", "ragged", "beyond", "nan_token"]
+    fault = draw(st.sampled_from(["none", "nan_token"] if clean else faults))
+    ok = True
+    if fault == "junk" and length:
+        rows[0][draw(st.integers(0, length - 1))] = draw(st.sampled_from(JUNK))
+        ok = False
+    elif fault == "ragged" and channels > 1:
+        rows[1] = rows[1][:-1]
+        ok = False
+    elif fault == "beyond" and length:
+        rows[0][0] = 1e300  # valid JSON, beyond float32: a clear 422
+        values[0, 0] = 1e300
+    elif fault == "nan_token" and length:
+        rows[0][-1] = float("nan")  # the NaN token: missing, like null
+        values[0, -1] = np.nan
+    body: dict[str, Any] = {"id": f"s{i}", "values": rows[0] if flat else rows[:channels]}
+    if draw(st.integers(0, 3)) == 0:
+        n_stamps = length + draw(st.sampled_from([0] if clean else [0, 0, 1]))
+        body["timestamps"] = [f"2024-01-01T{h // 60:02d}:{h % 60:02d}:00" for h in range(n_stamps)]
+        ok = ok and n_stamps == length
+    if channels == 0:
+        values = values[:0]
+    return body, ok, values if ok else None
+
+
+@st.composite
+def requests(draw: st.DrawFn) -> tuple[str, dict[str, Any], bool]:
+    """A route, a body, and whether the oracle expects 200."""
+    route = draw(st.sampled_from(list(ROUTES)))
+    clean = draw(st.booleans())
+    n = draw(st.sampled_from([1, 1, 2, 3] if clean else [1, 2, 3, 0, MAX_SERIES + 1]))
+    drawn = [draw(series_json(i, clean)) for i in range(n)]
+    body: dict[str, Any] = {"series": [d[0] for d in drawn]}
+    min_length, min_observed = ROUTES[route]
+    ok = 1 <= n <= MAX_SERIES
+    for _, well_formed, values in drawn:
+        ok = ok and well_formed and values is not None and values.size <= MAX_POINTS
+        if ok and values is not None and route == "/v1/forecast":
+            ok = forecast_verdict(values, CAST_TINY["context_length"]) is None
+        elif ok and values is not None:
+            ok = verdict(values, min_length=min_length, min_observed=min_observed) is None
+            if route == "/v1/classify":
+                ok = ok and values.shape[0] == 1  # the classifier was fitted on one channel
+    if n > 1 and not clean and draw(st.integers(0, 3)) == 0:
+        body["series"][1]["id"] = body["series"][0]["id"]  # duplicate ids
+        ok = False
+    if route == "/v1/forecast":
+        horizons = [12, 1, MAX_HORIZON] if clean else [12, 1, MAX_HORIZON, 0, MAX_HORIZON + 1, -2]
+        horizon = draw(st.sampled_from(horizons))
+        body["horizon"] = horizon
+        ok = ok and 1 <= horizon <= MAX_HORIZON
+        if draw(st.integers(0, 3)) == 0:
+            body["quantiles"] = draw(st.sampled_from([[0.5], [0.1, 0.9], [0.25], []]))
+            ok = ok and body["quantiles"] in ([0.5], [0.1, 0.9])
+        for s in body["series"]:
+            if ok and "timestamps" in s and len(s["timestamps"]) < 2:
+                ok = False  # no step to continue the timestamps from
+    elif route == "/v1/embed":
+        body["shifts"] = draw(st.sampled_from([1, 2] if clean else [1, 2, 0, 65]))
+        ok = ok and 1 <= body["shifts"] <= 64
+    return route, body, ok
+
+
+def _finite(values: Any) -> bool:
+    arr = np.asarray(values, dtype=object).ravel()
+    return all(v is not None and math.isfinite(v) for v in arr)
+
+
+def _check_response(route: str, body: dict[str, Any], out: dict[str, Any]) -> None:
+    sent = body["series"]
+    assert [s["id"] for s in out["series"]] == [s["id"] for s in sent]
+    for s_in, s_out in zip(sent, out["series"], strict=True):
+        values_in = s_in["values"]
+        n_time = len(values_in) if not isinstance(values_in[0], list) else len(values_in[0])
+        if route == "/v1/impute":
+            got = np.asarray(s_out["values"], dtype=object)
+            assert got.shape == np.asarray(values_in, dtype=object).shape and _finite(got)
+            sent_arr = np.asarray(values_in, dtype=object)
+            seen = np.vectorize(lambda v: v is not None and not (isinstance(v, float) and math.isnan(v)))(
+                sent_arr
+            )
+            assert (got[seen] == sent_arr[seen]).all(), "observed values changed"
+        elif route == "/v1/detect":
+            scores = s_out["scores"]
+            assert len(scores) == n_time and _finite(scores) and all(0 <= v <= 1 for v in scores)
+        elif route == "/v1/embed":
+            assert len(s_out["embedding"]) > 0 and _finite(s_out["embedding"])
+        elif route == "/v1/forecast":
+            mean = np.asarray(s_out["mean"], dtype=object)
+            assert mean.shape[-1] == body["horizon"] and _finite(mean)
+            assert all(_finite(q) for q in s_out["quantiles"].values())
+        else:
+            assert s_out["label"] in CLASSES
+            assert math.isclose(sum(s_out["probabilities"].values()), 1.0, rel_tol=1e-6)
+
+
+@cases(240)
+@given(requests())
+def test_any_body_gives_a_result_or_a_clear_client_error(
+    tally: Tally, client: TestClient, request_: tuple[str, dict[str, Any], bool]
+) -> None:
+    route, body, ok = request_
+    r = client.post(route, content=json.dumps(body), headers={"content-type": "application/json"})
+    if ok:
+        assert r.status_code == 200, r.text
+        _check_response(route, body, r.json())
+        tally("ok")
+        return
+    assert r.status_code in (413, 422), (r.status_code, r.text)
+    detail = r.json()["detail"]
+    assert detail, "an error without a message"
+    if isinstance(detail, str):
+        assert len(detail) >= 25
+    tally("error")
+
+
+@cases(90)
+@given(
+    st.sampled_from(list(ROUTES)),
+    st.one_of(
+        st.sampled_from(["", "{", "[]", "null", '{"series": 5}', '{"series": [{"id": "a"}]}', "NaN"]),
+        st.text(max_size=30),
+    ),
+)
+def test_malformed_json_is_a_422(tally: Tally, client: TestClient, route: str, raw: str) -> None:
+    r = client.post(route, content=raw.encode("utf-8"), headers={"content-type": "application/json"})
+    assert r.status_code == 422, (raw, r.status_code, r.text)
+    assert r.json()["detail"]
+    tally("error")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"series": [{"id": "a", "values": [NaN, "x"]}]}',
+        '{"series": [{"id": "a", "values": [1.0, 2.0]}], "head": NaN}',
+        '{"series": Infinity}',
+    ],
+)
+def test_invalid_body_with_nan_tokens_is_a_422_not_a_crash(client: TestClient, raw: str) -> None:
+    """Found by this suite: FastAPI's own handler echoed the NaN into strict JSON and answered 500."""
+    r = client.post("/v1/impute", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    assert isinstance(r.json()["detail"], list) and r.json()["detail"][0]["loc"][0] == "body"
