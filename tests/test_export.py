@@ -34,6 +34,7 @@ from tinyts.export.wrappers import PULSE_OUTPUTS, reference_outputs, scan_linear
 from tinyts.models.cast import CastConfig, TinyCast
 from tinyts.models.pulse import PulseConfig, TinyPulse
 from tinyts.nn.interp import linear_fill
+from tinyts.testing import TINY_CAST
 
 #: float32 parity bound of the brief (raw units, random walks of std ~10-20)
 ATOL = 1e-4
@@ -49,16 +50,7 @@ def pulse_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path, Pa
 @pytest.fixture(scope="module")
 def tiny_cast() -> TinyCast:
     torch.manual_seed(0)
-    cfg = CastConfig(
-        context_length=64,
-        patch_length=8,
-        d_model=16,
-        num_layers=3,
-        num_heads=2,
-        coarse_block=8,
-        coarse_horizon=32,
-    )
-    return TinyCast(cfg).eval()
+    return TinyCast(CastConfig(**{**TINY_CAST, "num_layers": 3})).eval()
 
 
 def test_scan_linear_fill_equals_linear_fill() -> None:

@@ -8,17 +8,9 @@ import torch
 
 from tinyts.bench.pulse_reference import reference_scores
 from tinyts.models.pulse import PulseConfig, TinyPulse
+from tinyts.testing import TINY_PULSE
 
-CFG = PulseConfig(
-    context_length=64,
-    patch_length=8,
-    d_model=8,
-    num_layers=1,
-    decoder_layers=1,
-    num_registers=2,
-    forecast_length=8,
-    dropout=0.0,
-)
+CFG = PulseConfig(**{**TINY_PULSE, "fft_patch_length": 16, "num_layers": 1, "forecast_length": 8})
 
 
 @pytest.fixture(scope="module")

@@ -14,17 +14,10 @@ import torch
 from tinyts.bench import ours, run_suite
 from tinyts.bench.suites import forecasting_ablation as ablation
 from tinyts.models.cast import CastConfig, TinyCast
+from tinyts.testing import TINY_CAST
 
 #: the real context (512, as the suite's) with tiny widths: random weights, shapes and plumbing only
-TINY = dict(
-    context_length=512,
-    patch_length=16,
-    d_model=16,
-    num_layers=2,
-    num_heads=2,
-    coarse_block=16,
-    coarse_horizon=48,
-)
+TINY = {**TINY_CAST, "context_length": 512, "patch_length": 16, "coarse_block": 16, "coarse_horizon": 48}
 
 
 def _rows(payload: dict[str, Any], **match: Any) -> list[dict[str, Any]]:

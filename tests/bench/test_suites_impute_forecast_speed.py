@@ -278,21 +278,13 @@ def test_tinycast_forecaster_shapes_and_skip_when_not_bundled(monkeypatch: pytes
     from tinyts.bench import ours
     from tinyts.models.base import bundled_names
     from tinyts.models.cast import CastConfig, TinyCast
+    from tinyts.testing import TINY_CAST
 
     if "tinycast" not in bundled_names():
         with pytest.raises(ours.NotBundled, match="tinycast"):
             ours.cast_forecaster(ForecastSetup(period=24))
     torch.manual_seed(0)
-    cfg = CastConfig(
-        context_length=64,
-        patch_length=8,
-        d_model=16,
-        num_layers=3,
-        num_heads=2,
-        coarse_block=8,
-        coarse_horizon=32,
-    )
-    tiny = TinyCast(cfg).eval()
+    tiny = TinyCast(CastConfig(**{**TINY_CAST, "num_layers": 3})).eval()
     monkeypatch.setattr(ours, "bundled_model", lambda name: tiny)
     setup = ForecastSetup(period=24)
     out = ours.cast_forecaster(setup)(np.random.default_rng(0).standard_normal((3, 100)).cumsum(axis=1), 20)

@@ -11,39 +11,19 @@ import torch
 from tinyts.compress import Windows, make_windows
 from tinyts.models.cast import CastConfig, TinyCast
 from tinyts.models.pulse import PulseConfig, TinyPulse
+from tinyts.testing import TINY_CAST, TINY_PULSE
 
 CONTEXT = 64
 
 
 def tiny_cast(seed: int = 0, **kw: Any) -> TinyCast:
     torch.manual_seed(seed)
-    cfg = dict(
-        context_length=CONTEXT,
-        patch_length=8,
-        d_model=16,
-        num_layers=3,
-        num_heads=2,
-        coarse_block=8,
-        coarse_horizon=32,
-    )
-    cfg.update(kw)
-    return TinyCast(CastConfig(**cfg)).eval()  # type: ignore[arg-type]
+    return TinyCast(CastConfig(**{**TINY_CAST, "context_length": CONTEXT, "num_layers": 3, **kw})).eval()
 
 
 def tiny_pulse(seed: int = 0) -> TinyPulse:
     torch.manual_seed(seed)
-    cfg = PulseConfig(
-        context_length=CONTEXT,
-        patch_length=8,
-        fft_patch_length=8,
-        d_model=8,
-        num_layers=2,
-        decoder_layers=1,
-        num_registers=2,
-        forecast_length=16,
-        dropout=0.0,
-    )
-    return TinyPulse(cfg).eval()
+    return TinyPulse(PulseConfig(**{**TINY_PULSE, "context_length": CONTEXT})).eval()
 
 
 def tiny_patchtst(seed: int = 0, horizon: int = 16) -> Any:

@@ -9,17 +9,9 @@ from compress_models import tiny_cast
 
 from tinyts.bench import run_suite
 from tinyts.bench.suites import compression
+from tinyts.testing import TINY_CAST
 
-TINY_TEACHER = dict(
-    context_length=64,
-    patch_length=8,
-    d_model=16,
-    num_layers=2,
-    num_heads=2,
-    coarse_block=8,
-    coarse_horizon=32,
-    feature_every=0,
-)
+TINY_TEACHER = {**TINY_CAST, "feature_every": 0}
 
 
 @pytest.fixture()

@@ -18,10 +18,10 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 
 from tinyts.estimators import TinyCastForecaster, TinyPulseAnomalyDetector, TinyPulseClassifier
-from tinyts.estimators._models import random_tiny
 from tinyts.models.base import CheckpointError, TinyModel
 from tinyts.tasks.anomaly import anomaly_scores
 from tinyts.tasks.forecast import forecast
+from tinyts.testing import random_tiny
 
 torch.set_num_threads(1)
 

@@ -18,27 +18,11 @@ import torch
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+from tinyts.testing import TINY_CAST, TINY_PULSE
+
 #: tiny random-initialised models (shapes and numerics, not skill): milliseconds per call
-PULSE_TINY: dict[str, Any] = dict(
-    context_length=64,
-    patch_length=8,
-    fft_patch_length=16,
-    d_model=8,
-    num_layers=1,
-    decoder_layers=1,
-    num_registers=2,
-    forecast_length=8,
-    dropout=0.0,
-)
-CAST_TINY: dict[str, Any] = dict(
-    context_length=64,
-    patch_length=8,
-    d_model=16,
-    num_layers=2,
-    num_heads=2,
-    coarse_block=8,
-    coarse_horizon=48,
-)
+PULSE_TINY: dict[str, Any] = {**TINY_PULSE, "fft_patch_length": 16, "num_layers": 1, "forecast_length": 8}
+CAST_TINY: dict[str, Any] = {**TINY_CAST, "coarse_horizon": 48}
 CLASSES = ["down", "up"]
 
 #: multiplies every test's max_examples (e.g. TINYTS_HARDENING_SCALE=10 for a long local run)

@@ -10,17 +10,9 @@ import torch
 
 from tinyts.models import CheckpointError, load
 from tinyts.models.pulse import PulseConfig, TinyPulse
+from tinyts.testing import TINY_PULSE
 
-SMALL = PulseConfig(
-    context_length=64,
-    patch_length=8,
-    d_model=8,
-    num_layers=2,
-    decoder_layers=1,
-    num_registers=2,
-    forecast_length=4,
-    dropout=0.0,
-)
+SMALL = PulseConfig(**{**TINY_PULSE, "fft_patch_length": 16, "forecast_length": 4})
 
 
 def _model(seed: int = 0) -> TinyPulse:

@@ -12,17 +12,10 @@ from tinyts.models import load
 from tinyts.models.cast import CastConfig, TinyCast
 from tinyts.nn.causal import VariateBlock
 from tinyts.nn.dartnorm import dart_stats, from_frame, normalize_patches, to_frame
+from tinyts.testing import TINY_CAST
 from tinyts.train.recipes import load_recipe
 
-SMALL = CastConfig(
-    context_length=64,
-    patch_length=8,
-    d_model=16,
-    num_layers=3,
-    num_heads=2,
-    coarse_block=8,
-    coarse_horizon=32,
-)
+SMALL = CastConfig(**{**TINY_CAST, "num_layers": 3})
 
 
 def _model(seed: int = 0, **kw: object) -> TinyCast:

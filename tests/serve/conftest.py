@@ -11,20 +11,11 @@ from tinyts.models.base import load
 from tinyts.models.cast import CastConfig, TinyCast
 from tinyts.models.pulse import PulseConfig, TinyPulse
 from tinyts.tasks.classify_head import PulseLens, lens_config_for
+from tinyts.testing import TINY_CAST, TINY_PULSE
 
 #: a TinyCast small enough to build and run in milliseconds (random weights: shapes, not skill)
-CAST = dict(
-    context_length=64,
-    patch_length=8,
-    d_model=16,
-    num_layers=2,
-    num_heads=2,
-    coarse_block=8,
-    coarse_horizon=48,
-)
-PULSE = dict(
-    context_length=64, patch_length=8, fft_patch_length=16, d_model=8, num_layers=2, decoder_layers=1
-)
+CAST = {**TINY_CAST, "coarse_horizon": 48}
+PULSE = {**TINY_PULSE, "fft_patch_length": 16, "num_registers": 8, "dropout": 0.1}
 CLASSES = ["down", "up"]
 
 
@@ -39,7 +30,7 @@ def pulse() -> TinyPulse:
 def cast_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.manual_seed(0)
     folder = tmp_path_factory.mktemp("models") / "tinycast-tiny"
-    TinyCast(CastConfig(**CAST)).eval().save_pretrained(folder)  # type: ignore[arg-type]
+    TinyCast(CastConfig(**CAST)).eval().save_pretrained(folder)
     return folder
 
 
@@ -47,7 +38,7 @@ def cast_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def classifier_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained (random head) two-class TSLens classifier on a tiny TinyPulse."""
     torch.manual_seed(0)
-    backbone = TinyPulse(PulseConfig(**PULSE))  # type: ignore[arg-type]
+    backbone = TinyPulse(PulseConfig(**PULSE))
     config = lens_config_for(backbone, 1, CLASSES, "lens", 4, 0.0)
     folder = tmp_path_factory.mktemp("models") / "clf-tiny"
     PulseLens.from_backbone(backbone, config).eval().save_pretrained(folder)

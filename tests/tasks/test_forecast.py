@@ -14,17 +14,10 @@ from typer.testing import CliRunner
 from tinyts.cli import app
 from tinyts.models.cast import CastConfig, TinyCast
 from tinyts.tasks.forecast import forecast, forecast_df
+from tinyts.testing import TINY_CAST
 
 LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-CFG = dict(
-    context_length=64,
-    patch_length=8,
-    d_model=16,
-    num_layers=3,
-    num_heads=2,
-    coarse_block=8,
-    coarse_horizon=48,
-)
+CFG = {**TINY_CAST, "num_layers": 3, "coarse_horizon": 48}
 
 
 def _make(**kw: object) -> TinyCast:

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 import tinyts
-from tinyts.estimators._models import random_tiny
 from tinyts.models.pulse import TinyPulse
 from tinyts.tasks.anomaly import anomaly_scores
 from tinyts.tasks.classify import PulseClassifier
@@ -25,6 +24,7 @@ from tinyts.tasks.frames import (
     search_df,
 )
 from tinyts.tasks.retrieve import SimilarityIndex
+from tinyts.testing import random_tiny
 
 
 @pytest.fixture(scope="module")

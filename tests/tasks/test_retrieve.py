@@ -16,18 +16,9 @@ from tinyts.models.pulse import PulseConfig, TinyPulse
 from tinyts.tasks.embed import embed, to_context
 from tinyts.tasks.retrieve import SimilarityIndex
 from tinyts.tasks.search_engines import exact_search
+from tinyts.testing import TINY_PULSE
 
-CFG = PulseConfig(
-    context_length=64,
-    patch_length=8,
-    fft_patch_length=16,
-    d_model=8,
-    num_layers=1,
-    decoder_layers=1,
-    num_registers=2,
-    forecast_length=8,
-    dropout=0.0,
-)
+CFG = PulseConfig(**{**TINY_PULSE, "fft_patch_length": 16, "num_layers": 1, "forecast_length": 8})
 REG_DIM = CFG.num_registers * CFG.d_model  # 16
 DETAIL_DIM = (CFG.num_patches + CFG.num_fft_patches) * CFG.d_model  # (8 + 4) * 8 = 96
 

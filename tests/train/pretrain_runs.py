@@ -10,26 +10,19 @@ from typing import Any
 
 import yaml
 
+from tinyts.testing import TINY_PULSE
 from tinyts.train.recipes import RECIPE_DIR
 
-#: a TinyPulse small enough for a step of a few milliseconds (random init; the loop is under test)
-TINY_PULSE = dict(
-    context_length=64,
-    patch_length=8,
-    fft_patch_length=16,
-    d_model=8,
-    num_layers=1,
-    decoder_layers=1,
-    num_registers=2,
-    forecast_length=8,
-)
+#: a TinyPulse small enough for a step of a few milliseconds (random init; the loop is under test);
+#: dropout as in the recipe
+PULSE = {**TINY_PULSE, "fft_patch_length": 16, "num_layers": 1, "forecast_length": 8, "dropout": 0.1}
 BATCH = 8
 
 
 def tiny_recipe(folder: Path, *, steps: int, checkpoint_every: int, log_every: int = 1) -> Path:
     """The bundled TinyPulse recipe with a tiny model, batch and schedule, written to ``folder``."""
     recipe: dict[str, Any] = yaml.safe_load((RECIPE_DIR / "tinypulse.yaml").read_text(encoding="utf-8"))
-    recipe["model_config"].update(TINY_PULSE)
+    recipe["model_config"].update(PULSE)
     recipe["objective"]["batch_size"] = BATCH
     recipe["train"].update(
         steps=steps, checkpoint_every=checkpoint_every, log_every=log_every, warmup_steps=5, threads=1

@@ -9,18 +9,11 @@ import pytest
 import torch
 
 from tinyts.models.cast import CastConfig, TinyCast
+from tinyts.testing import TINY_CAST
 from tinyts.train.cast_objective import CastObjective, pinball
 from tinyts.train.recipes import build_trainer, load_recipe
 
-CFG = CastConfig(
-    context_length=64,
-    patch_length=8,
-    d_model=16,
-    num_layers=3,
-    num_heads=2,
-    coarse_block=8,
-    coarse_horizon=48,
-)
+CFG = CastConfig(**{**TINY_CAST, "num_layers": 3, "coarse_horizon": 48})
 
 
 def _model(cfg: CastConfig = CFG) -> TinyCast:

@@ -16,9 +16,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, TypeVar
 
-import torch
-
 from tinyts.models.base import WEIGHTS_NAME, TinyModel, load, resolve_checkpoint
+from tinyts.testing import random_tiny
 
 M = TypeVar("M", bound=TinyModel)
 
@@ -64,53 +63,16 @@ def resolve_model(model: Any, kind: type[M], what: str) -> M:
     return loaded
 
 
-def random_tiny(kind: str, seed: int = 0) -> TinyModel:
-    """A tiny random-initialised TinyPulse (``kind="pulse"``) or TinyCast (``"cast"``), context 64.
-
-    It runs in milliseconds and checks interfaces, not skill. The global torch RNG is left as it was.
-    """
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        if kind == "pulse":
-            from tinyts.models.pulse import PulseConfig, TinyPulse
-
-            cfg = PulseConfig(
-                context_length=64,
-                patch_length=8,
-                fft_patch_length=8,
-                d_model=8,
-                num_layers=2,
-                decoder_layers=1,
-                num_registers=2,
-                forecast_length=16,
-                dropout=0.0,
-            )
-            return TinyPulse(cfg).eval()
-        if kind == "cast":
-            from tinyts.models.cast import CastConfig, TinyCast
-
-            cast_cfg = CastConfig(
-                context_length=64,
-                patch_length=8,
-                d_model=16,
-                num_layers=2,
-                num_heads=2,
-                coarse_block=8,
-                coarse_horizon=32,
-            )
-            return TinyCast(cast_cfg).eval()
-    raise ValueError(f"kind must be 'pulse' or 'cast', got {kind!r}")
-
-
 _TINY_FOLDERS: dict[str, Path] = {}
 
 
 def tiny_checkpoint(kind: str) -> str:
-    """A checkpoint folder of :func:`random_tiny` ``(kind)``, written once per process (removed at exit).
+    """A checkpoint folder of :func:`tinyts.testing.random_tiny` ``(kind)``, written once per process.
 
-    The estimators' test parameters name this folder rather than holding the model object: aeon's
-    checks compare hyper-parameters by ``joblib.hash``, which is not content-based for torch tensors
-    (a deep copy of a model hashes differently), and a folder keeps the estimator free of model state.
+    The folder is removed at exit. The estimators' test parameters name this folder rather than
+    holding the model object: aeon's checks compare hyper-parameters by ``joblib.hash``, which is not
+    content-based for torch tensors (a deep copy of a model hashes differently), and a folder keeps the
+    estimator free of model state.
     """
     folder = _TINY_FOLDERS.get(kind)
     if folder is None or not (folder / WEIGHTS_NAME).is_file():
