@@ -141,8 +141,10 @@ def register(app: typer.Typer) -> None:
         data: Annotated[Path, typer.Option("--data", help=_DATA_HELP)],
         out: Annotated[Path, typer.Option("--out", help="Folder for the student.")],
         horizon: Annotated[int, typer.Option(help="Forecast horizon of the student.")] = 96,
-        student: Annotated[str, typer.Option(help="mlp | linear | cast (a small direct TinyCast).")] = "mlp",
-        hidden: Annotated[int, typer.Option(help="Hidden width of the mlp student.")] = 64,
+        student: Annotated[
+            str, typer.Option(help="mlp | lowrank (MLP branch only) | linear | cast (a small TinyCast).")
+        ] = "mlp",
+        hidden: Annotated[int, typer.Option(help="Hidden width of the mlp / lowrank student.")] = 64,
         sup_weight: Annotated[float, typer.Option(help="Weight of the supervised MSE.")] = 1.0,
         kd_weight: Annotated[
             float, typer.Option(help="Weight of the horizon-weighted teacher matching.")
@@ -174,12 +176,13 @@ def register(app: typer.Typer) -> None:
             t_ad = adapt(teacher)
             context = t_ad.context_length
             torch.manual_seed(seed)
-            if student in ("mlp", "linear"):
-                model: Any = LinearStudent(LinearConfig(context, horizon, hidden if student == "mlp" else 0))
+            if student in ("mlp", "lowrank", "linear"):
+                width = 0 if student == "linear" else hidden
+                model: Any = LinearStudent(LinearConfig(context, horizon, width, linear=student != "lowrank"))
             elif student == "cast":
                 model = cast_student(context, horizon)
             else:
-                raise ValueError(f"unknown student {student!r}; choose mlp, linear or cast")
+                raise ValueError(f"unknown student {student!r}; choose mlp, lowrank, linear or cast")
             sets = _windows(data, context, horizon, stride, max_windows, seed)
             cfg = DistillConfig(
                 sup_weight=sup_weight,

@@ -74,7 +74,8 @@ def test_prune_command_writes_a_smaller_loadable_model(setup: tuple[Path, Path],
     assert summary["params_after"] == small.num_parameters()
 
 
-def test_distill_command_writes_a_student(setup: tuple[Path, Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["mlp", "lowrank"])
+def test_distill_command_writes_a_student(setup: tuple[Path, Path], tmp_path: Path, kind: str) -> None:
     csv, model = setup
     out = tmp_path / "student"
     args = [
@@ -87,7 +88,7 @@ def test_distill_command_writes_a_student(setup: tuple[Path, Path], tmp_path: Pa
         "--horizon",
         "16",
         "--student",
-        "mlp",
+        kind,
         "--hidden",
         "8",
         "--epochs",
@@ -102,6 +103,7 @@ def test_distill_command_writes_a_student(setup: tuple[Path, Path], tmp_path: Pa
     assert res.exit_code == 0, res.output
     student = load_compressed(out)
     assert isinstance(student, LinearStudent) and student.config.horizon == 16
+    assert student.config.linear is (kind == "mlp")  # lowrank: the MLP branch alone
 
 
 def test_compress_commands_report_bad_input(setup: tuple[Path, Path], tmp_path: Path) -> None:

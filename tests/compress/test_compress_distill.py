@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import importlib
 import math
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -23,6 +24,7 @@ from tinyts.compress import (
     distill,
     finetune,
     horizon_weights,
+    load_compressed,
 )
 from tinyts.compress.distill import distill_loss
 
@@ -117,6 +119,26 @@ def test_tinycast_student_and_patchtst_teacher_with_alignment() -> None:
     assert res.aligner is not None and res.aligner.positions == CONTEXT // 8
     assert res.student.predict(val.x[:2], H).shape == (2, H)
     assert res.student.num_parameters() < 5000
+
+
+def test_lowrank_student_is_the_mlp_branch_alone_and_round_trips(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    student = LinearStudent(LinearConfig(CONTEXT, H, hidden=4, linear=False))
+    assert student.linear is None
+    assert student.num_parameters() == 4 * (CONTEXT + H) + 4 + H  # no CONTEXT x H linear map
+    x = sine_windows(200, future=H, stride=3).x[:5]
+    pred, token = student(x)
+    assert pred.shape == (5, H) and token is not None and token.shape == (5, 1, 4)
+    z = (x - x.mean(-1, keepdim=True)) / x.std(-1, keepdim=True, unbiased=False)
+    assert student.up is not None and student.down is not None
+    expected = student.down(torch.nn.functional.gelu(student.up(z)))
+    assert torch.allclose(pred, expected * x.std(-1, keepdim=True, unbiased=False) + x.mean(-1, keepdim=True))
+    student.save_pretrained(tmp_path / "s")
+    back = load_compressed(tmp_path / "s")
+    assert isinstance(back, LinearStudent) and back.config.linear is False
+    assert torch.equal(back(x)[0], pred)
+    with pytest.raises(ValueError, match="hidden >= 1"):
+        LinearConfig(CONTEXT, H, hidden=0, linear=False)
 
 
 def test_bad_distillation_input_is_rejected() -> None:

@@ -2,8 +2,10 @@
 
 - :class:`LinearStudent` (``model_type`` ``"tinylinear"``): instance normalisation of the context
   (mean and standard deviation, undone at the output), a linear map ``context -> horizon`` and, with
-  ``hidden > 0``, a GELU MLP branch added to it. Its token for the alignment loss is the MLP's hidden
-  layer (one token per series); the pure linear student has none (alignment off).
+  ``hidden > 0``, a GELU MLP branch added to it; ``linear=False`` keeps the MLP branch alone (a
+  low-rank forecaster: ``hidden x (context + horizon)`` weights instead of ``context x horizon``). Its
+  token for the alignment loss is the MLP's hidden layer (one token per series); the pure linear
+  student has none (alignment off).
 - :func:`cast_student`: a TinyCast config with one quantile (the median) and a coarse head of block 1
   that reaches the horizon, i.e. a direct multi-step point forecaster whose tokens are its patch
   states (time-resolved).
@@ -38,10 +40,14 @@ class LinearConfig:
     hidden: int = 64
     dropout: float = 0.0
     min_std: float = 1e-5
+    #: keep the linear map ``context -> horizon`` (False: the MLP branch alone, needs ``hidden > 0``)
+    linear: bool = True
 
     def __post_init__(self) -> None:
         if self.context_length < 1 or self.horizon < 1 or self.hidden < 0:
             raise ValueError("context_length and horizon must be >= 1 and hidden >= 0")
+        if not self.linear and self.hidden == 0:
+            raise ValueError("linear=False needs an MLP branch: set hidden >= 1")
 
 
 @register_model("tinylinear")
@@ -54,7 +60,7 @@ class LinearStudent(TinyModel):
     def __init__(self, config: LinearConfig) -> None:
         super().__init__(config)
         c = config
-        self.linear = nn.Linear(c.context_length, c.horizon)
+        self.linear = nn.Linear(c.context_length, c.horizon) if c.linear else None
         self.up = nn.Linear(c.context_length, c.hidden) if c.hidden else None
         self.down = nn.Linear(c.hidden, c.horizon) if c.hidden else None
         self.drop = nn.Dropout(c.dropout)
@@ -64,12 +70,14 @@ class LinearStudent(TinyModel):
         mean = x.mean(-1, keepdim=True)
         std = x.std(-1, keepdim=True, unbiased=False).clamp_min(self.config.min_std)
         z = (x - mean) / std
-        y = self.linear(z)
+        y = self.linear(z) if self.linear is not None else None
         token = None
         if self.up is not None and self.down is not None:
             hidden = F.gelu(self.up(z))
             token = hidden[:, None, :]
-            y = y + self.down(self.drop(hidden))
+            branch = self.down(self.drop(hidden))
+            y = branch if y is None else y + branch
+        assert y is not None  # LinearConfig guarantees a linear map or an MLP branch
         return y * std + mean, token
 
 

@@ -16,9 +16,11 @@ Distillation: the teacher from ``$TINYTS_TEACHER`` (default the bundled ``tinyca
 pre-trained checkpoint, a ``tinycast-base``-sized TinyCast is trained from random initialisation on the
 dataset's train split first (recorded in the notes), so the suite still measures a teacher against its
 students in one run. Students: the MLP student (``mlp-*`` rows: supervised only, full DistilTS loss, and
-the ablation of every term, uniform horizon weights, a frozen aligner) and a small direct TinyCast
-(``cast-distilts``). Latency: median of interleaved timed calls on one thread, same batch of test
-contexts; ``speedup`` = teacher (or full model) latency / student (or pruned model) latency.
+the ablation of every term, uniform horizon weights, a frozen aligner) and two compact students, each
+without and with the teacher: a low-rank MLP (``lowrank-sup`` / ``lowrank-distilts``) and a small
+direct TinyCast (``cast-sup`` / ``cast-distilts``). Latency: median of interleaved timed calls on one
+thread, same batch of test contexts; ``speedup`` = teacher (or full model) latency / student (or pruned
+model) latency.
 """
 
 from __future__ import annotations
@@ -73,6 +75,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "mlp-distilts-no-sup": {"sup_weight": 0.0},
     "mlp-distilts-tau0": {"tau": 0.0},
     "mlp-distilts-frozen-aligner": {"train_aligner": False},
+}
+#: compact students (>= 50x fewer parameters than the bundled 1.9M tinycast as well), each trained
+#: without the teacher (``-sup``) and with all DistilTS terms (``-distilts``): name -> (builder, lr)
+COMPACT: dict[str, tuple[Callable[[int, int], Any], float]] = {
+    "lowrank": (lambda c, h: LinearStudent(LinearConfig(c, h, hidden=32, linear=False)), 1e-3),
+    "cast": (cast_student, 3e-3),
 }
 
 
@@ -386,11 +394,15 @@ def _distill_part(
             st = LinearStudent(LinearConfig(context, h, hidden=64))
             cfg = replace(DistillConfig(fit=replace(budget.student_fit, seed=ctx.seed)), **overrides)
             students[method] = _run_student(teacher, st, data, h, cfg, (t_pred, t_hid), info, method)
-        torch.manual_seed(ctx.seed)
-        cfg = DistillConfig(fit=replace(budget.student_fit, seed=ctx.seed, lr=3e-3))
-        students["cast-distilts"] = _run_student(
-            teacher, cast_student(context, h), data, h, cfg, (t_pred, t_hid), info, "cast-distilts"
-        )
+        for kind, (build, lr) in COMPACT.items():
+            for suffix, overrides in (("sup", VARIANTS["mlp-sup"]), ("distilts", {})):
+                torch.manual_seed(ctx.seed)
+                fit = replace(budget.student_fit, seed=ctx.seed, lr=lr)
+                cfg = replace(DistillConfig(fit=fit), **overrides)
+                method = f"{kind}-{suffix}"
+                students[method] = _run_student(
+                    teacher, build(context, h), data, h, cfg, (t_pred, t_hid), info, method
+                )
         calls = {"teacher": _call(teacher, lat_x, h)}
         for method, st_ad in students.items():
             calls[method] = _call(st_ad, lat_x, h)
