@@ -29,13 +29,15 @@ def test_compression_quick_measures_both_parts(
     source = tiny_cast(seed=1).save_pretrained(tmp_path / "source")
     monkeypatch.setenv(compression.ENV_PRUNE, str(source))
     monkeypatch.setenv(compression.ENV_TEACHER, str(source))
+    monkeypatch.setenv(compression.ENV_TEACHER_OPTIONS, '{"strategy": "auto", "symmetry": true}')
     payload = run_suite("compression", mini_data_dir, quick=True, out_dir=tmp_path / "out")
+    assert any("'strategy': 'auto', 'symmetry': True" in n for n in payload["notes"])
     rows = payload["rows"]
     found = {(r["method"], r["metric"]) for r in rows}
     for method in ("tinycast-zeroshot", "tinycast-ft", "tinycast-pruned-ft"):
         assert (method, "mse") in found
     assert ("tinycast-pruned-ft", "speedup") in found and ("tinycast-pruned-ft", "param_ratio") in found
-    for method in ("tinycast", "mlp-sup", "mlp-distilts", "cast-distilts"):
+    for method in ("tinycast", "mlp-sup", "mlp-distilts", "lowrank-sup", "lowrank-distilts", "cast-distilts"):
         assert (method, "mse") in found and (method, "latency_ms") in found
     assert ("mlp-distilts", "speedup") in found
     params = {r["method"]: r["value"] for r in rows if r["metric"] == "params" and r.get("part") == "prune"}
@@ -54,3 +56,16 @@ def test_compression_without_checkpoints_skips_pruning_and_trains_the_teacher(
     assert any("pruning" in case and "no pre-trained TinyCast" in why for case, why in payload["skipped"])
     assert any("trained from random initialisation" in n for n in payload["notes"])
     assert any(r["method"] == "mlp-distilts" for r in payload["rows"])
+
+
+def test_teacher_options_come_from_json_or_fail_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(compression.ENV_TEACHER_OPTIONS, raising=False)
+    assert compression.teacher_options() == compression.TEACHER_OPTIONS
+    monkeypatch.setenv(compression.ENV_TEACHER_OPTIONS, "{}")
+    assert compression.teacher_options() == {}  # the adapter's defaults
+    monkeypatch.setenv(compression.ENV_TEACHER_OPTIONS, "strategy=auto")
+    with pytest.raises(ValueError, match="JSON object of TinyCast adapter options"):
+        compression.teacher_options()
+    monkeypatch.setenv(compression.ENV_TEACHER_OPTIONS, '["auto"]')
+    with pytest.raises(ValueError, match="must be a JSON object"):
+        compression.teacher_options()

@@ -26,6 +26,7 @@ model) latency.
 from __future__ import annotations
 
 import copy
+import json
 import math
 import os
 import time
@@ -62,6 +63,9 @@ DESCRIPTION = (
     "Prune-then-finetune vs full fine-tuning of TinyCast; distillation of tinycast-base into students"
 )
 ENV_PRUNE, ENV_TEACHER = "TINYTS_PRUNE_MODEL", "TINYTS_TEACHER"
+#: a JSON object of TinyCast adapter options replacing TEACHER_OPTIONS (``{}`` = the adapter's defaults:
+#: anchored rollout to every horizon, sign-flip symmetry)
+ENV_TEACHER_OPTIONS = "TINYTS_TEACHER_OPTIONS"
 HORIZONS = (96, 336)
 #: the teacher's inference options (rollout to 96 steps, coarse grid beyond; no sign-flip ensemble):
 #: its forecasts of every training window are needed, and the full rollout at 336 costs 3.5x more
@@ -325,6 +329,23 @@ def fallback_teacher_config() -> dict[str, Any]:
     return dict(load_recipe("tinycast-base")["model_config"])
 
 
+def teacher_options() -> dict[str, Any]:
+    """The TinyCast teacher's inference options: ``$TINYTS_TEACHER_OPTIONS`` (JSON) or TEACHER_OPTIONS."""
+    raw = os.environ.get(ENV_TEACHER_OPTIONS, "").strip()
+    if not raw:
+        return dict(TEACHER_OPTIONS)
+    try:
+        opts = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"${ENV_TEACHER_OPTIONS} must be a JSON object of TinyCast adapter options, for example "
+            f'\'{{"strategy": "auto", "symmetry": true}}\' ({exc})'
+        ) from exc
+    if not isinstance(opts, dict):
+        raise ValueError(f"${ENV_TEACHER_OPTIONS} must be a JSON object, got {raw!r}")
+    return opts
+
+
 def _teacher(
     ctx: BenchContext, result: SuiteResult, name: str, values: np.ndarray, budget: Budget
 ) -> tuple[ForecastAdapter, str]:
@@ -334,17 +355,18 @@ def _teacher(
     source = _source(ENV_TEACHER, "tinycast-base")
     if source is not None:
         model: Any = load_compressed(source)
-        opts = TEACHER_OPTIONS if isinstance(model, TinyCast) else {}
-        return adapt(model, **opts), f"pre-trained teacher {source} (zero-shot)"
+        opts = teacher_options() if isinstance(model, TinyCast) else {}
+        return adapt(model, **opts), f"pre-trained teacher {source} (zero-shot; options {opts})"
     torch.manual_seed(ctx.seed)
     model = TinyCast(CastConfig(**fallback_teacher_config()))
-    ad = adapt(model, **TEACHER_OPTIONS)
+    opts = teacher_options()
+    ad = adapt(model, **opts)
     data = _split(values, name, ad.context_length, budget, ctx.seed + 7)
     fr = finetune(ad, data["train"], data["val"], replace(budget.teacher_fit, seed=ctx.seed))
     note = (
         f"no pre-trained tinycast-base (bundled or ${ENV_TEACHER}): the teacher is a tinycast-base-sized "
         f"TinyCast ({ad.num_parameters():,} parameters) trained from random initialisation on the {name} "
-        "train split for "
+        f"train split (options {opts}) for "
         f"{fr.steps} steps of {budget.teacher_fit.batch_size} windows ({fr.seconds:.0f} s; val loss "
         f"{[round(v, 4) for v in fr.val_history]}, kept epoch {fr.best_epoch})"
     )
@@ -433,7 +455,7 @@ def _distill_part(
             )
         result.notes.append(f"{name} distillation h{h}: " + "; ".join(info))
     result.notes.append(
-        f"{name} distillation: {how}; teacher options {TEACHER_OPTIONS}; teacher forecasts and hidden "
+        f"{name} distillation: {how}; teacher forecasts and hidden "
         "states of "
         f"{len(data['train'])} train windows computed once ({cache_s:.0f} s) and shared by all students; "
         f"{len(data['val'])} val windows, {len(data['test'])} test series ({t_test_s:.0f} s for the teacher)."
