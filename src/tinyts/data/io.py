@@ -3,6 +3,8 @@
 - Forecasting tables: :func:`read_ltsf_csv` (ETT, exchange_rate, illness, weather).
 - Classification (:mod:`tinyts.data.io_classification`): :func:`read_ts`, :func:`read_arff`,
   :func:`read_ucr_tsv`, :func:`read_ucr_txt`, :func:`read_ucr_csv`, :func:`read_classification`.
+- Short-series forecasting archives (:mod:`tinyts.data.io_forecast`): :func:`read_tsf` (Monash
+  ``.tsf``), :func:`read_m4` (M4 competition csv pairs).
 - Anomaly detection (:mod:`tinyts.data.io_anomaly`): :func:`read_tsbad_csv`, :func:`read_nab`,
   :func:`read_smap_msl`, :func:`read_ucr_anomaly`, :func:`read_value_label`.
 
@@ -34,18 +36,23 @@ from tinyts.data.io_classification import (
     read_ucr_tsv,
     read_ucr_txt,
 )
+from tinyts.data.io_forecast import M4Data, TsfData, read_m4, read_tsf
 from tinyts.data.types import TableSeries
 
 __all__ = [
     "UCR_ANOMALY_NAME",
     "DataFormatError",
+    "M4Data",
+    "TsfData",
     "read_arff",
     "read_classification",
     "read_ltsf_csv",
+    "read_m4",
     "read_nab",
     "read_smap_msl",
     "read_ts",
     "read_tsbad_csv",
+    "read_tsf",
     "read_ucr_anomaly",
     "read_ucr_csv",
     "read_ucr_tsv",
