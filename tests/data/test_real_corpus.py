@@ -1,0 +1,255 @@
+"""Tests of the real-series corpus (tinyts.data.real_corpus): loading .tsf folders, windows, the
+benchmark-name guard, the window-overlap leakage check, and mixing real windows into synth_batch.
+Tiny folders in tmp_path; the check on the shared corpus runs only where both folders exist."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinyts.data.real_corpus import (
+    RealCorpus,
+    benchmark_match,
+    benchmark_names,
+    corpus_origins,
+    window_overlap,
+)
+from tinyts.data.synth_corpus import (
+    BROAD_MIX,
+    SOURCES,
+    SyntheticCorpus,
+    data_source_lines,
+    resolve_mix,
+    synth_batch,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED_CORPUS = Path(os.environ.get("TINYTS_CORPUS", REPO.parent / "shared" / "corpus"))
+SHARED_DATA = Path(os.environ.get("TINYTS_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(autouse=True)
+def _no_env_data_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TINYTS_DATA", raising=False)
+
+
+def fmt(v: float) -> str:
+    return "?" if np.isnan(v) else repr(float(v))
+
+
+def write_tsf(path: Path, series: dict[str, np.ndarray], frequency: str = "daily") -> Path:
+    lines = [
+        f"@relation {path.stem}",
+        "@attribute series_name string",
+        "@attribute start_timestamp date",
+        f"@frequency {frequency}",
+        f"@missing {'true' if any(np.isnan(s).any() for s in series.values()) else 'false'}",
+        "@equallength false",
+        "@data",
+    ]
+    for name, s in series.items():
+        lines.append(f"{name}:2020-01-01 00-00-00:" + ",".join(fmt(v) for v in s))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def write_ltsf(path: Path, cols: dict[str, np.ndarray]) -> Path:
+    n = len(next(iter(cols.values())))
+    rows = ["date," + ",".join(cols)]
+    for i in range(n):
+        stamp = f"2020-01-{1 + i // 24:02d} {i % 24:02d}:00:00"
+        rows.append(stamp + "," + ",".join(repr(float(c[i])) for c in cols.values()))
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def corpus_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "corpus"
+    d.mkdir()
+    rng = np.random.default_rng(0)
+    long = np.cumsum(rng.standard_normal(600))
+    gappy = np.cumsum(rng.standard_normal(400))
+    gappy[100:150] = np.nan
+    write_tsf(d / "alpha.tsf", {"long": long, "gappy": gappy, "tiny": np.arange(5.0)})
+    write_tsf(d / "beta.tsf", {"short": rng.standard_normal(40)}, frequency="monthly")
+    (d / "SOURCES.md").write_text(
+        "| file | origin repo | license |\n|---|---|---|\n| `alpha.tsf` | `someone/alpha` | MIT |\n",
+        encoding="utf-8",
+    )
+    return d
+
+
+def test_load_and_metadata(corpus_dir: Path) -> None:
+    c = RealCorpus(corpus_dir)
+    assert len(c) == 3 and c.skipped == 1  # "tiny" (5 points) is below min_length 16
+    assert c.files == ["alpha.tsf", "beta.tsf"]
+    assert sorted(c.names) == ["alpha.tsf:gappy", "alpha.tsf:long", "beta.tsf:short"]
+    assert c.points == 600 + 400 + 40
+    assert c.frequencies == ["daily", "monthly"]
+    assert len(RealCorpus(corpus_dir, min_length=2)) == 4
+
+
+def is_crop(row: np.ndarray, series: list[np.ndarray]) -> bool:
+    for s in series:
+        for start in range(s.size - row.size + 1):
+            if np.array_equal(s[start : start + row.size], row, equal_nan=True):
+                return True
+    return False
+
+
+def test_windows_crop_and_left_pad(corpus_dir: Path) -> None:
+    c = RealCorpus(corpus_dir)
+    w = c.windows(np.random.default_rng(1), 60, 100)
+    assert w.shape == (60, 100)
+    np.testing.assert_array_equal(w, c.windows(np.random.default_rng(1), 60, 100))
+    short_rows = 0
+    for row in w:
+        lead = int(np.argmax(~np.isnan(row))) if not np.isnan(row).all() else 100
+        if lead == 60:  # the 40-point series, left-padded with 60 NaN
+            short_rows += 1
+            assert np.isnan(row[:60]).all() and np.isfinite(row[60:]).all()
+        else:
+            assert is_crop(row, c.series)
+    assert short_rows > 0
+    only_long = c.windows(np.random.default_rng(2), 20, 100, min_length=500)
+    assert all(is_crop(r, [c.series[c.names.index("alpha.tsf:long")]]) for r in only_long)
+
+
+def test_sample_is_finite_whole_windows(corpus_dir: Path) -> None:
+    c = RealCorpus(corpus_dir)
+    x = c.sample(np.random.default_rng(3), 50, 300)
+    assert x.shape == (50, 300) and np.isfinite(x).all()
+    assert all(is_crop(r, c.series) for r in x)  # NaN windows were redrawn, not filled
+    with pytest.raises(ValueError, match="points"):
+        c.sample(np.random.default_rng(0), 4, 1000)
+
+
+def test_guard_refuses_benchmark_names(tmp_path: Path) -> None:
+    names = benchmark_names()
+    for bad in ("ETTh1.tsf", "m4_hourly.tsf", "M3-monthly.tsf", "nn5_daily_dataset.tsf", "my_traffic.tsf"):
+        assert benchmark_match(bad, names) is not None, bad
+    for good in ("vic_elec.tsf", "tsdl_daily.tsf", "gefcom2012_load.tsf", "pbs.tsf", "aus_retail.tsf"):
+        assert benchmark_match(good, names) is None, good
+    d = tmp_path / "c"
+    d.mkdir()
+    write_tsf(d / "ok.tsf", {"a": np.arange(50.0)})
+    write_tsf(d / "exchange_rate.tsf", {"a": np.arange(50.0)})
+    with pytest.raises(ValueError, match="exchange_rate"):
+        RealCorpus(d)
+
+
+def test_guard_uses_discovered_names(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (data / "UCR" / "Wafer").mkdir(parents=True)
+    for split in ("TRAIN", "TEST"):
+        (data / "UCR" / "Wafer" / f"Wafer_{split}.tsv").write_text("1\t0.1\t0.2\t0.3\n", encoding="utf-8")
+    write_ltsf(data / "plant_load.csv", {"a": np.arange(30.0)})
+    names = benchmark_names(data)
+    assert {"wafer", "plant_load"} <= names
+    d = tmp_path / "c"
+    d.mkdir()
+    write_tsf(d / "wafer_copy.tsf", {"a": np.arange(50.0)})
+    RealCorpus(d)  # without the data folder the fixed list does not know "wafer"
+    with pytest.raises(ValueError, match="wafer"):
+        RealCorpus(d, data_dir=data)
+
+
+def test_window_overlap_planted_and_clean(tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    data_vals = np.round(rng.normal(10.0, 3.0, 500), 3)
+    data = tmp_path / "data"
+    data.mkdir()
+    write_ltsf(data / "plant.csv", {"a": data_vals, "b": rng.normal(size=500)})
+    clean, leaky = tmp_path / "clean", tmp_path / "leaky"
+    clean.mkdir()
+    leaky.mkdir()
+    write_tsf(clean / "x.tsf", {"s": np.round(rng.normal(10.0, 3.0, 300), 3)})
+    copied = np.concatenate([rng.normal(size=50), data_vals[200:300] * (1 + 1e-12), rng.normal(size=50)])
+    write_tsf(leaky / "x.tsf", {"s": np.round(rng.normal(size=300), 3), "copy": copied})
+
+    r0 = window_overlap(clean, data, window=64)
+    assert r0.matches == [] and r0.errors == [] and r0.corpus_windows == 300 - 63
+    assert r0.data_windows == 2 * (500 - 63) and r0.data_series == 2
+
+    r1 = window_overlap(leaky, data, window=64)
+    assert len(r1.matches) == 1
+    m = r1.matches[0]
+    assert m.corpus == "x.tsf:copy" and m.data == "plant.csv:a"
+    assert m.windows == 100 - 64 + 1 and m.corpus_start == 50 and m.data_start == 200
+    assert m.distinct > 50 and "1 series pairs" in r1.summary()
+
+
+def test_window_overlap_sets_aside_low_information_windows(tmp_path: Path) -> None:
+    rng = np.random.default_rng(8)
+    binary = (rng.random(300) < 0.1).astype(float)
+    data, corpus = tmp_path / "data", tmp_path / "corpus"
+    data.mkdir()
+    corpus.mkdir()
+    write_ltsf(data / "cmd.csv", {"a": binary})
+    write_tsf(corpus / "counts.tsf", {"s": binary[100:200]})
+    r = window_overlap(corpus, data, window=64)
+    assert r.matches == [] and len(r.trivial) == 1 and r.trivial[0].distinct == 2
+    assert len(window_overlap(corpus, data, window=64, min_distinct=2).matches) == 1
+
+
+def test_corpus_origins(corpus_dir: Path) -> None:
+    assert corpus_origins(corpus_dir) == {"alpha.tsf": "someone/alpha (license: MIT)"}
+    lines = RealCorpus(corpus_dir).source_lines(share=0.2)
+    assert "20 % of each batch" in lines[0]
+    assert lines[1].startswith("real: alpha.tsf (daily): 2 series") and "someone/alpha" in lines[1]
+    assert "origin not documented" in lines[2]
+
+
+def test_synth_batch_with_real(corpus_dir: Path) -> None:
+    mix = {"synth": 0.5, "real": 0.5}
+    x = synth_batch(64, 200, seed=0, mix=mix, real=corpus_dir)
+    assert x.shape == (64, 200) and x.dtype == np.float32 and np.isfinite(x).all()
+    np.testing.assert_array_equal(x, synth_batch(64, 200, seed=0, mix=mix, real=RealCorpus(corpus_dir)))
+    series32 = [s.astype(np.float32) for s in RealCorpus(corpus_dir).series]
+    real_rows = sum(is_crop(r, series32) for r in x)
+    assert 15 < real_rows < 50
+    with pytest.raises(ValueError, match="real"):
+        synth_batch(8, 64, seed=0, mix=mix)
+    corpus = SyntheticCorpus(100, batch_size=8, seed=1, mix=mix, real=corpus_dir)
+    assert np.isfinite(corpus.sample()).all()
+
+
+def test_resolve_mix_and_source_lines(corpus_dir: Path) -> None:
+    assert resolve_mix() is None and resolve_mix(None, 0.0) is None
+    broad = resolve_mix("broad")
+    assert broad is not None and set(broad) == set(SOURCES) and broad["real"] == 0.0
+    assert len(set(v for k, v in broad.items() if k != "real")) == 1  # equal weights
+    with_real = resolve_mix("broad", 0.2)
+    assert with_real is not None and with_real["real"] == pytest.approx(0.2)
+    assert sum(with_real.values()) == pytest.approx(1.0)
+    old = resolve_mix(None, 0.25)
+    assert old is not None and old["synth"] == pytest.approx(0.45) and old["real"] == 0.25
+    with pytest.raises(ValueError, match="unknown mix"):
+        resolve_mix("nope")
+    with pytest.raises(ValueError):
+        resolve_mix("broad", 1.0)
+    lines = data_source_lines("broad")
+    assert len(lines) == len(BROAD_MIX) and all("%" in line for line in lines)
+    assert lines[3].startswith("cauker: causal kernel graphs")
+    real_lines = data_source_lines(with_real, real=corpus_dir)
+    assert any(line.startswith("real: alpha.tsf") for line in real_lines)
+    with pytest.raises(ValueError, match="real"):
+        data_source_lines(with_real)
+
+
+@pytest.mark.slow
+def test_shared_corpus_has_no_benchmark_windows() -> None:
+    """The real leakage check on the shared corpus vs the shared benchmark data (about 40 s here)."""
+    if not (SHARED_CORPUS.is_dir() and SHARED_DATA.is_dir()):
+        pytest.skip(
+            f"needs the shared corpus ({SHARED_CORPUS}) and benchmark data ({SHARED_DATA}); "
+            "set TINYTS_CORPUS / TINYTS_DATA to run it"
+        )
+    report = window_overlap(SHARED_CORPUS, SHARED_DATA, window=64)
+    assert report.errors == []
+    assert report.corpus_windows > 1_000_000 and report.data_windows > 1_000_000
+    assert report.matches == [], report.summary()
