@@ -12,11 +12,14 @@ import pytest
 from tinyts.data.discover import (
     AnomalySource,
     ClassificationProblem,
+    ForecastArchive,
     describe_data_dir,
     find_anomaly,
     find_classification,
+    find_forecast_archives,
     find_ltsf,
 )
+from tinyts.data.io_forecast import M4Data, TsfData
 
 
 def _write(path: Path, text: str) -> Path:
@@ -51,7 +54,9 @@ def test_mini_data_dir(mini_data_dir: Path) -> None:
 
     lines = describe_data_dir(mini_data_dir, load=True)
     assert not any("FAILED" in line for line in lines)
-    assert lines[-1] == "summary: 1 LTSF, 2 classification, 2 anomaly; 0 failed to load"
+    assert (
+        lines[-1] == "summary: 1 LTSF, 2 classification, 2 anomaly, 0 forecasting archives; 0 failed to load"
+    )
 
 
 @pytest.fixture
@@ -164,3 +169,60 @@ def test_bad_root(tmp_path: Path) -> None:
         find_anomaly(tmp_path / "missing")
     with pytest.raises(TypeError):
         find_ltsf(3)  # type: ignore[arg-type]
+
+
+def _forecast_dir(root: Path) -> Path:
+    tsf = "@attribute series_name string\n@frequency yearly\n@horizon 2\n@data\nA:1,2,3,4\nB:5,6,7\n"
+    _write(root / "forecast" / "monash_tsf" / "toy_yearly_dataset.tsf", tsf)
+    _write(root / "elsewhere" / "odd.tsf", "@attribute n string\n@frequency 5_minutes\n@data\nA:1,2\n")
+    _write(root / "forecast" / "M4" / "Weekly-train.csv", '"V1","V2","V3","V4"\n"W1","1","2",""\n')
+    _write(
+        root / "forecast" / "M4" / "Weekly-test.csv",
+        '"V1",'
+        + ",".join(f'"V{i}"' for i in range(2, 15))
+        + '\n"W1",'
+        + ",".join('"3"' for _ in range(13))
+        + "\n",
+    )
+    _write(root / "forecast" / "M4" / "Daily-train.csv", '"V1","V2"\n"D1","1"\n')  # no test file
+    _write(root / "forecast" / "M4" / "M4-info.csv", "M4id,category,Frequency\nW1,Macro,1\n")
+    return root
+
+
+def test_find_forecast_archives(tmp_path: Path) -> None:
+    root = _forecast_dir(tmp_path / "data")
+    found = find_forecast_archives(root)
+    assert [(a.kind, a.name) for a in found] == [
+        ("m4", "m4_daily"),
+        ("m4", "m4_weekly"),
+        ("tsf", "odd"),
+        ("tsf", "toy_yearly"),
+    ]
+    assert all(isinstance(a, ForecastArchive) for a in found)
+    daily, weekly, odd, toy = found
+    assert daily.test_path is None
+    assert weekly.test_path is not None and weekly.test_path.name == "Weekly-test.csv"
+    w = weekly.load()
+    assert isinstance(w, M4Data) and w.horizon == 13 and w.test is not None and w.train[0].tolist() == [1, 2]
+    t = toy.load()
+    assert isinstance(t, TsfData) and t.horizon == 2 and len(t.series) == 2
+    o = odd.load()
+    assert isinstance(o, TsfData) and o.frequency == "5_minutes"
+    # the forecasting files are neither LTSF, classification nor anomaly data
+    assert find_ltsf(root) == [] and find_classification(root) == [] and find_anomaly(root) == []
+
+
+def test_describe_lists_forecast_archives(tmp_path: Path) -> None:
+    root = _forecast_dir(tmp_path / "data")
+    lines = describe_data_dir(root, load=True)
+    text = "\n".join(lines)
+    assert "forecasting archives (.tsf, M4): 4" in text
+    assert "[tsf] toy_yearly forecast/monash_tsf/toy_yearly_dataset.tsf  2 series, yearly, horizon 2" in text
+    assert "[m4] m4_weekly forecast/M4/Weekly-train.csv + Weekly-test.csv  1 series, weekly" in text
+    assert "M4-info.csv" in text  # not a dataset: listed among other files
+    assert (
+        lines[-1] == "summary: 0 LTSF, 0 classification, 0 anomaly, 4 forecasting archives; 0 failed to load"
+    )
+    _write(root / "forecast" / "broken.tsf", "@data\n")
+    lines = describe_data_dir(root, load=True)
+    assert any("FAILED" in line and "@data before any @attribute" in line for line in lines)

@@ -4,6 +4,9 @@
 - :func:`find_classification`: ``<name>_TRAIN.<ext>`` / ``<name>_TEST.<ext>`` pairs.
 - :func:`find_anomaly`: TSB-AD csv, NAB, SMAP/MSL, UCR anomaly archive, TSB-UAD ``.out`` and
   ``value,label`` csv files.
+- :func:`find_forecast_archives`: Monash ``.tsf`` files and M4 ``<Freq>-train.csv`` /
+  ``<Freq>-test.csv`` pairs (in ``forecast/monash_tsf/`` and ``forecast/M4/`` of ``shared/data``,
+  but found anywhere by name and shape).
 - :func:`describe_data_dir`: a readable inventory, optionally loading every file.
 
 A folder of datasets never seen before works as long as it follows one of these layouts.
@@ -23,22 +26,29 @@ import numpy as np
 from tinyts.data._io_util import family_from_folder, first_line, is_float
 from tinyts.data.io import (
     UCR_ANOMALY_NAME,
+    M4Data,
+    TsfData,
     read_classification,
     read_ltsf_csv,
+    read_m4,
     read_nab,
     read_smap_msl,
     read_tsbad_csv,
+    read_tsf,
     read_ucr_anomaly,
     read_value_label,
 )
+from tinyts.data.io_forecast import M4_HORIZON
 from tinyts.data.types import AnomalySeries, ClassificationSplit
 
 __all__ = [
     "AnomalySource",
     "ClassificationProblem",
+    "ForecastArchive",
     "describe_data_dir",
     "find_anomaly",
     "find_classification",
+    "find_forecast_archives",
     "find_ltsf",
 ]
 
@@ -311,6 +321,83 @@ def find_anomaly(root: str | Path) -> list[AnomalySource]:
     return sorted(out, key=lambda s: (s.family, s.name))
 
 
+# ------------------------------------------------------------------------------- forecast archives
+@dataclass
+class ForecastArchive:
+    """A short-series forecasting file found on disk: a Monash ``.tsf`` or an M4 train/test pair.
+
+    Attributes
+    ----------
+    name : str
+        ``m3_yearly`` (the ``.tsf`` stem without ``_dataset``) or ``m4_hourly``.
+    kind : str
+        ``tsf`` or ``m4``.
+    path : Path
+        The ``.tsf`` file or the M4 training csv.
+    test_path : Path or None
+        The M4 test csv (``None`` for ``.tsf``, whose lines hold whole series).
+    """
+
+    name: str
+    kind: str
+    path: Path
+    test_path: Path | None = None
+
+    def load(self) -> TsfData | M4Data:
+        """Read it with :func:`tinyts.data.io.read_tsf` or :func:`tinyts.data.io.read_m4`."""
+        if self.kind == "tsf":
+            return read_tsf(self.path)
+        if self.kind == "m4":
+            return read_m4(self.path, self.test_path)
+        raise ValueError(f"unknown ForecastArchive kind {self.kind!r}; accepted: tsf, m4")
+
+
+_M4_TRAIN = re.compile(r"^(yearly|quarterly|monthly|weekly|daily|hourly)-train$", flags=re.IGNORECASE)
+
+
+def find_forecast_archives(root: str | Path) -> list[ForecastArchive]:
+    """Every ``.tsf`` file and every M4 ``<Freq>-train.csv`` with its ``<Freq>-test.csv`` beside it.
+
+    ``<Freq>`` is one of the six M4 frequencies (Yearly ... Hourly, any case); a training file
+    without its test file is still listed (``test_path`` None). When two files would get the same
+    name, the later ones are named by their path relative to ``root``.
+    """
+    r = _root(root)
+    out: list[ForecastArchive] = []
+    for p in _files(r, (".tsf",)):
+        stem = p.stem[: -len("_dataset")] if p.stem.lower().endswith("_dataset") else p.stem
+        out.append(ForecastArchive(stem, "tsf", p))
+    for p in _files(r, (".csv",)):
+        m = _M4_TRAIN.match(p.stem)
+        if m is None:
+            continue
+        freq = m.group(1)
+        assert freq.lower() in M4_HORIZON
+        tests = [p.with_name(f"{freq}-{t}{p.suffix}") for t in ("test", "Test", "TEST")]
+        test = next((t for t in tests if t.is_file()), None)
+        out.append(ForecastArchive(f"m4_{freq.lower()}", "m4", p, test))
+    seen: Counter[str] = Counter()
+    for a in out:
+        seen[a.name] += 1
+        if seen[a.name] > 1:
+            a.name = a.path.relative_to(r).with_suffix("").as_posix()
+    return sorted(out, key=lambda a: (a.kind, a.name))
+
+
+def _archive_info(a: ForecastArchive) -> str:
+    data = a.load()
+    if isinstance(data, TsfData):
+        lengths = [len(s) for s in data.series]
+        n_nan = int(sum(int(np.isnan(s).sum()) for s in data.series))
+        return (
+            f"{len(data.series)} series, {data.frequency or 'no @frequency'}, horizon {data.horizon}, "
+            f"length {min(lengths)}..{max(lengths)}, {n_nan} missing"
+        )
+    lengths = [len(s) for s in data.train]
+    test = "no test file" if data.test is None else f"test {len(data.test)} x {data.horizon}"
+    return f"{len(data.train)} series, {data.frequency}, train length {min(lengths)}..{max(lengths)}, {test}"
+
+
 # ------------------------------------------------------------------------------------------ describe
 def _shape(X: np.ndarray | list[np.ndarray]) -> str:
     if isinstance(X, np.ndarray):
@@ -407,17 +494,29 @@ def describe_data_dir(root: str | Path, load: bool = False) -> list[str]:
             extra = "  " + attempt(s.name, ainfo)
         lines.append(f"  [{s.family}] {s.name}{extra}")
 
+    archives = find_forecast_archives(r)
+    lines.append(f"forecasting archives (.tsf, M4): {len(archives)}")
+    for a in archives:
+        extra = ""
+        if load:
+            extra = "  " + attempt(a.name, lambda a=a: _archive_info(a))  # type: ignore[misc]
+        rel = a.path.relative_to(r).as_posix()
+        pair = "" if a.test_path is None else f" + {a.test_path.name}"
+        lines.append(f"  [{a.kind}] {a.name} {rel}{pair}{extra}")
+
     used = set(ltsf) | {p for c in problems for p in (c.train_path, c.test_path)} | {s.path for s in sources}
     used |= {s.labels_path for s in sources if s.labels_path is not None}
+    used |= {a.path for a in archives} | {a.test_path for a in archives if a.test_path is not None}
     used |= {s.path.parent.parent / "train" / s.path.name for s in sources if s.kind == "smap_msl"}
     other = [p for p in _files(r, tuple(_all_suffixes(r))) if p not in used]
     lines.append(f"other files (not read as a dataset): {len(other)}")
     lines.extend(f"  {p.relative_to(r).as_posix()}" for p in other)
     summary = (
-        f"summary: {len(ltsf)} LTSF, {len(problems)} classification, {len(sources)} anomaly; "
-        f"{len(failures)} failed to load"
+        f"summary: {len(ltsf)} LTSF, {len(problems)} classification, {len(sources)} anomaly, "
+        f"{len(archives)} forecasting archives; {len(failures)} failed to load"
         if load
-        else f"summary: {len(ltsf)} LTSF, {len(problems)} classification, {len(sources)} anomaly"
+        else f"summary: {len(ltsf)} LTSF, {len(problems)} classification, {len(sources)} anomaly, "
+        f"{len(archives)} forecasting archives"
     )
     lines.append(summary)
     lines.extend(f"  FAILED {f}" for f in failures)
