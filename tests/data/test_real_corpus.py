@@ -221,8 +221,8 @@ def test_synth_batch_with_real(corpus_dir: Path) -> None:
 def test_resolve_mix_and_source_lines(corpus_dir: Path) -> None:
     assert resolve_mix() is None and resolve_mix(None, 0.0) is None
     broad = resolve_mix("broad")
-    assert broad is not None and set(broad) == set(SOURCES) and broad["real"] == 0.0
-    assert len(set(v for k, v in broad.items() if k != "real")) == 1  # equal weights
+    assert broad == BROAD_MIX and set(broad) == set(SOURCES) - {"real"}
+    assert len(set(broad.values())) == 1  # equal weights
     with_real = resolve_mix("broad", 0.2)
     assert with_real is not None and with_real["real"] == pytest.approx(0.2)
     assert sum(with_real.values()) == pytest.approx(1.0)
@@ -253,3 +253,45 @@ def test_shared_corpus_has_no_benchmark_windows() -> None:
     assert report.errors == []
     assert report.corpus_windows > 1_000_000 and report.data_windows > 1_000_000
     assert report.matches == [], report.summary()
+
+
+def test_ablation_recipes_differ_only_in_data_keys(tmp_path: Path) -> None:
+    import torch
+
+    from tinyts.train.recipes import build_trainer, load_recipe
+
+    base = load_recipe("tinypulse")
+    data_keys = {"mix", "real_dir", "real_share"}
+    recipes = {n: load_recipe(f"ablations/{n}") for n in ("pulse_oldmix", "pulse_broad", "pulse_broad_real")}
+    for r in recipes.values():
+        assert r["model_config"] == base["model_config"]
+        assert r["train"] == {**base["train"], "steps": 7813}  # 7,813 x 64 = 500,032 samples
+        assert {k: v for k, v in r["objective"].items() if k not in data_keys} == base["objective"]
+        assert all(isinstance(line, str) for line in r["data_sources"])
+    assert recipes["pulse_oldmix"]["objective"]["mix"] == "default"
+    assert recipes["pulse_broad"]["objective"]["mix"] == "broad"
+    assert recipes["pulse_broad_real"]["objective"]["real_share"] == 0.2
+    assert any(s.startswith("real: ") for s in recipes["pulse_broad_real"]["data_sources"])
+    # the old-mix recipe draws exactly the batches of the bundled recipe; the broad one does not
+    ref = build_trainer(base, tmp_path / "a").batch_fn(3, 0)
+    old = build_trainer(recipes["pulse_oldmix"], tmp_path / "b").batch_fn(3, 0)
+    broad = build_trainer(recipes["pulse_broad"], tmp_path / "c").batch_fn(3, 0)
+    assert all(torch.equal(ref[k], old[k]) for k in ref)
+    assert not torch.equal(ref["x"], broad["x"]) and torch.isfinite(broad["x"]).all()
+
+
+def test_objectives_take_real_windows(corpus_dir: Path) -> None:
+    from tinyts.models.cast import CastConfig
+    from tinyts.models.pulse import PulseConfig
+    from tinyts.train.cast_objective import CastObjective
+    from tinyts.train.pulse_objective import PulseObjective
+
+    pcfg = PulseConfig(context_length=128, forecast_length=16, d_model=8, num_layers=1)
+    pulse = PulseObjective(batch_size=16, mix="broad", real_dir=str(corpus_dir), real_share=0.5)
+    b = pulse.batch(0, 0, pcfg)
+    assert b["x"].shape == (16, 1, 144) and bool(b["x"].isfinite().all())
+    ccfg = CastConfig(context_length=128, patch_length=16, coarse_horizon=64, d_model=16, num_layers=1)
+    cast = CastObjective(batch_size=8, mv_batch_size=0, real_dir=str(corpus_dir), real_share=0.3)
+    assert bool(cast.batch(0, 0, ccfg)["x"].isfinite().all())
+    with pytest.raises(ValueError, match="real"):
+        PulseObjective(batch_size=4, real_share=0.5).batch(0, 0, pcfg)

@@ -354,19 +354,34 @@ class RealCorpus:
             out[r] = _fill_gaps(w)
         return out
 
-    def source_lines(self, share: float | None = None) -> list[str]:
-        """Model-card lines: a summary, then one line per file with its origin from ``SOURCES.md``."""
+    def source_lines(self, share: float | None = None, length: int | None = None) -> list[str]:
+        """Model-card lines: a summary, then one line per file with its origin from ``SOURCES.md``.
+
+        Parameters
+        ----------
+        share : float, optional
+            Share of each batch, stated in the summary.
+        length : int, optional
+            Window length drawn by :meth:`sample`: the lines then count only the series long enough.
+        """
         origins = corpus_origins(self.directory)
         what = "" if share is None else f" ({100.0 * share:.3g} % of each batch)"
+        used = np.ones(len(self), dtype=bool) if length is None else self.lengths >= length
+        windows = "" if length is None else f", {length}-point windows from series with >= {length} points"
         lines = [
-            f"real: {len(self)} real series, {self.points:,} points, from {len(self.files)} .tsf files in "
-            f"{self.directory.name}/{what}; windows drawn with probability ~ points^0.5; no benchmark data"
+            f"real: {int(used.sum())} real series, {int(self.lengths[used].sum()):,} points, from "
+            f"{len(self.files)} .tsf files in {self.directory.name}/{what}{windows}; series drawn with "
+            "probability ~ points^0.5; no benchmark data (name guard and window-overlap check)"
         ]
         for i, f in enumerate(self.files):
-            k = int((self.file_of == i).sum())
-            pts = int(self.lengths[self.file_of == i].sum())
+            sel = (self.file_of == i) & used
+            if not sel.any():
+                continue  # no series long enough: not a source of these batches
             freq = self.frequencies[i] or "unknown frequency"
-            lines.append(f"real: {f} ({freq}): {k} series, {pts:,} points; {_origin_for(f, origins)}")
+            lines.append(
+                f"real: {f} ({freq}): {int(sel.sum())} series, {int(self.lengths[sel].sum()):,} points; "
+                f"{_origin_for(f, origins)}"
+            )
         return lines
 
 

@@ -98,17 +98,18 @@ def resolve_mix(mix: MixLike = None, real_share: float = 0.0) -> dict[str, float
     Returns
     -------
     dict or None
-        ``None`` when ``mix`` is ``None`` and ``real_share`` is 0, so that the default path of
-        :func:`synth_batch` is taken unchanged; else normalised weights per source.
+        With ``real_share`` 0: ``None`` for ``mix=None`` and the mix's own weights otherwise (so
+        :func:`synth_batch` draws exactly what it drew without this call); else normalised weights
+        per source with ``real`` = ``real_share``.
     """
     share = float(real_share)
     if not math.isfinite(share) or not 0.0 <= share < 1.0:
         raise ValueError(f"real_share must be in [0, 1), got {real_share!r}")
-    if mix is None and share == 0.0:
-        return None
+    if share == 0.0:  # the mix as given (after checking it), so explicit weights draw as before
+        _check_mix(mix)
+        named = _named(mix)
+        return None if named is None else dict(named)
     weights = _check_mix(mix)
-    if share == 0.0:
-        return weights
     synthetic = sum(v for k, v in weights.items() if k != "real")
     if synthetic <= 0:
         raise ValueError("real_share needs a mix with some synthetic weight")
@@ -137,7 +138,7 @@ def _real_corpus(real: RealLike) -> RealCorpus | None:
     return _load_real(str(Path(real).expanduser().resolve()))
 
 
-def data_source_lines(mix: MixLike = None, real: RealLike = None) -> list[str]:
+def data_source_lines(mix: MixLike = None, real: RealLike = None, length: int | None = None) -> list[str]:
     """One line per data source of a mix, for the ``data_sources`` list of a recipe / model card.
 
     Parameters
@@ -147,6 +148,8 @@ def data_source_lines(mix: MixLike = None, real: RealLike = None) -> list[str]:
     real : RealCorpus, path or None
         The real corpus, needed when the mix gives ``real`` a weight: its lines name every file
         with its origin from the folder's ``SOURCES.md``.
+    length : int, optional
+        Series length of the batches: real-data lines then count only the series long enough.
 
     Returns
     -------
@@ -164,7 +167,7 @@ def data_source_lines(mix: MixLike = None, real: RealLike = None) -> list[str]:
         corpus = _real_corpus(real)
         if corpus is None:
             raise ValueError("the mix gives 'real' a weight: pass real=<RealCorpus or folder>")
-        lines.extend(corpus.source_lines(share=weights["real"]))
+        lines.extend(corpus.source_lines(share=weights["real"], length=length))
     return lines
 
 

@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from tinyts.data.synth import synth_multivariate
-from tinyts.data.synth_corpus import synth_batch
+from tinyts.data.synth_corpus import resolve_mix, synth_batch
 from tinyts.models.cast import CastConfig
 from tinyts.nn.dartnorm import PrefixStats, to_frame
 
@@ -60,7 +60,7 @@ class CastObjective:
     #: multivariate samples per step (0 = univariate only) and their channel count
     mv_batch_size: int = 4
     mv_channels: int = 4
-    mix: dict[str, float] | None = None
+    mix: dict[str, float] | str | None = None
     seed: int = 0
     #: augmentations
     scale_log10_range: tuple[float, float] = (-2.0, 3.0)
@@ -82,6 +82,9 @@ class CastObjective:
     coarse_points: int = 4
     min_points: int = 16
     target_clip: float = 50.0
+    #: folder of real ``.tsf`` series and their share of each batch (see ``synth_corpus.resolve_mix``)
+    real_dir: str | None = None
+    real_share: float = 0.0
 
     def __post_init__(self) -> None:
         self.scale_log10_range = tuple(self.scale_log10_range)  # type: ignore[assignment]
@@ -133,7 +136,9 @@ class CastObjective:
         rng = np.random.default_rng([self.seed, step, rank])
         t, p = config.context_length, config.patch_length
         length = self.window_length(config)
-        x = self._augment(rng, synth_batch(self.batch_size, length, rng, mix=self.mix).astype(np.float64))
+        mix = resolve_mix(self.mix, self.real_share)
+        raw = synth_batch(self.batch_size, length, rng, mix=mix, real=self.real_dir)
+        x = self._augment(rng, raw.astype(np.float64))
         out = {
             "x": torch.from_numpy(x[:, None, :].astype(np.float32)),
             "observed": torch.from_numpy(self._observed(rng, self.batch_size, t, p)[:, None, :]),

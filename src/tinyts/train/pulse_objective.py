@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from tinyts.data.masks import var_hybrid_mask
-from tinyts.data.synth_corpus import synth_batch
+from tinyts.data.synth_corpus import resolve_mix, synth_batch
 from tinyts.models.pulse import PulseConfig
 from tinyts.nn.norm import MaskedRevIN, masked_mean_std
 from tinyts.nn.spectral import fft_series, frequency_signature
@@ -48,14 +48,18 @@ class PulseObjective:
         default_factory=lambda: {"time": 1.0, "fft": 1.0, "ifft": 1.0, "prob": 0.05, "forecast": 0.5}
     )
     clip: float = 20.0
-    mix: dict[str, float] | None = None
+    mix: dict[str, float] | str | None = None
     seed: int = 0
+    #: folder of real ``.tsf`` series and their share of each batch (see ``synth_corpus.resolve_mix``)
+    real_dir: str | None = None
+    real_share: float = 0.0
 
     def batch(self, step: int, rank: int, config: PulseConfig) -> dict[str, torch.Tensor]:
         """The batch of ``step`` on ``rank``: ``x (B, 1, T+F)`` and ``hidden (B, 1, T)``."""
         rng = np.random.default_rng([self.seed, step, rank])
         t, f, p = config.context_length, config.forecast_length, config.patch_length
-        x = synth_batch(self.batch_size, t + f, rng, mix=self.mix)
+        mix = resolve_mix(self.mix, self.real_share)
+        x = synth_batch(self.batch_size, t + f, rng, mix=mix, real=self.real_dir)
         hidden = var_hybrid_mask(
             (self.batch_size, t),
             self.max_mask_ratio,

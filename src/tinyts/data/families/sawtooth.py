@@ -15,7 +15,7 @@ from tinyts.data.synth_common import loguniform
 __all__ = ["DESCRIPTION", "NAME", "generate"]
 
 NAME = "sawtooth"
-DESCRIPTION = "sawtooth: linear ramps with periodic drops (or jumps), optional trend and modulation"
+DESCRIPTION = "sawtooth waves: linear ramps with periodic drops (or jumps), optional trend and modulation"
 
 
 def generate(rng: np.random.Generator, n: int, length: int) -> np.ndarray:

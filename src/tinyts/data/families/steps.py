@@ -15,7 +15,7 @@ from tinyts.data.synth_common import loguniform
 __all__ = ["DESCRIPTION", "NAME", "generate"]
 
 NAME = "steps"
-DESCRIPTION = "steps: piecewise-constant levels with random shifts (some ramped), small noise"
+DESCRIPTION = "piecewise-constant levels with random level shifts (some ramped), small noise"
 
 
 def generate(rng: np.random.Generator, n: int, length: int) -> np.ndarray:
