@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import typer
 
 from tinyts import __version__
+from tinyts.cli_common import Overwrite, check_outputs, fail
+
+if TYPE_CHECKING:
+    from tinyts.models.cast import TinyCast
+    from tinyts.models.pulse import TinyPulse
+    from tinyts.tasks.files import WideTable
 
 app = typer.Typer(
     name="tinyts",
@@ -16,6 +22,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain click help: no "<bool>" type column, wraps in any terminal
 )
 
 
@@ -34,9 +41,7 @@ def _root(
     """tinyts: forecasting, imputation, anomaly detection, classification and search on a CPU."""
 
 
-def _fail(message: str) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2)
+_fail = fail
 
 
 @app.command()
@@ -44,7 +49,7 @@ def bench(
     suite: Annotated[
         str,
         typer.Argument(
-            help="imputation|anomaly|classification|retrieval|forecasting|forecasting_ablation|speed|search|compression|service"
+            help="imputation|anomaly|classification|retrieval|forecasting|forecasting_ablation|forecasting_broad|speed|search|compression|service"
         ),
     ],
     data_dir: Annotated[
@@ -169,7 +174,7 @@ def pretrain(
     shutdown(trainer.info)
 
 
-def _load_pulse(name: str) -> object:
+def _load_pulse(name: str) -> TinyPulse:
     from tinyts.models.base import CheckpointError, load
     from tinyts.models.pulse import TinyPulse
 
@@ -182,62 +187,7 @@ def _load_pulse(name: str) -> object:
     return model
 
 
-@app.command()
-def impute(
-    file: Annotated[Path, typer.Argument(help="Wide csv: one column per channel, optional date column.")],
-    out: Annotated[Path | None, typer.Option(help="Output csv (default FILE.imputed.csv).")] = None,
-    plot: Annotated[Path | None, typer.Option(help="Also plot observed vs filled values here.")] = None,
-    model: Annotated[str, typer.Option(help="Bundled model name or checkpoint folder.")] = "tinypulse",
-) -> None:
-    """Fill the missing values (empty cells, NaN) of a csv with TinyPulse; observed values are kept."""
-    from tinyts.tasks.files import plot_imputation, read_wide_csv, write_wide_csv
-    from tinyts.tasks.impute import impute as run
-
-    try:
-        table = read_wide_csv(file)
-        filled = run(_load_pulse(model), table.values)  # type: ignore[arg-type]
-    except (ValueError, TypeError, FileNotFoundError) as exc:
-        _fail(str(exc))
-        return
-    target = out or file.with_suffix(".imputed.csv")
-    write_wide_csv(target, table, filled)
-    typer.echo(f"filled {int(np.isnan(table.values).sum())} missing values -> {target}")
-    if plot is not None:
-        typer.echo(f"plot -> {plot_imputation(plot, table, filled)}")
-
-
-@app.command()
-def detect(
-    file: Annotated[Path, typer.Argument(help="Wide csv: one column per channel, optional date column.")],
-    out: Annotated[
-        Path | None, typer.Option(help="Output csv with a score column (default FILE.scores.csv).")
-    ] = None,
-    plot: Annotated[Path | None, typer.Option(help="Also plot series, score and labels here.")] = None,
-    mode: Annotated[str, typer.Option(help="time | fft | forecast | ensemble")] = "ensemble",
-    label_col: Annotated[
-        str | None, typer.Option(help="0/1 label column (not scored; shown in the plot).")
-    ] = None,
-    model: Annotated[str, typer.Option(help="Bundled model name or checkpoint folder.")] = "tinypulse",
-) -> None:
-    """Score every time point of a csv for anomalies with TinyPulse (zero-shot)."""
-    from tinyts.tasks.anomaly import anomaly_scores
-    from tinyts.tasks.files import plot_scores, read_wide_csv, write_wide_csv
-
-    try:
-        table = read_wide_csv(file, label_col=label_col)
-        scores = anomaly_scores(_load_pulse(model), table.values, mode=mode)  # type: ignore[arg-type]
-    except (ValueError, TypeError, FileNotFoundError) as exc:
-        _fail(str(exc))
-        return
-    target = out or file.with_suffix(".scores.csv")
-    extra = {"anomaly_score": scores, **({"label": table.labels} if table.labels is not None else {})}
-    write_wide_csv(target, table, table.values, extra)
-    typer.echo(f"scored {scores.size} time points ({mode}) -> {target}")
-    if plot is not None:
-        typer.echo(f"plot -> {plot_scores(plot, table, scores)}")
-
-
-def _load_cast(name: str) -> object:
+def _load_cast(name: str) -> TinyCast:
     from tinyts.models.base import CheckpointError, bundled_names, load
     from tinyts.models.cast import TinyCast
 
@@ -256,6 +206,173 @@ def _load_cast(name: str) -> object:
     return model
 
 
+_LONG_HELP = "Long-format csv (one row per series and time step): the {} column."
+
+IdCol = Annotated[str | None, typer.Option("--id-col", help=_LONG_HELP.format("series id"))]
+TimeCol = Annotated[str | None, typer.Option("--time-col", help=_LONG_HELP.format("time"))]
+TargetCol = Annotated[str | None, typer.Option("--target-col", help=_LONG_HELP.format("value"))]
+
+
+def _outputs(file: Path, outs: list[tuple[Path | None, str]], overwrite: bool) -> None:
+    """Check every output path before any work (exists, is the input, not writable)."""
+    check_outputs([(p, opt, "file") for p, opt in outs], overwrite=overwrite, inputs=[file])
+
+
+def _long_mode(id_col: str | None, time_col: str | None, target_col: str | None) -> bool:
+    if id_col is None and time_col is None and target_col is None:
+        return False
+    if time_col is None or target_col is None:
+        _fail("a long-format csv needs --time-col and --target-col (and --id-col for several series)")
+    return True
+
+
+def _sorted_note(table: WideTable) -> None:
+    if table.sorted_rows:
+        typer.echo(
+            f"note: the rows were not in time order; they were sorted by {table.time_name!r} "
+            "(the output is in time order)",
+            err=True,
+        )
+
+
+@app.command()
+def impute(
+    file: Annotated[Path, typer.Argument(help="Wide csv: one column per channel, optional date column.")],
+    out: Annotated[Path | None, typer.Option(help="Output csv (default FILE.imputed.csv).")] = None,
+    plot: Annotated[Path | None, typer.Option(help="Also plot observed vs filled values here.")] = None,
+    model: Annotated[str, typer.Option(help="Bundled model name or checkpoint folder.")] = "tinypulse",
+    overwrite: Overwrite = False,
+    id_col: IdCol = None,
+    time_col: TimeCol = None,
+    target_col: TargetCol = None,
+) -> None:
+    """Fill the missing values (empty cells, NaN) of a csv with TinyPulse; observed values are kept.
+
+    Rows not in time order are sorted by the date column (and it says so); duplicate dates are an
+    error. Every row of the file is a row of the output.
+    """
+    from tinyts.tasks.files import plot_imputation, read_long_csv, read_wide_csv, write_frame, write_wide_csv
+    from tinyts.tasks.frames import impute_df
+    from tinyts.tasks.impute import impute as run
+
+    target = out or file.with_suffix(".imputed.csv")
+    long = _long_mode(id_col, time_col, target_col)
+    if long and plot is not None:
+        _fail("--plot is available for wide csv files only")
+    _outputs(file, [(target, "--out"), (plot, "--plot")], overwrite)
+    try:
+        if long:
+            assert time_col is not None and target_col is not None
+            frame = read_long_csv(file, id_col=id_col, time_col=time_col, target_col=target_col)
+            n_missing = int(frame[target_col].isna().sum())
+            result = impute_df(
+                _load_pulse(model), frame, id_col=id_col, time_col=time_col, target_col=target_col
+            )
+        else:
+            table = read_wide_csv(file)
+            filled = run(_load_pulse(model), table.values)
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    if long:
+        write_frame(target, result)
+        typer.echo(f"filled {n_missing} missing values -> {target}")
+        return
+    _sorted_note(table)
+    write_wide_csv(target, table, filled)
+    typer.echo(f"filled {int(np.isnan(table.values).sum())} missing values -> {target}")
+    if plot is not None:
+        typer.echo(f"plot -> {plot_imputation(plot, table, filled)}")
+
+
+@app.command()
+def detect(
+    file: Annotated[Path, typer.Argument(help="Wide csv: one column per channel, optional date column.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Output csv with a score column (default FILE.scores.csv).")
+    ] = None,
+    plot: Annotated[Path | None, typer.Option(help="Also plot series, score and labels here.")] = None,
+    mode: Annotated[str, typer.Option(help="time | fft | forecast | ensemble")] = "ensemble",
+    label_col: Annotated[
+        str | None, typer.Option(help="Label column: 0, 1 or empty (not scored; shown in the plot).")
+    ] = None,
+    model: Annotated[str, typer.Option(help="Bundled model name or checkpoint folder.")] = "tinypulse",
+    overwrite: Overwrite = False,
+    id_col: IdCol = None,
+    time_col: TimeCol = None,
+    target_col: TargetCol = None,
+) -> None:
+    """Score every time point of a csv for anomalies with TinyPulse (zero-shot)."""
+    from tinyts.tasks.anomaly import anomaly_scores
+    from tinyts.tasks.files import (
+        label_column,
+        plot_scores,
+        read_long_csv,
+        read_wide_csv,
+        write_frame,
+        write_wide_csv,
+    )
+    from tinyts.tasks.frames import detect_df
+
+    target = out or file.with_suffix(".scores.csv")
+    long = _long_mode(id_col, time_col, target_col)
+    if long and (plot is not None or label_col is not None):
+        _fail("--plot and --label-col are available for wide csv files only")
+    _outputs(file, [(target, "--out"), (plot, "--plot")], overwrite)
+    try:
+        if long:
+            assert time_col is not None and target_col is not None
+            frame = read_long_csv(file, id_col=id_col, time_col=time_col, target_col=target_col)
+            result = detect_df(
+                _load_pulse(model), frame, mode=mode, id_col=id_col, time_col=time_col, target_col=target_col
+            )
+        else:
+            table = read_wide_csv(file, label_col=label_col)
+            scores = anomaly_scores(_load_pulse(model), table.values, mode=mode)
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    if long:
+        write_frame(target, result)
+        typer.echo(f"scored {len(result)} rows ({mode}) -> {target}")
+        return
+    _sorted_note(table)
+    extra = {
+        "anomaly_score": scores,
+        **({"label": label_column(table.labels)} if table.labels is not None else {}),
+    }
+    write_wide_csv(target, table, table.values, extra)
+    typer.echo(f"scored {scores.size} time points ({mode}) -> {target}")
+    if plot is not None:
+        typer.echo(f"plot -> {plot_scores(plot, table, scores)}")
+
+
+def _parse_freq(freq: str | None) -> object:
+    """``--freq``: a pandas offset alias (``h``, ``D``, ``W-SUN``, ``MS``) or a number (numeric time)."""
+    if freq is None:
+        return None
+    try:
+        return float(freq) if "." in freq else int(freq)
+    except ValueError:
+        pass
+    import pandas as pd
+
+    try:
+        return pd.tseries.frequencies.to_offset(freq)
+    except ValueError:
+        _fail(f"--freq {freq!r} is not a pandas frequency (e.g. h, 15min, D, W-SUN, MS) nor a number")
+
+
+def _parse_levels(quantiles: str) -> list[float]:
+    try:
+        levels = [float(q) for q in quantiles.split(",") if q.strip()]
+    except ValueError:
+        _fail(f"--quantiles must be comma-separated numbers such as 0.1,0.5,0.9, got {quantiles!r}")
+    if not levels:
+        _fail("--quantiles must name at least one level (of 0.1 ... 0.9)")
+    if len(set(levels)) != len(levels):
+        _fail(f"--quantiles lists a level more than once: {quantiles!r}")
+    return levels
+
+
 @app.command()
 def forecast(
     file: Annotated[Path, typer.Argument(help="Wide csv: one column per channel, optional date column.")],
@@ -267,45 +384,81 @@ def forecast(
     quantiles: Annotated[
         str, typer.Option(help="Comma-separated quantile levels to write (of 0.1 ... 0.9).")
     ] = "0.1,0.5,0.9",
+    freq: Annotated[
+        str | None,
+        typer.Option(
+            "--freq",
+            help="Time step of the future rows: a pandas frequency (h, 15min, D, W-SUN, MS) or a number "
+            "for numeric time; default: inferred from the dates.",
+        ),
+    ] = None,
     model: Annotated[str, typer.Option(help="Bundled model name or checkpoint folder.")] = "tinycast",
+    overwrite: Overwrite = False,
+    id_col: IdCol = None,
+    time_col: TimeCol = None,
+    target_col: TargetCol = None,
 ) -> None:
-    """Forecast every channel of a csv with TinyCast (zero-shot): mean and quantile columns."""
+    """Forecast every channel of a csv with TinyCast (zero-shot): mean and quantile columns.
+
+    Rows not in time order are sorted by the date column (and it says so); duplicate dates are an
+    error.
+    """
     import pandas as pd
 
     from tinyts.data.convert_df import future_timestamps
-    from tinyts.tasks.files import read_wide_csv
+    from tinyts.tasks.files import read_long_csv, read_wide_csv, write_frame
     from tinyts.tasks.forecast import forecast as run
+    from tinyts.tasks.forecast import forecast_df
     from tinyts.tasks.forecast_plot import plot_forecast
 
-    try:
-        levels = [float(q) for q in quantiles.split(",") if q.strip()]
-    except ValueError:
-        _fail(f"--quantiles must be comma-separated numbers such as 0.1,0.5,0.9, got {quantiles!r}")
+    levels = _parse_levels(quantiles)
+    step = _parse_freq(freq)
+    target = out or file.with_suffix(".forecast.csv")
+    long = _long_mode(id_col, time_col, target_col)
+    if long and plot is not None:
+        _fail("--plot is available for wide csv files only")
+    _outputs(file, [(target, "--out"), (plot, "--plot")], overwrite)
+    if long:
+        assert time_col is not None and target_col is not None
+        try:
+            frame_in = read_long_csv(file, id_col=id_col, time_col=time_col, target_col=target_col)
+            result_df = forecast_df(
+                _load_cast(model),
+                frame_in,
+                horizon,
+                id_col=id_col,
+                time_col=time_col,
+                target_col=target_col,
+                quantiles=levels,
+                freq=step,
+            )
+        except (ValueError, TypeError, FileNotFoundError) as exc:
+            _fail(str(exc))
+        write_frame(target, result_df)
+        typer.echo(f"forecast {len(result_df)} future rows -> {target}")
         return
-    if not levels:
-        _fail("--quantiles must name at least one level (of 0.1 ... 0.9)")
     try:
         table = read_wide_csv(file)
         cast = _load_cast(model)
-        result = run(cast, table.values, horizon)  # type: ignore[arg-type]
+        result = run(cast, table.values, horizon)
         picked = [np.reshape(result.quantile(q), (len(table.columns), horizon)) for q in levels]
         band = [np.reshape(result.quantile(q), (len(table.columns), horizon)) for q in (0.1, 0.5, 0.9)]
         if table.time is not None:
-            future: object = future_timestamps(pd.DatetimeIndex(table.time), horizon)
+            future: object = future_timestamps(pd.DatetimeIndex(table.time), horizon, step)
+        elif isinstance(step, (int, float)):
+            future = table.n_rows - 1 + step * np.arange(1, horizon + 1)
         else:
-            future = np.arange(table.values.shape[1], table.values.shape[1] + horizon)
+            future = np.arange(table.n_rows, table.n_rows + horizon)
     except (ValueError, TypeError, FileNotFoundError) as exc:
         _fail(str(exc))
-        return
+    _sorted_note(table)
     frame = pd.DataFrame({table.time_name or "step": np.asarray(future)})
     mean = np.reshape(result.mean, (len(table.columns), horizon))
     for i, col in enumerate(table.columns):
         frame[f"{col}_mean"] = mean[i]
         for q, values in zip(levels, picked, strict=True):
             frame[f"{col}_{q:g}"] = values[i]
-    target = out or file.with_suffix(".forecast.csv")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(target, index=False)
+    write_frame(target, frame)
     typer.echo(f"forecast {len(table.columns)} channel(s) x {horizon} steps -> {target}")
     if plot is not None:
         png = plot_forecast(
@@ -334,8 +487,21 @@ def _register_subcommands() -> None:
 _register_subcommands()
 
 
+def _terminate(signum: int, frame: object) -> None:
+    # SIGTERM unwinds like Ctrl-C, so that temporary output files are removed on the way out
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
-    """Entry point of the ``tinyts`` console script."""
+    """Entry point of the ``tinyts`` console script.
+
+    SIGTERM ends the command through normal unwinding (exit status 143): an output being written is
+    left as it was before (see :mod:`tinyts.fileio`), never half-written. ``tinyts pretrain`` installs
+    its own handler (finish the step, checkpoint, stop) while it trains.
+    """
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
     app()
 
 

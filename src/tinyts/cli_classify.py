@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from tinyts.cli_common import Overwrite, check_outputs, fail
 
 if TYPE_CHECKING:  # pragma: no cover
     from tinyts.data.types import ClassificationSplit
@@ -22,9 +24,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(classify_app, name="classify")
 
 
-def _fail(message: str) -> NoReturn:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2)
+_fail = fail
 
 
 def _read(path: Path) -> ClassificationSplit:
@@ -50,14 +50,17 @@ def fit_cmd(
     ] = 800,
     seed: Annotated[int, typer.Option(help="Seed of the split, masks and initialisation.")] = 0,
     verbose: Annotated[bool, typer.Option("--verbose", help="Print every validation check.")] = False,
+    overwrite: Overwrite = False,
 ) -> None:
     """Fine-tune TinyPulse on a TRAIN file (early stopping on a split of it) and save the classifier."""
     import time
 
+    from tinyts.fileio import atomic_dir
     from tinyts.models.base import CheckpointError
     from tinyts.tasks.classify import PulseClassifier
 
     split = _read(train)
+    check_outputs([(out, "--out", "dir")], overwrite=overwrite, inputs=[train])
     t0 = time.perf_counter()
     try:
         clf = PulseClassifier(model, pooling=pooling, max_steps=max_steps, seed=seed, verbose=verbose)
@@ -65,7 +68,8 @@ def fit_cmd(
     except (ValueError, TypeError, CheckpointError) as exc:
         _fail(str(exc))
     seconds = time.perf_counter() - t0
-    clf.save_pretrained(out)
+    with atomic_dir(out) as tmp:
+        clf.save_pretrained(tmp)
     typer.echo(
         f"fitted on {len(split.y)} cases, {clf.n_channels_} channel(s), {len(clf.classes_)} classes "
         f"in {seconds:.1f} s (kept step {clf.best_step_}) -> {out}"
@@ -79,6 +83,7 @@ def predict_cmd(
     out: Annotated[
         Path | None, typer.Option("--out", help="Output csv (default TEST.predictions.csv).")
     ] = None,
+    overwrite: Overwrite = False,
 ) -> None:
     """Predict every case of a file; writes one row per case (label and class probabilities).
 
@@ -87,6 +92,7 @@ def predict_cmd(
     import numpy as np
     import pandas as pd
 
+    from tinyts.fileio import atomic_file
     from tinyts.models.base import CheckpointError
     from tinyts.tasks.classify import PulseClassifier
 
@@ -94,6 +100,8 @@ def predict_cmd(
         clf = PulseClassifier.from_pretrained(model_dir)
     except CheckpointError as exc:
         _fail(str(exc))
+    target = out or test.with_suffix(".predictions.csv")
+    check_outputs([(target, "--out", "file")], overwrite=overwrite, inputs=[test])
     split = _read(test)
     try:
         proba = clf.predict_proba(split.X)
@@ -103,9 +111,8 @@ def predict_cmd(
     frame = pd.DataFrame({"case": np.arange(len(pred)), "prediction": pred})
     for k, label in enumerate(clf.classes_):
         frame[f"proba_{label}"] = proba[:, k]
-    target = out or test.with_suffix(".predictions.csv")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(target, index=False)
+    with atomic_file(target) as tmp:
+        frame.to_csv(tmp, index=False)
     truth = np.asarray(split.y).astype(str)
     msg = f"predicted {len(pred)} cases -> {target}"
     if truth.size and (truth != "").all():

@@ -8,15 +8,15 @@ from typing import Annotated, Any
 
 import typer
 
+from tinyts.cli_common import Overwrite, check_outputs, fail
+
 _DATA_HELP = (
     "Wide csv (optional date column, one column per channel). Split like the LTSF benchmarks "
     "(ETT* names: 12/4/4 months, else 70/10/20), scaled with train statistics; each channel is a series."
 )
 
 
-def _fail(message: str) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2)
+_fail = fail
 
 
 def _windows(
@@ -73,10 +73,18 @@ def register(app: typer.Typer) -> None:
         max_windows: Annotated[int, typer.Option(help="At most this many train/val windows (0 = all).")] = 0,
         seed: Annotated[int, typer.Option(help="Seed of sampling and shuffling.")] = 0,
         progress: Annotated[bool, typer.Option(help="Progress bar while fine-tuning.")] = True,
+        overwrite: Overwrite = False,
     ) -> None:
         """Prune a forecasting model on a dataset (Prune-then-Finetune), then fine-tune and save it."""
         from tinyts.compress import FitConfig, PruneConfig, adapt
         from tinyts.compress import prune as run_prune
+        from tinyts.fileio import atomic_dir
+
+        check_outputs(
+            [(out, "--out", "dir")],
+            overwrite=overwrite,
+            inputs=[data, model if Path(model).exists() else None],
+        )
 
         try:
             ft = None
@@ -109,7 +117,6 @@ def register(app: typer.Typer) -> None:
         except (ValueError, TypeError, FileNotFoundError, ImportError) as exc:
             _fail(str(exc))
             return
-        folder = result.adapter.save(out)
         summary = {
             "params_before": result.params_before,
             "params_after": result.params_after,
@@ -121,7 +128,10 @@ def register(app: typer.Typer) -> None:
             "stopped": result.stopped,
             "finetune_val_history": None if result.finetune is None else result.finetune.val_history,
         }
-        (folder / "compress_summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        with atomic_dir(out) as tmp:
+            result.adapter.save(tmp)
+            (tmp / "compress_summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        folder = out
         final = (
             result.finetune.val_history[result.finetune.best_epoch]
             if result.finetune
@@ -165,9 +175,18 @@ def register(app: typer.Typer) -> None:
         max_windows: Annotated[int, typer.Option(help="At most this many train/val windows (0 = all).")] = 0,
         seed: Annotated[int, typer.Option(help="Seed of initialisation, sampling and shuffling.")] = 0,
         progress: Annotated[bool, typer.Option(help="Progress bar.")] = True,
+        overwrite: Overwrite = False,
     ) -> None:
         """Distil a forecasting teacher into a small student (DistilTS) and save the student."""
         import torch
+
+        from tinyts.fileio import atomic_dir
+
+        check_outputs(
+            [(out, "--out", "dir")],
+            overwrite=overwrite,
+            inputs=[data, teacher if Path(teacher).exists() else None],
+        )
 
         from tinyts.compress import DistillConfig, FitConfig, LinearConfig, LinearStudent, adapt, cast_student
         from tinyts.compress import distill as run_distill
@@ -204,7 +223,6 @@ def register(app: typer.Typer) -> None:
         except (ValueError, TypeError, FileNotFoundError, ImportError) as exc:
             _fail(str(exc))
             return
-        folder = result.student.save(out)
         val = result.fit.val_history
         summary = {
             "teacher_params": t_ad.num_parameters(),
@@ -219,7 +237,10 @@ def register(app: typer.Typer) -> None:
                 "train_aligner": not frozen_aligner,
             },
         }
-        (folder / "compress_summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        with atomic_dir(out) as tmp:
+            result.student.save(tmp)
+            (tmp / "compress_summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        folder = out
         typer.echo(
             f"student {result.student.num_parameters():,} parameters (teacher {t_ad.num_parameters():,}); "
             f"val MSE {val[0]:.4f} -> {val[result.fit.best_epoch]:.4f} -> {folder}"

@@ -11,12 +11,12 @@ from typing import Annotated
 
 import typer
 
+from tinyts.cli_common import Overwrite, check_outputs, fail
+
 export_app = typer.Typer(help="Export models to other runtimes (ONNX).", no_args_is_help=True)
 
 
-def _fail(message: str) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2)
+_fail = fail
 
 
 def _size(path: Path) -> str:
@@ -47,11 +47,19 @@ def onnx_command(
     check: Annotated[
         bool, typer.Option(help="Run ONNX Runtime against PyTorch afterwards and print the differences.")
     ] = True,
+    overwrite: Overwrite = False,
 ) -> None:
     """Export a TinyPulse or TinyCast model to ONNX (dynamic batch axis, FFT as ONNX DFT)."""
     from tinyts.export.check import compare_onnx
-    from tinyts.export.onnx_export import export_onnx, int8_path
+    from tinyts.export.onnx_export import check_writable, export_onnx, int8_path
     from tinyts.models.base import CheckpointError, load
+
+    try:
+        check_writable(out)  # the exporter's own check (clear message) before anything else
+    except OSError as exc:
+        _fail(str(exc))
+    outs = [(out, "--out", "file"), (int8_path(out) if int8 else None, "--int8 copy", "file")]
+    check_outputs(outs, overwrite=overwrite, inputs=[model if Path(model).exists() else None])
 
     try:
         loaded = load(model)

@@ -19,6 +19,8 @@ from typing import Annotated, Any
 
 import typer
 
+from tinyts.cli_common import Overwrite, check_outputs, fail
+
 search_app = typer.Typer(
     help="Build and query a similarity index of TinyPulse embeddings.", no_args_is_help=True
 )
@@ -30,9 +32,7 @@ _FILES_HELP = (
 )
 
 
-def _fail(message: str) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2)
+_fail = fail
 
 
 def read_series_file(path: Path) -> tuple[list[Any], list[str]]:
@@ -110,16 +110,21 @@ def build(
     channels: _CHANNELS = "concat",
     model: _MODEL = "tinypulse",
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    overwrite: Overwrite = False,
 ) -> None:
     """Embed every series of FILES with TinyPulse and write a similarity index folder."""
+    from tinyts.fileio import atomic_dir
     from tinyts.models.base import CheckpointError
     from tinyts.tasks.retrieve import SimilarityIndex
 
+    check_outputs([(out, "--out", "dir")], overwrite=overwrite, inputs=files)
     try:
         series, ids = _read_all(files)
         index = SimilarityIndex(model, shifts=shifts, channels=channels, method=method)
         index.add(series, ids, progress=progress)
-        folder = index.save(out)
+        with atomic_dir(out) as tmp:
+            index.save(tmp)
+        folder = out
     except (ValueError, TypeError, FileNotFoundError, ImportError, CheckpointError) as exc:
         _fail(str(exc))
         return
@@ -135,9 +140,13 @@ def query(
     model: Annotated[
         str | None, typer.Option(help="Model for the queries (default: the index's own).")
     ] = None,
+    overwrite: Overwrite = False,
 ) -> None:
     """The K nearest indexed series of every series in FILE."""
+    from tinyts.fileio import atomic_file
     from tinyts.models.base import CheckpointError
+
+    check_outputs([(out, "--out", "file")], overwrite=overwrite, inputs=[file, index_dir])
     from tinyts.tasks.retrieve import SimilarityIndex
 
     try:
@@ -154,8 +163,8 @@ def query(
         for rank, (hid, dist) in enumerate(zip(hits.ids[q], hits.distances[q], strict=True), start=1):
             typer.echo(f"  {rank:>3}  {hid}  {dist:.4f}")
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(out, index=False)
+        with atomic_file(out) as tmp:
+            frame.to_csv(tmp, index=False)
         typer.echo(f"hits -> {out}")
 
 
@@ -169,10 +178,12 @@ def embed_command(
     shifts: _SHIFTS = None,
     channels: _CHANNELS = "concat",
     model: _MODEL = "tinypulse",
+    overwrite: Overwrite = False,
 ) -> None:
     """Write one TinyPulse embedding vector per series of FILE."""
     import numpy as np
 
+    from tinyts.fileio import atomic_file
     from tinyts.models.base import CheckpointError, load
     from tinyts.models.pulse import TinyPulse
     from tinyts.tasks.embed import embed
@@ -180,6 +191,7 @@ def embed_command(
     target = out or file.with_suffix(".embeddings.npy")
     if target.suffix.lower() not in (".npy", ".csv"):
         _fail(f"--out must end in .npy or .csv, got {target.name}")
+    check_outputs([(target, "--out", "file")], overwrite=overwrite, inputs=[file])
     try:
         pulse = load(model)
         if not isinstance(pulse, TinyPulse):
@@ -189,15 +201,15 @@ def embed_command(
     except (ValueError, TypeError, FileNotFoundError, CheckpointError) as exc:
         _fail(str(exc))
         return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.suffix.lower() == ".npy":
-        np.save(target, vectors, allow_pickle=False)
-    else:
-        import pandas as pd
+    with atomic_file(target) as tmp:
+        if target.suffix.lower() == ".npy":
+            np.save(tmp, vectors, allow_pickle=False)
+        else:
+            import pandas as pd
 
-        frame = pd.DataFrame(vectors, columns=[f"e{j}" for j in range(vectors.shape[1])])
-        frame.insert(0, "id", ids)
-        frame.to_csv(target, index=False)
+            frame = pd.DataFrame(vectors, columns=[f"e{j}" for j in range(vectors.shape[1])])
+            frame.insert(0, "id", ids)
+            frame.to_csv(tmp, index=False)
     typer.echo(f"{vectors.shape[0]} series x {vectors.shape[1]} dims -> {target}")
 
 

@@ -124,5 +124,8 @@ def run_demo(out: str | Path = "tinyts-demo", *, seed: int = 0) -> Path:
         print(f"  {title}: done in {seconds:.1f} s", flush=True)
     report += ["", f"Total: {time.perf_counter() - start:.1f} s."]
     path = out_dir / "REPORT.md"
-    path.write_text("\n".join(report) + "\n", encoding="utf-8")
+    from tinyts.fileio import atomic_file
+
+    with atomic_file(path) as tmp:
+        tmp.write_text("\n".join(report) + "\n", encoding="utf-8")
     return path

@@ -32,8 +32,11 @@ def plt_module() -> Any:
 
 def save_fig(fig: Any, path: Path) -> str:
     """Save and close ``fig``; return the file name (the report links it relative to itself)."""
+    from tinyts.fileio import atomic_file
+
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    with atomic_file(path) as tmp:
+        fig.savefig(tmp, dpi=80)
     plt_module().close(fig)
     return path.name
 

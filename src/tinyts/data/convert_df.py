@@ -253,7 +253,7 @@ def batch_to_df(
     return _frame(batch, ids, times, vals, names)
 
 
-_FIXED_STEP_NS = 28 * 24 * 3600 * 10**9  # constant steps shorter than this are fixed frequencies
+_FIXED_STEP = np.timedelta64(28 * 24 * 3600, "s")  # constant steps shorter than this are fixed frequencies
 
 
 def future_timestamps(index: pd.Index, horizon: int, freq: Any = None) -> pd.Index:
@@ -261,21 +261,41 @@ def future_timestamps(index: pd.Index, horizon: int, freq: Any = None) -> pd.Ind
 
     The step is ``freq`` if given; else, for datetimes, a constant step shorter than 28 days (fixed
     frequencies, seconds to weeks; fast), else the frequency ``pd.infer_freq`` finds (calendar
-    frequencies such as month ends, at least 3 points); else a constant step.
+    frequencies such as month ends, at least 3 points); else a constant step. Datetimes of any
+    resolution (pandas 3 parses dates at microsecond or second resolution, pandas 2 at nanoseconds)
+    keep their resolution; steps are computed as timedeltas, never as raw integers.
 
     Raises
     ------
     ValueError
-        If no step can be inferred (one row, or uneven steps without ``freq``).
+        If ``index`` is not strictly increasing (duplicate or descending timestamps), if no step can
+        be inferred (one row, or uneven steps without ``freq``), or if the future timestamps fall
+        outside the range the time type can hold.
     """
     if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
         raise ValueError(f"horizon must be a positive int, got {horizon!r}")
+    if len(index) >= 2 and not index.is_monotonic_increasing:
+        raise ValueError("timestamps are not in increasing order; sort the rows by time first")
+    if len(index) >= 2 and not index.is_unique:
+        dup = index[index.duplicated()][0]
+        raise ValueError(f"timestamp {dup} appears more than once; each time step may have one row")
+    try:
+        return _future(index, horizon, freq)
+    except (OverflowError, pd.errors.OutOfBoundsDatetime, pd.errors.OutOfBoundsTimedelta) as exc:
+        raise ValueError(
+            f"the {horizon} steps after {index[-1]} fall outside the range of representable "
+            f"timestamps ({exc}); use a shorter horizon or numeric time steps"
+        ) from None
+
+
+def _future(index: pd.Index, horizon: int, freq: Any) -> pd.Index:
     steps = np.arange(1, horizon + 1)
     if isinstance(index, pd.DatetimeIndex):
         if freq is None and len(index) >= 2:
-            d = np.diff(index.asi8)
-            if (d == d[-1]).all() and 0 < d[-1] < _FIXED_STEP_NS:
-                return index[-1] + pd.to_timedelta(d[-1] * steps, unit="ns")
+            d = np.diff(index.values)  # timedelta64 in the index's own resolution (UTC for tz-aware)
+            step = d[-1]
+            if (d == step).all() and np.timedelta64(0, "s") < step < _FIXED_STEP:
+                return index[-1] + pd.TimedeltaIndex(step * steps)
         f = freq if freq is not None else (pd.infer_freq(index) if len(index) >= 3 else None)
         if f is not None:
             return pd.date_range(index[-1], periods=horizon + 1, freq=f)[1:]

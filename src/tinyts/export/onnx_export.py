@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from tinyts.export.wrappers import CastExport, export_wrapper
+from tinyts.fileio import atomic_file
 from tinyts.models.base import TinyModel
 
 ONNX_EXTRA = 'pip install "tinyts[onnx]"'
@@ -312,13 +313,14 @@ def quantize_int8(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            quantize_dynamic(
-                Path(src),
-                out,
-                weight_type=QuantType.QInt8,
-                nodes_to_quantize=nodes,
-                extra_options={"MatMulConstBOnly": True},
-            )
+            with atomic_file(out) as tmp:  # never a half-written copy
+                quantize_dynamic(
+                    Path(src),
+                    tmp,
+                    weight_type=QuantType.QInt8,
+                    nodes_to_quantize=nodes,
+                    extra_options={"MatMulConstBOnly": True},
+                )
     finally:
         root.setLevel(level)
     return out

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from tinyts.fileio import atomic_file
+
 
 def plot_forecast(
     path: str | Path,
@@ -69,9 +71,9 @@ def plot_forecast(
     axes[0, 0].legend(fontsize=7, loc="upper left")
     axes[0, 0].set_title(f"forecast: {horizon} steps, median and 80% band", fontsize=9)
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
     fig.autofmt_xdate()
     fig.tight_layout()
-    fig.savefig(p, dpi=90)
+    with atomic_file(p) as tmp:
+        fig.savefig(tmp, dpi=90)
     plt.close(fig)
     return p

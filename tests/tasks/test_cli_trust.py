@@ -1,0 +1,341 @@
+"""What a new user found (issue 15): wrong dates, rows out of order, lost rows and digits, lost files.
+
+Each test here failed on the main of 2026-12-04 (under pandas 3, or under both majors).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from tinyts.cli import app
+from tinyts.data.convert_df import future_timestamps
+from tinyts.tasks.files import read_wide_csv
+
+runner = CliRunner()
+
+
+def _frame(n: int = 300, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    a = np.sin(2 * np.pi * t / 24) + 0.1 * rng.standard_normal(n)
+    a[[40, 41, 42, n // 2 + 20]] = np.nan
+    return pd.DataFrame({"date": pd.date_range("2024-03-01", periods=n, freq="h"), "a": a})
+
+
+# 1. dates ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_future_timestamps_keep_the_step_at_every_resolution(unit: str) -> None:
+    index = pd.date_range("2024-03-01", periods=6, freq="h").as_unit(unit)
+    future = future_timestamps(index, 3)
+    expected = pd.date_range("2024-03-01 06:00", periods=3, freq="h")
+    assert list(future) == list(expected)
+
+
+def test_future_timestamps_refuse_unordered_duplicate_and_out_of_range() -> None:
+    with pytest.raises(ValueError, match="increasing order"):
+        future_timestamps(pd.DatetimeIndex(["2024-01-03", "2024-01-02", "2024-01-01"]), 2)
+    with pytest.raises(ValueError, match="more than once"):
+        future_timestamps(pd.DatetimeIndex(["2024-01-01", "2024-01-02", "2024-01-02"]), 2)
+    with pytest.raises(ValueError, match="outside the range"):
+        future_timestamps(pd.DatetimeIndex(["2262-04-01", "2262-04-02"]), 100)
+
+
+def test_forecast_command_dates_are_one_hour_apart(tmp_path: Path) -> None:
+    src = tmp_path / "h.csv"
+    _frame().to_csv(src, index=False)
+    out = tmp_path / "f.csv"
+    res = runner.invoke(app, ["forecast", str(src), "--horizon", "4", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    dates = pd.to_datetime(pd.read_csv(out)["date"])
+    assert list(dates) == list(pd.date_range("2024-03-13 12:00", periods=4, freq="h"))
+
+
+def test_forecast_command_freq_option(tmp_path: Path) -> None:
+    src = tmp_path / "gaps.csv"
+    df = _frame(200)
+    df.drop(index=[5, 6, 50]).to_csv(src, index=False)  # uneven steps: no step can be inferred
+    res = runner.invoke(app, ["forecast", str(src), "--horizon", "3", "--out", str(tmp_path / "x.csv")])
+    assert res.exit_code == 2 and "freq" in res.output
+    res = runner.invoke(
+        app, ["forecast", str(src), "--horizon", "3", "--freq", "h", "--out", str(tmp_path / "y.csv")]
+    )
+    assert res.exit_code == 0, res.output
+    dates = pd.to_datetime(pd.read_csv(tmp_path / "y.csv")["date"])
+    assert list(dates) == list(pd.date_range(df["date"].iloc[-1], periods=4, freq="h")[1:])
+    res = runner.invoke(app, ["forecast", str(src), "--horizon", "3", "--freq", "fortnightly-ish"])
+    assert res.exit_code == 2 and "--freq" in res.output
+
+
+# 2. order -----------------------------------------------------------------------------------------
+
+
+def test_shuffled_rows_are_sorted_and_said_so(tmp_path: Path) -> None:
+    df = _frame()
+    ordered, shuffled = tmp_path / "o.csv", tmp_path / "s.csv"
+    df.to_csv(ordered, index=False)
+    df.sample(frac=1.0, random_state=1).to_csv(shuffled, index=False)
+    a = runner.invoke(app, ["impute", str(ordered), "--out", str(tmp_path / "a.csv")])
+    b = runner.invoke(app, ["impute", str(shuffled), "--out", str(tmp_path / "b.csv")])
+    assert a.exit_code == 0 and b.exit_code == 0, b.output
+    assert "not in time order" in b.output and "not in time order" not in a.output
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv"))
+
+
+def test_duplicate_dates_are_refused(tmp_path: Path) -> None:
+    df = _frame(100)
+    df.loc[7, "date"] = df.loc[6, "date"]
+    src = tmp_path / "d.csv"
+    df.to_csv(src, index=False)
+    for cmd in (["impute", str(src)], ["detect", str(src)], ["forecast", str(src), "--horizon", "2"]):
+        res = runner.invoke(app, cmd)
+        assert res.exit_code == 2 and "appears 2 times" in res.output and "rows 8, 9" in res.output
+
+
+def test_dates_that_do_not_parse_are_refused(tmp_path: Path) -> None:
+    df = _frame(100).astype({"date": str})
+    df.loc[3, "date"] = "not a date"
+    src = tmp_path / "bad.csv"
+    df.to_csv(src, index=False)
+    res = runner.invoke(app, ["impute", str(src)])
+    assert res.exit_code == 2 and "not dates" in res.output and "row 5" in res.output
+
+
+# 3. and 4. rows and digits --------------------------------------------------------------------------
+
+
+def test_blank_cells_of_a_one_column_file_are_missing_values(tmp_path: Path) -> None:
+    src = tmp_path / "one.csv"
+    src.write_text("y\n1.0\n2.0\n\n4.0\n\n6.0\n7.0\n")
+    out = tmp_path / "o.csv"
+    res = runner.invoke(app, ["impute", str(src), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "filled 2 missing values" in res.output
+    got = pd.read_csv(out)
+    assert len(got) == 7 and not got["y"].isna().any()
+    assert got["y"].iloc[[0, 1, 3, 5, 6]].tolist() == [1.0, 2.0, 4.0, 6.0, 7.0]
+
+
+def test_observed_values_come_back_bit_identical(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    vals = rng.standard_normal((400, 3)) * 10 ** rng.uniform(-3, 5, (400, 3))
+    vals[rng.random((400, 3)) < 0.1] = np.nan
+    src = tmp_path / "r.csv"
+    pd.DataFrame(vals, columns=["a", "b", "c"]).to_csv(src, index=False)
+    raw = pd.read_csv(src, float_precision="round_trip").to_numpy()
+    out = tmp_path / "o.csv"
+    assert runner.invoke(app, ["impute", str(src), "--out", str(out)]).exit_code == 0
+    got = pd.read_csv(out, float_precision="round_trip").to_numpy()
+    observed = ~np.isnan(raw)
+    assert np.array_equal(got[observed], raw[observed])  # bit for bit, every observed cell
+
+
+# 5. labels ------------------------------------------------------------------------------------------
+
+
+def test_labels_are_validated(tmp_path: Path) -> None:
+    df = _frame(200).assign(label=0.0)
+    df.loc[[10, 11], "label"] = np.nan  # unlabelled rows are fine
+    df.loc[50, "label"] = 1
+    src = tmp_path / "l.csv"
+    df.to_csv(src, index=False)
+    out = tmp_path / "o.csv"
+    res = runner.invoke(app, ["detect", str(src), "--label-col", "label", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    labels = pd.read_csv(out)["label"]
+    assert labels.isna().sum() == 2 and labels.iloc[50] == 1 and labels.dropna().isin([0, 1]).all()
+    df.loc[60, "label"] = 300
+    df.to_csv(src, index=False)
+    res = runner.invoke(app, ["detect", str(src), "--label-col", "label", "--out", str(tmp_path / "p.csv")])
+    assert res.exit_code == 2 and "row 62" in res.output and "300" in res.output
+
+
+def test_duplicate_quantile_levels_are_refused(tmp_path: Path) -> None:
+    src = tmp_path / "h.csv"
+    _frame().to_csv(src, index=False)
+    res = runner.invoke(app, ["forecast", str(src), "--horizon", "2", "--quantiles", "0.5,0.5"])
+    assert res.exit_code == 2 and "more than once" in res.output
+
+
+# 6. files are never lost -------------------------------------------------------------------------
+
+
+def test_out_equal_to_input_is_refused(tmp_path: Path) -> None:
+    src = tmp_path / "x.csv"
+    _frame().to_csv(src, index=False)
+    before = src.read_bytes()
+    res = runner.invoke(app, ["impute", str(src), "--out", str(src), "--overwrite"])
+    assert res.exit_code == 2 and "is the input file" in res.output
+    assert src.read_bytes() == before
+
+
+def test_existing_output_needs_overwrite(tmp_path: Path) -> None:
+    src, out = tmp_path / "x.csv", tmp_path / "o.csv"
+    _frame().to_csv(src, index=False)
+    out.write_text("keep me\n")
+    res = runner.invoke(app, ["impute", str(src), "--out", str(out)])
+    assert res.exit_code == 2 and "--overwrite" in res.output
+    assert out.read_text() == "keep me\n"
+    res = runner.invoke(app, ["impute", str(src), "--out", str(out), "--overwrite"])
+    assert res.exit_code == 0 and len(pd.read_csv(out)) == 300
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.csv", "x.csv"]  # no temporary leftovers
+
+
+def test_unwritable_output_fails_before_the_work(tmp_path: Path) -> None:
+    src = tmp_path / "x.csv"
+    _frame().to_csv(src, index=False)
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    # the model name does not exist: if the output were checked after the work, that would be the error
+    res = runner.invoke(app, ["impute", str(src), "--out", str(blocker / "o.csv"), "--model", "no-such"])
+    assert res.exit_code == 2 and "cannot create the folder" in res.output
+    res = runner.invoke(app, ["impute", str(src), "--plot", str(blocker / "p.png"), "--model", "no-such"])
+    assert res.exit_code == 2 and "cannot create the folder" in res.output
+
+
+def test_a_failing_write_leaves_the_previous_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src, out = tmp_path / "x.csv", tmp_path / "o.csv"
+    _frame().to_csv(src, index=False)
+    out.write_text("previous\n")
+    real = pd.DataFrame.to_csv
+
+    def half_then_fail(self: pd.DataFrame, path: object, **kw: object) -> None:
+        real(self.iloc[: len(self) // 2], path, **kw)  # type: ignore[call-overload]
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", half_then_fail)
+    res = runner.invoke(app, ["impute", str(src), "--out", str(out), "--overwrite"])
+    assert res.exit_code != 0
+    assert out.read_text() == "previous\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.csv", "x.csv"]
+
+
+_SLOW_WRITER = """
+import sys, time
+import pandas as pd
+real = pd.DataFrame.to_csv
+flag = sys.argv[1]
+def slow(self, path, **kw):
+    real(self.iloc[:10], path, **kw)
+    open(flag, "w").close()   # tell the test we are mid-write
+    time.sleep(60)
+pd.DataFrame.to_csv = slow
+sys.argv = ["tinyts", *sys.argv[2:]]
+from tinyts.cli import main
+main()
+"""
+
+
+def test_sigterm_while_writing_leaves_the_previous_output(tmp_path: Path) -> None:
+    src, out, flag = tmp_path / "x.csv", tmp_path / "o.csv", tmp_path / "writing"
+    _frame().to_csv(src, index=False)
+    out.write_text("previous\n")
+    cmd = [
+        sys.executable,
+        "-c",
+        _SLOW_WRITER,
+        str(flag),
+        "impute",
+        str(src),
+        "--out",
+        str(out),
+        "--overwrite",
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + 50
+        while not flag.exists():
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert time.monotonic() < deadline, "the command never reached the write"
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert out.read_text() == "previous\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.csv", "writing", "x.csv"]
+
+
+# 13. messages ---------------------------------------------------------------------------------------
+
+
+def test_semicolon_csv_reads_without_warnings(tmp_path: Path) -> None:
+    src = tmp_path / "semi.csv"
+    _frame(120).to_csv(src, index=False, sep=";")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = read_wide_csv(src)
+    assert table.columns == ["a"] and table.time is not None and table.n_rows == 120
+    res = runner.invoke(app, ["impute", str(src), "--out", str(tmp_path / "o.csv")])
+    assert res.exit_code == 0 and "Warning" not in res.output
+
+
+def test_errors_name_the_column(tmp_path: Path) -> None:
+    df = _frame(100).assign(temp=np.nan)
+    src = tmp_path / "c.csv"
+    df.to_csv(src, index=False)
+    res = runner.invoke(app, ["impute", str(src)])
+    assert res.exit_code == 2 and "column 'temp' has no values" in res.output
+    df = _frame(100).assign(temp=1.0)
+    df.loc[4, "temp"] = np.inf
+    df.to_csv(src, index=False)
+    res = runner.invoke(app, ["impute", str(src)])
+    assert res.exit_code == 2 and "column 'temp'" in res.output and "infinite" in res.output
+
+
+def _long(n: int = 120) -> pd.DataFrame:
+    parts = []
+    for k, sid in enumerate(["A", "B"]):
+        t = np.arange(n)
+        y = np.sin(2 * np.pi * t / 24 + k) + 5 * k
+        parts.append(
+            pd.DataFrame({"unique_id": sid, "ds": pd.date_range("2024-01-01", periods=n, freq="D"), "y": y})
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_long_format_csv_gets_a_hint_and_is_accepted(tmp_path: Path) -> None:
+    src = tmp_path / "long.csv"
+    df = _long()
+    df.loc[[5, 130], "y"] = np.nan
+    df.to_csv(src, index=False)
+    res = runner.invoke(app, ["impute", str(src)])
+    assert res.exit_code == 2 and "--id-col unique_id --time-col ds --target-col y" in res.output
+    long_opts = ["--id-col", "unique_id", "--time-col", "ds", "--target-col", "y"]
+    out = tmp_path / "i.csv"
+    res = runner.invoke(app, ["impute", str(src), "--out", str(out), *long_opts])
+    assert res.exit_code == 0, res.output
+    got = pd.read_csv(out)
+    assert len(got) == len(df) and not got["y"].isna().any()
+    fc = tmp_path / "f.csv"
+    res = runner.invoke(app, ["forecast", str(src), "--horizon", "5", "--out", str(fc), *long_opts])
+    assert res.exit_code == 0, res.output
+    got = pd.read_csv(fc, parse_dates=["ds"])
+    assert len(got) == 10 and set(got["unique_id"]) == {"A", "B"}
+    assert got["ds"].iloc[0] == pd.Timestamp("2024-01-01") + pd.Timedelta(days=120)  # the day after the last
+    sc = tmp_path / "s.csv"
+    res = runner.invoke(app, ["detect", str(src), "--out", str(sc), *long_opts])
+    assert res.exit_code == 0, res.output
+    assert len(pd.read_csv(sc)) == len(df)
+
+
+def test_help_shows_no_bool_type() -> None:
+    for cmd in (["impute"], ["forecast"], ["classify", "fit"], ["search", "build"], ["export", "onnx"]):
+        res = runner.invoke(app, [*cmd, "--help"])
+        assert res.exit_code == 0 and "<bool>" not in res.output and "--overwrite" in res.output
+    res = runner.invoke(app, ["pretrain", "--help"])
+    assert res.exit_code == 0 and "<bool>" not in res.output and "--resume" in res.output
