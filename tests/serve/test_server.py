@@ -146,3 +146,175 @@ def test_real_server_process(cast_dir: Path) -> None:
             proc.wait()
             raise
     assert proc.returncode == 0, proc.stderr.read().decode()  # type: ignore[union-attr]
+
+
+# ------------------------------------------------------------- issue 15: exposure, slow and big clients
+
+TOKEN = "a-test-token-0123456789abcdef"
+
+
+def test_cli_warns_beyond_loopback_without_a_token(monkeypatch: pytest.MonkeyPatch, cast_dir: Path) -> None:
+    import uvicorn
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw, app=app))
+    monkeypatch.delenv("TINYTS_SERVE_TOKEN", raising=False)
+    base = ["serve", "--pulse", "none", "--cast", str(cast_dir)]
+    res = CliRunner().invoke(_cli(), [*base, "--host", "0.0.0.0"])
+    assert res.exit_code == 0, res.output
+    assert "warning: listening on 0.0.0.0, beyond this machine, without a token" in res.output
+    assert "TINYTS_SERVE_TOKEN" in res.output
+    for host in ("127.0.0.1", "localhost", "::1"):
+        res = CliRunner().invoke(_cli(), [*base, "--host", host])
+        assert res.exit_code == 0 and "warning" not in res.output, (host, res.output)
+    # the token from the environment: no warning, and the app requires it
+    res = CliRunner().invoke(_cli(), [*base, "--host", "0.0.0.0"], env={"TINYTS_SERVE_TOKEN": TOKEN})
+    assert res.exit_code == 0 and "warning" not in res.output and "bearer token required" in res.output
+    assert seen["app"].state.runner.config.token == TOKEN
+    assert TOKEN not in res.output
+    res = CliRunner().invoke(_cli(), [*base, "--token", "short"])
+    assert res.exit_code == 2 and "at least 16" in res.output
+
+
+def test_cli_passes_connection_limits_to_uvicorn(monkeypatch: pytest.MonkeyPatch, cast_dir: Path) -> None:
+    import uvicorn
+
+    from tinyts.serve.server import GuardedH11Protocol
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw, app=app))
+    args = [
+        "serve",
+        "--pulse",
+        "none",
+        "--cast",
+        str(cast_dir),
+        "--header-timeout",
+        "3",
+        "--body-timeout",
+        "7",
+    ]
+    args += ["--timeout-keep-alive", "2", "--max-connections", "20", "--max-output-values", "500"]
+    res = CliRunner().invoke(_cli(), [*args, "--max-request-values", "900"])
+    assert res.exit_code == 0, res.output
+    protocol = seen["http"]
+    assert issubclass(protocol, GuardedH11Protocol)
+    assert (protocol.header_timeout, protocol.max_connections) == (3.0, 20)
+    assert seen["timeout_keep_alive"] == 2 and seen["backlog"] == 20
+    config = seen["app"].state.runner.config
+    assert (config.body_timeout, config.max_output_values, config.max_request_values) == (7.0, 500, 900)
+
+
+def _peak_rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmHWM"))
+
+
+def _recv_or_closed(sock: socket.socket, timeout: float) -> bytes | None:
+    """What the server sent before closing (b"" = closed silently); None = still open after timeout."""
+    sock.settimeout(timeout)
+    data = b""
+    try:
+        while chunk := sock.recv(4096):
+            data += chunk
+    except TimeoutError:
+        return None
+    except ConnectionResetError:
+        pass
+    return data
+
+
+@pytest.mark.slow  # a server process; ~15 s on 2 shared cores
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc and sets RLIMIT_NOFILE")
+def test_real_server_under_hostile_clients(cast_dir: Path, tmp_path: Path) -> None:
+    """200 half-open connections with 128 open files, a near-limit body, and a bearer token."""
+    import resource
+
+    def few_files() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128))
+
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, "-m", "tinyts.cli_serve", "--port", str(port), "--cast", str(cast_dir)]
+    cmd += ["--header-timeout", "1", "--body-timeout", "1.5", "--log-level", "warning"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TINYTS_SERVE_TOKEN": TOKEN}
+    log = (tmp_path / "server.log").open("w")  # a file: a full pipe would block the server's logging
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=few_files)
+    socks: list[socket.socket] = []
+    try:
+        _wait_healthy(proc, base)
+        # --- 200 half-open requests: 100 without complete headers, 100 with a stalled body
+        for i in range(200):
+            s = socket.create_connection(("127.0.0.1", port))
+            head = b"POST /v1/impute HTTP/1.1\r\nHost: x\r\n"
+            if i % 2:
+                head += f"Authorization: Bearer {TOKEN}\r\nContent-Length: 1000\r\n\r\n".encode() + b'{"ser'
+            s.sendall(head)
+            socks.append(s)
+        t = time.monotonic()
+        status, health = _request(base + "/health", timeout=10.0)
+        assert status == 200 and time.monotonic() - t < 3.0  # the cap closed the oldest waiting ones
+        assert health["limits"]["max_request_values"] == 1_000_000
+        answers = [_recv_or_closed(s, 8.0) for s in socks]
+        assert all(a is not None for a in answers), "a half-open connection was never closed"
+        timed_out = [a for a in answers if a and b" 408 " in a.split(b"\r\n", 1)[0]]
+        assert timed_out and all(b"--body-timeout" in a for a in timed_out)
+        n_fds = len(os.listdir(f"/proc/{proc.pid}/fd"))
+        assert n_fds < 64, n_fds
+
+        # --- the token: required on task routes, not on /health
+        series = {"series": [{"id": "s", "values": [float(v) for v in np.sin(np.arange(64) / 5.0)]}]}
+        status, body = _request(base + "/v1/impute", series)
+        assert status == 401 and "Authorization: Bearer" in body["detail"]
+        req = urllib.request.Request(
+            base + "/v1/impute",
+            data=json.dumps(series).encode(),
+            headers={"content-type": "application/json", "Authorization": f"Bearer {TOKEN}"},
+        )
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            assert resp.status == 200
+
+        # --- a body of 3 million values (6 MB, under --max-body-bytes): refused while it arrives
+        before = _peak_rss_mb(proc.pid)
+        n = 3_000_000
+        big = ('{"series": [{"id": "a", "values": [' + ",".join(["0"] * n) + "]}]}").encode()
+        latencies: list[float] = []
+        result: dict[str, Any] = {}
+
+        def send_big() -> None:
+            t0 = time.monotonic()
+            req = urllib.request.Request(
+                base + "/v1/impute",
+                data=big,
+                headers={"content-type": "application/json", "Authorization": f"Bearer {TOKEN}"},
+            )
+            try:
+                urllib.request.urlopen(req, timeout=120)
+            except urllib.error.HTTPError as err:
+                result.update(status=err.code, body=json.loads(err.read()))
+            result["seconds"] = time.monotonic() - t0
+
+        with ThreadPoolExecutor(1) as pool:
+            future = pool.submit(send_big)
+            while not future.done():
+                t0 = time.monotonic()
+                assert _request(base + "/health", timeout=30.0)[0] == 200
+                latencies.append(time.monotonic() - t0)
+                time.sleep(0.05)
+            future.result()
+        assert result["status"] == 413 and "--max-request-values" in result["body"]["detail"]
+        assert result["seconds"] < 5.0 and max(latencies) < 2.0, (result["seconds"], latencies)
+        assert _peak_rss_mb(proc.pid) - before < 100
+        assert proc.poll() is None
+    finally:
+        for s in socks:
+            s.close()
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # pragma: no cover - only when shutdown hangs
+            proc.kill()
+            proc.wait()
+            raise
+        log.close()
+    assert proc.returncode == 0, (tmp_path / "server.log").read_text()[-3000:]

@@ -19,6 +19,11 @@ DEFAULT_MAX_BODY_BYTES = 16 * 2**20
 DEFAULT_MAX_SERIES = 1024
 DEFAULT_MAX_POINTS = 100_000
 DEFAULT_MAX_HORIZON = 4096
+DEFAULT_MAX_REQUEST_VALUES = 1_000_000
+DEFAULT_MAX_OUTPUT_VALUES = 1_000_000
+DEFAULT_BODY_TIMEOUT = 60.0
+#: environment variable read by ``tinyts serve`` for the bearer token
+TOKEN_ENV = "TINYTS_SERVE_TOKEN"
 
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
@@ -50,6 +55,20 @@ class ServeConfig:
         Longest forecast horizon (422 beyond).
     max_concurrent : int
         Model calls running at once; further requests wait for a slot (bounds CPU and memory).
+    max_request_values : int
+        Most values and timestamps in one request, all series together (413 beyond). Counted while the
+        body arrives (its JSON commas, an upper bound), so a body of millions of values is refused
+        before it is parsed, and exactly after parsing.
+    max_output_values : int
+        Most numbers in one response (413 beyond), checked before the model runs: forecasts count
+        channels x horizon x (quantile levels + 1) per series plus the future timestamps, embeddings
+        their width per series; impute and detect return no more than their input.
+    body_timeout : float
+        Seconds a client has to send the whole request body once its headers have arrived (408
+        beyond; a slowly trickling upload cannot hold a connection open for ever).
+    token : str or None
+        When set, every route but ``/health`` requires ``Authorization: Bearer <token>`` (401
+        otherwise). Never shown by ``/health`` or in logs.
     """
 
     pulse: Source | None = "tinypulse"
@@ -60,21 +79,59 @@ class ServeConfig:
     max_points: int = DEFAULT_MAX_POINTS
     max_horizon: int = DEFAULT_MAX_HORIZON
     max_concurrent: int = 2
+    max_request_values: int = DEFAULT_MAX_REQUEST_VALUES
+    max_output_values: int = DEFAULT_MAX_OUTPUT_VALUES
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+    token: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        for name in ("max_body_bytes", "max_series", "max_points", "max_horizon", "max_concurrent"):
+        for name in _INT_LIMITS:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
+        timeout = self.body_timeout
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < 1e9:
+            raise ValueError(f"body_timeout must be a positive number of seconds, got {timeout!r}")
+        if self.token is not None:
+            check_token(self.token)
 
     def limits(self) -> dict[str, int]:
-        return {
-            "max_body_bytes": self.max_body_bytes,
-            "max_series": self.max_series,
-            "max_points": self.max_points,
-            "max_horizon": self.max_horizon,
-            "max_concurrent": self.max_concurrent,
-        }
+        """The request limits, as ``/health`` shows them (never the token)."""
+        return {name: getattr(self, name) for name in _INT_LIMITS}
+
+
+_INT_LIMITS = (
+    "max_body_bytes",
+    "max_series",
+    "max_points",
+    "max_horizon",
+    "max_concurrent",
+    "max_request_values",
+    "max_output_values",
+)
+
+
+def check_token(token: str) -> None:
+    """Refuse a bearer token that cannot be sent in an HTTP header or is trivially short.
+
+    Raises
+    ------
+    ValueError
+        An empty token, one shorter than 16 characters, or one with characters other than printable
+        ASCII without spaces (what an ``Authorization`` header can carry).
+    """
+    if not isinstance(token, str) or not token:
+        raise ValueError("the token is empty; pass a long random string (or no token at all)")
+    if not all("!" <= ch <= "~" for ch in token):
+        raise ValueError(
+            "the token may hold only printable ASCII characters without spaces (it travels in the "
+            "Authorization header)"
+        )
+    if len(token) < 16:
+        raise ValueError(
+            f"the token has {len(token)} characters; use at least 16, e.g. the output of "
+            'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+        )
 
 
 @dataclass

@@ -100,6 +100,7 @@ def parse(
             f"the request has {len(series):,} series; this server accepts at most {config.max_series:,} "
             "per request (--max-series); split it into several requests",
         )
+    check_request_values(series, config)
     out = Parsed()
     seen: set[str] = set()
     for s in series:
@@ -125,6 +126,47 @@ def parse(
     return out
 
 
+def _n_values(values: list[Any]) -> int:
+    return sum(len(r) for r in values) if values and isinstance(values[0], list) else len(values)
+
+
+def check_request_values(series: list[Series], config: ServeConfig) -> None:
+    """The exact count of values and timestamps of a request against ``max_request_values``.
+
+    Raises
+    ------
+    RequestError
+        413 when the request holds more than ``config.max_request_values`` of them.
+    """
+    total = sum(_n_values(s.values) + len(s.timestamps or ()) for s in series)
+    if total > config.max_request_values:
+        raise RequestError(TOO_LARGE, too_many_values(f"{total:,}", config.max_request_values))
+
+
+def too_many_values(count: str, limit: int) -> str:
+    """The message of a request over ``max_request_values`` (``count`` may be "more than N")."""
+    return (
+        f"the request holds {count} values and timestamps (all series together); this server accepts "
+        f"at most {limit:,} per request (--max-request-values); split it into several requests"
+    )
+
+
+def check_output(n_out: int, config: ServeConfig, what: str) -> None:
+    """Refuse, before the model runs, a response of more than ``max_output_values`` numbers.
+
+    Raises
+    ------
+    RequestError
+        413 naming the count, the limit, the option that changes it and what makes the answer smaller.
+    """
+    if n_out > config.max_output_values:
+        raise RequestError(
+            TOO_LARGE,
+            f"the answer would hold {n_out:,} numbers ({what}); this server returns at most "
+            f"{config.max_output_values:,} per request (--max-output-values); ask for less per request",
+        )
+
+
 def check_history(parsed: Parsed, context_length: int | None = None) -> None:
     """Forecasting needs 2 observed values per series and channel, and one among the last
     ``context_length`` points (the library's check, per series)."""
@@ -144,11 +186,12 @@ def future_timestamps(sid: str, stamps: list[Any], horizon: int) -> list[Any]:
 
     from tinyts.data.convert import future_timestamps as _future
 
+    out_of_bounds = (OverflowError, pd.errors.OutOfBoundsDatetime, pd.errors.OutOfBoundsTimedelta)
     index: pd.Index
     if all(isinstance(t, str) for t in stamps):
         try:
             index = pd.DatetimeIndex(pd.to_datetime(stamps))
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, OverflowError) as exc:
             raise RequestError(
                 UNPROCESSABLE, f"{_label(sid)}: timestamps are not ISO-8601 dates or numbers ({exc})"
             ) from None
@@ -156,13 +199,32 @@ def future_timestamps(sid: str, stamps: list[Any], horizon: int) -> list[Any]:
         raise RequestError(UNPROCESSABLE, f"{_label(sid)}: timestamps mix strings and numbers")
     else:
         index = pd.Index(stamps)
+    beyond = (
+        f"{_label(sid)}: the {horizon:,} timestamps after {stamps[-1]!r} fall outside the range of "
+        "representable {what}; use a shorter horizon, or leave the timestamps out"
+    )
     try:
-        future = _future(index, horizon)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked below
+            future = _future(index, horizon)
+    except out_of_bounds as exc:  # dates beyond 2262 / before 1677 in pandas
+        raise RequestError(UNPROCESSABLE, beyond.format(what=f"timestamps ({exc})")) from None
     except ValueError as exc:
         raise RequestError(UNPROCESSABLE, f"{_label(sid)}: {exc}") from None
+    # a step that overflows int64 silently wraps around to the past, and numbers overflow to inf:
+    # the future must run on, strictly increasing, from the last timestamp
     if isinstance(future, pd.DatetimeIndex):
+        stamps_ok = len(future) == horizon and future[0] > index[-1] and future.is_monotonic_increasing
+        if not (stamps_ok and future.is_unique):
+            raise RequestError(UNPROCESSABLE, beyond.format(what="dates (pandas ends at 2262-04-11)"))
         return [t.isoformat() for t in future]
-    return [v.item() if isinstance(v, np.generic) else v for v in future.tolist()]
+    out = [v.item() if isinstance(v, np.generic) else v for v in future.tolist()]
+    numbers = np.asarray(out, dtype=np.float64) if all(isinstance(v, (int, float)) for v in out) else None
+    last = float(stamps[-1]) if numbers is not None else 0.0
+    if numbers is not None and not (
+        np.isfinite(numbers).all() and numbers[0] > last and (np.diff(numbers) > 0).all()
+    ):
+        raise RequestError(UNPROCESSABLE, beyond.format(what="numbers (float64)"))
+    return out
 
 
 def to_json(a: Any, flat: bool) -> list[Any]:

@@ -22,6 +22,7 @@ from tinyts.serve.payload import (
     UNPROCESSABLE,
     RequestError,
     check_history,
+    check_output,
     future_timestamps,
     parse,
     plain,
@@ -108,8 +109,20 @@ class Runner:
         return S.DetectResponse(model=loaded.name, mode=req.mode, series=results)
 
     def embed(self, req: S.EmbedRequest) -> S.EmbedResponse:
+        from tinyts.tasks.embed import embedding_dim
+
         loaded = self.need("pulse", "/v1/embed")
         p = parse(req.series, self.config, min_length=2)
+        try:
+            widths = [embedding_dim(loaded.model, req.kind, a.shape[0], req.channels) for a in p.arrays]
+        except (ValueError, TypeError) as exc:
+            raise RequestError(UNPROCESSABLE, str(exc)) from None
+        check_output(
+            sum(widths),
+            self.config,
+            f"{len(p.ids):,} {req.kind} embeddings, {max(widths):,} numbers for the widest series; "
+            "kind 'register', channels 'mean' or fewer series make it smaller",
+        )
         vectors: list[Any] = [None] * len(p.ids)
         for group in p.groups():
             items = [p.arrays[i] for i in group]
@@ -138,13 +151,29 @@ class Runner:
                 f"horizon {req.horizon:,} is longer than this server allows ({self.config.max_horizon:,}, "
                 "--max-horizon)",
             )
+        levels = tuple(req.quantiles) if req.quantiles is not None else tuple(loaded.model.config.quantiles)
+        if len(set(levels)) != len(levels):
+            repeated = sorted({lv for lv in levels if levels.count(lv) > 1})
+            raise RequestError(
+                UNPROCESSABLE,
+                f"quantiles repeat the level(s) {', '.join(f'{lv:g}' for lv in repeated)}; give each level "
+                "once (the response has one entry per level)",
+            )
         p = parse(req.series, self.config, align="right")
+        channels = sum(a.shape[0] for a in p.arrays)
+        n_out = channels * req.horizon * (len(levels) + 1)
+        n_out += req.horizon * sum(ts is not None for ts in p.timestamps)
+        check_output(
+            n_out,
+            self.config,
+            f"{channels:,} channels x horizon {req.horizon:,} x (mean + {len(levels)} quantile levels), "
+            "with the future timestamps; a shorter horizon, fewer quantiles or fewer series make it smaller",
+        )
         check_history(p, loaded.model.config.context_length)
         future = [
             None if ts is None else future_timestamps(sid, ts, req.horizon)
             for sid, ts in zip(p.ids, p.timestamps, strict=True)
         ]
-        levels = tuple(req.quantiles) if req.quantiles is not None else tuple(loaded.model.config.quantiles)
         means: list[Any] = [None] * len(p.ids)
         quants: list[Any] = [None] * len(p.ids)
         used: tuple[float, ...] = levels
