@@ -50,7 +50,7 @@ def test_future_timestamps_refuse_unordered_duplicate_and_out_of_range() -> None
     with pytest.raises(ValueError, match="more than once"):
         future_timestamps(pd.DatetimeIndex(["2024-01-01", "2024-01-02", "2024-01-02"]), 2)
     with pytest.raises(ValueError, match="outside the range"):
-        future_timestamps(pd.DatetimeIndex(["2262-04-01", "2262-04-02"]), 100)
+        future_timestamps(pd.DatetimeIndex(["2262-04-01", "2262-04-02"]).as_unit("ns"), 100)
 
 
 def test_forecast_command_dates_are_one_hour_apart(tmp_path: Path) -> None:
