@@ -16,6 +16,13 @@ returns a :class:`ForecastOutput`: the point forecast and, when the method has t
   (``FracastModel.from_pretrained()`` without an argument reads the package folder, never a hub),
   batches of 16, its own 0.1 ... 0.9 quantiles, the 0.5 quantile as point forecast; horizons past
   its native 48 steps use the package's own rollout.
+
+:data:`STATSFORECAST_PEERS` (the ``forecasting_broad`` suite): statsforecast ``SeasonalNaive``,
+``AutoETS``, ``AutoARIMA``, ``AutoTheta`` and ``AutoCES`` with their defaults and
+``season_length=P``, each with all 9 quantiles from its prediction intervals (levels 20 ... 80 %, the
+mean as the median). A series on which a model raises or returns non-finite values gets the numpy
+seasonal naive forecast instead (its quantiles all equal to it); ``setup.info["fallbacks"]`` counts
+them and names the first error.
 """
 
 from __future__ import annotations
@@ -31,10 +38,12 @@ from tinyts.bench.metrics import QUANTILES
 
 __all__ = [
     "FORECASTERS",
+    "STATSFORECAST_PEERS",
     "ForecastFn",
     "ForecastOutput",
     "ForecastSetup",
     "seasonal_naive_forecast",
+    "statsforecast_factory",
 ]
 
 
@@ -99,30 +108,74 @@ def _seasonal_naive_factory(setup: ForecastSetup) -> ForecastFn:
 
 
 _ETS_LEVELS = (20, 40, 60, 80)
+_LEVEL_COLS = [f"lo-{lv}" for lv in reversed(_ETS_LEVELS)] + ["mean"] + [f"hi-{lv}" for lv in _ETS_LEVELS]
 
 
-def _ets_factory(model: str) -> Callable[[ForecastSetup], ForecastFn]:
+def _interval_quantiles(out: dict[str, Any]) -> np.ndarray:
+    """``(horizon, 9)`` quantiles 0.1 ... 0.9 from a statsforecast ``forecast(..., level=...)`` dict."""
+    return np.stack([np.asarray(out[c], dtype=np.float64) for c in _LEVEL_COLS], axis=-1)
+
+
+def statsforecast_factory(
+    model_name: str, fallback: bool = False, **kwargs: Any
+) -> Callable[[ForecastSetup], ForecastFn]:
+    """A factory for one statsforecast model with quantiles from its prediction intervals.
+
+    Parameters
+    ----------
+    model_name : str
+        A class of ``statsforecast.models`` (``AutoETS``, ``AutoARIMA``, ``AutoTheta``, ``AutoCES``,
+        ``SeasonalNaive``), built as ``cls(season_length=setup.period, **kwargs)`` per series.
+    fallback : bool
+        On an exception or non-finite output for a series, use the numpy seasonal naive forecast
+        (all quantiles equal to it) and count it in ``setup.info["fallbacks"]``; else raise.
+    **kwargs
+        Further constructor arguments (e.g. ``model="ZZA"`` for AutoETS).
+
+    Returns
+    -------
+    callable
+        ``(ForecastSetup) -> forecast(contexts, horizon) -> ForecastOutput`` with 9 quantiles; the
+        0.5 quantile (the model's mean) is the point forecast.
+    """
+
     def factory(setup: ForecastSetup) -> ForecastFn:
-        from statsforecast.models import AutoETS
+        import statsforecast.models as sfm
 
+        cls = getattr(sfm, model_name)
         period = int(setup.period)
-        setup.info.update(model=model, season_length=period, levels=list(_ETS_LEVELS))
+        setup.info.update(kwargs)  # AutoETS: model="ZZZ" as before
+        setup.info.update(peer=model_name, season_length=period, levels=list(_ETS_LEVELS))
+        if fallback:
+            setup.info.setdefault("fallbacks", 0)
 
         def forecast(contexts: np.ndarray, horizon: int) -> ForecastOutput:
             arr = _check_contexts(contexts, horizon)
             quant = np.empty((arr.shape[0], horizon, len(QUANTILES)))
             for i, y in enumerate(arr):
-                out = AutoETS(season_length=period, model=model).forecast(
-                    y=y, h=horizon, level=list(_ETS_LEVELS)
-                )
-                cols = [f"lo-{lv}" for lv in reversed(_ETS_LEVELS)] + ["mean"]
-                cols += [f"hi-{lv}" for lv in _ETS_LEVELS]
-                quant[i] = np.stack([out[c] for c in cols], axis=-1)
+                try:
+                    q = _interval_quantiles(
+                        cls(season_length=period, **kwargs).forecast(y=y, h=horizon, level=list(_ETS_LEVELS))
+                    )
+                    if not np.all(np.isfinite(q)):
+                        raise FloatingPointError("non-finite forecast or interval")
+                except Exception as exc:
+                    if not fallback:
+                        raise
+                    setup.info["fallbacks"] = int(setup.info.get("fallbacks", 0)) + 1
+                    setup.info.setdefault("first_fallback", f"{type(exc).__name__}: {exc}"[:200])
+                    point = seasonal_naive_forecast(y[None, :], horizon, period)[0]
+                    q = np.repeat(point[:, None], len(QUANTILES), axis=1)
+                quant[i] = q
             return ForecastOutput(quant[..., len(QUANTILES) // 2].copy(), quant)
 
         return forecast
 
     return factory
+
+
+def _ets_factory(model: str) -> Callable[[ForecastSetup], ForecastFn]:
+    return statsforecast_factory("AutoETS", model=model)
 
 
 _FRACAST_BATCH = 16
@@ -163,4 +216,15 @@ FORECASTERS: dict[str, Callable[[ForecastSetup], ForecastFn]] = {
     "autoets": _ets_factory("ZZZ"),
     "autoets_zza": _ets_factory("ZZA"),
     "fracast": _fracast_factory,
+}
+
+
+#: The ``forecasting_broad`` suite's statsforecast peers (defaults, 9 quantiles, seasonal naive on
+#: failure). Order = column order in the report.
+STATSFORECAST_PEERS: dict[str, Callable[[ForecastSetup], ForecastFn]] = {
+    "seasonal_naive": statsforecast_factory("SeasonalNaive", fallback=True),
+    "autoets": statsforecast_factory("AutoETS", fallback=True),
+    "autoarima": statsforecast_factory("AutoARIMA", fallback=True),
+    "autotheta": statsforecast_factory("AutoTheta", fallback=True),
+    "ces": statsforecast_factory("AutoCES", fallback=True),
 }
