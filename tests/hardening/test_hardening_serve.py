@@ -1,12 +1,17 @@
 """Boundary properties of the HTTP service: any JSON body gives 200 with finite results, or 413/422.
 
 Bodies are sent as raw JSON text (``json.dumps`` writes ``NaN`` and ``Infinity`` tokens, which the
-server's parser reads), so non-finite numbers reach the service as a client could send them. The
-TestClient re-raises any server-side exception, so a crash (HTTP 500) fails the test with its traceback.
+server's parser reads, and escapes lone surrogates as ``\\ud800``), so non-finite numbers and invalid
+strings reach the service as a client could send them. The TestClient re-raises any server-side
+exception, so a crash (HTTP 500) fails the test with its traceback. Drawn faults include duplicate
+quantile levels, options of the wrong JSON type, lone surrogates, future timestamps beyond what pandas
+or float64 can hold, and requests or answers over the size limits.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 import json
 import math
 import warnings
@@ -23,6 +28,7 @@ from tinyts.models.cast import TinyCast
 from tinyts.models.pulse import TinyPulse
 from tinyts.serve import ServeConfig, create_app
 from tinyts.tasks.classify import PulseClassifier
+from tinyts.tasks.embed import embedding_dim
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx`")
@@ -30,6 +36,8 @@ with warnings.catch_warnings():
 
 Tally = Callable[[str], None]
 MAX_SERIES, MAX_POINTS, MAX_HORIZON = 4, 400, 64
+#: values + timestamps per request, and numbers per answer (forecast and embed can exceed them)
+MAX_REQUEST_VALUES, MAX_OUTPUT_VALUES = 1000, 2000
 #: route -> (minimum time points, minimum observed values per channel)
 ROUTES = {
     "/v1/impute": (1, 1),
@@ -39,6 +47,9 @@ ROUTES = {
     "/v1/classify": (1, 1),
 }
 JUNK = ("a", True, [1.0], {"v": 1})
+#: the last timestamp pandas can hold (nanoseconds since 1970 in an int64)
+PANDAS_END = dt.datetime(2262, 4, 11, 23, 47, 16)
+LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +63,8 @@ def client(
         max_series=MAX_SERIES,
         max_points=MAX_POINTS,
         max_horizon=MAX_HORIZON,
+        max_request_values=MAX_REQUEST_VALUES,
+        max_output_values=MAX_OUTPUT_VALUES,
     )
     with TestClient(create_app(config)) as c:
         yield c
@@ -72,7 +85,7 @@ def series_json(draw: st.DrawFn, i: int, clean: bool) -> tuple[dict[str, Any], b
     kind = draw(st.sampled_from(kinds if clean else [*kinds, "one_observed", "inf"]))
     values = make_values((max(channels, 1), length), kind, draw(st.integers(0, 999)) + i)
     rows: list[list[Any]] = [[None if math.isnan(v) else float(v) for v in row] for row in values]
-    faults = ["none", "none", "none", "junk", "ragged", "beyond", "nan_token"]
+    faults = ["none", "none", "none", "junk", "ragged", "beyond", "nan_token", "surrogate"]
     fault = draw(st.sampled_from(["none", "nan_token"] if clean else faults))
     ok = True
     if fault == "junk" and length:
@@ -88,6 +101,9 @@ def series_json(draw: st.DrawFn, i: int, clean: bool) -> tuple[dict[str, Any], b
         rows[0][-1] = float("nan")  # the NaN token: missing, like null
         values[0, -1] = np.nan
     body: dict[str, Any] = {"id": f"s{i}", "values": rows[0] if flat else rows[:channels]}
+    if fault == "surrogate":  # a lone UTF-16 surrogate: not a valid string
+        body["id"] = f"s{i}" + chr(draw(st.integers(0xD800, 0xDFFF)))
+        ok = False
     if draw(st.integers(0, 3)) == 0:
         n_stamps = length + draw(st.sampled_from([0] if clean else [0, 0, 1]))
         body["timestamps"] = [f"2024-01-01T{h // 60:02d}:{h % 60:02d}:00" for h in range(n_stamps)]
@@ -119,20 +135,48 @@ def requests(draw: st.DrawFn) -> tuple[str, dict[str, Any], bool]:
         body["series"][1]["id"] = body["series"][0]["id"]  # duplicate ids
         ok = False
     if route == "/v1/forecast":
-        horizons = [12, 1, MAX_HORIZON] if clean else [12, 1, MAX_HORIZON, 0, MAX_HORIZON + 1, -2]
+        horizons: list[Any] = [12, 1, MAX_HORIZON]
+        if not clean:  # out of range, or not a JSON integer ("12", true, 12.0 are refused)
+            horizons += [0, MAX_HORIZON + 1, -2, "12", True, 12.0]
         horizon = draw(st.sampled_from(horizons))
         body["horizon"] = horizon
-        ok = ok and 1 <= horizon <= MAX_HORIZON
+        ok = ok and type(horizon) is int and 1 <= horizon <= MAX_HORIZON
         if draw(st.integers(0, 3)) == 0:
-            body["quantiles"] = draw(st.sampled_from([[0.5], [0.1, 0.9], [0.25], []]))
+            quantiles = [[0.5], [0.1, 0.9], [0.25], [], [0.5, 0.5], [0.1, 0.9, 0.1], ["0.5"], [True]]
+            body["quantiles"] = draw(st.sampled_from(quantiles if not clean else quantiles[:2]))
             ok = ok and body["quantiles"] in ([0.5], [0.1, 0.9])
         for s in body["series"]:
             if ok and "timestamps" in s and len(s["timestamps"]) < 2:
                 ok = False  # no step to continue the timestamps from
     elif route == "/v1/embed":
-        body["shifts"] = draw(st.sampled_from([1, 2] if clean else [1, 2, 0, 65]))
-        ok = ok and 1 <= body["shifts"] <= 64
+        body["shifts"] = draw(st.sampled_from([1, 2] if clean else [1, 2, 0, 65, "2", True, 2.0]))
+        ok = ok and type(body["shifts"]) is int and 1 <= body["shifts"] <= 64
+    elif route == "/v1/impute" and draw(st.integers(0, 3)) == 0:
+        body["stride"] = draw(st.sampled_from([4, 16] if clean else [4, 16, 0, "8", False, 8.0]))
+        ok = ok and type(body["stride"]) is int and body["stride"] >= 1
     return route, body, ok
+
+
+def _n_request_values(body: dict[str, Any]) -> int:
+    total = 0
+    for s in body["series"]:
+        v = s["values"]
+        total += sum(len(r) for r in v) if v and isinstance(v[0], list) else len(v)
+        total += len(s.get("timestamps") or ())
+    return total
+
+
+def _n_output(client: TestClient, route: str, body: dict[str, Any]) -> int:
+    """Numbers the answer to a valid body holds, as the limit counts them."""
+    channels = [len(s["values"]) if isinstance(s["values"][0], list) else 1 for s in body["series"]]
+    if route == "/v1/forecast":
+        levels = len(body.get("quantiles") or LEVELS)
+        stamps = sum("timestamps" in s for s in body["series"])
+        return body["horizon"] * (sum(channels) * (levels + 1) + stamps)
+    if route == "/v1/embed":
+        pulse = client.app.state.runner.models.pulse.model  # type: ignore[attr-defined]
+        return sum(embedding_dim(pulse, "register", c, "concat") for c in channels)
+    return 0  # impute and detect answer no more than they were sent; classify, two probabilities
 
 
 def _finite(values: Any) -> bool:
@@ -174,6 +218,11 @@ def test_any_body_gives_a_result_or_a_clear_client_error(
     tally: Tally, client: TestClient, request_: tuple[str, dict[str, Any], bool]
 ) -> None:
     route, body, ok = request_
+    if ok:  # the size limits: values and timestamps sent, numbers answered
+        ok = (
+            _n_request_values(body) <= MAX_REQUEST_VALUES
+            and _n_output(client, route, body) <= MAX_OUTPUT_VALUES
+        )
     r = client.post(route, content=json.dumps(body), headers={"content-type": "application/json"})
     if ok:
         assert r.status_code == 200, r.text
@@ -216,3 +265,158 @@ def test_invalid_body_with_nan_tokens_is_a_422_not_a_crash(client: TestClient, r
     r = client.post("/v1/impute", content=raw, headers={"content-type": "application/json"})
     assert r.status_code == 422, r.text
     assert isinstance(r.json()["detail"], list) and r.json()["detail"][0]["loc"][0] == "body"
+
+
+def _post_raw(client: TestClient, route: str, body: Any) -> Any:
+    r = client.post(route, content=json.dumps(body), headers={"content-type": "application/json"})
+    r.content.decode("utf-8")  # the answer is valid UTF-8 (a lone surrogate cannot be written in it)
+    return r
+
+
+#: the options of every route and the JSON values each accepts
+OPTIONS = {
+    ("/v1/forecast", "horizon"): "int",
+    ("/v1/forecast", "quantiles"): "levels",
+    ("/v1/impute", "stride"): "int",
+    ("/v1/impute", "head"): "head",
+    ("/v1/embed", "shifts"): "int",
+    ("/v1/detect", "mode"): "mode",
+}
+json_values = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**70), 2**70),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=6),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=3), inner, max_size=2)
+    ),
+    max_leaves=6,
+)
+
+
+def _option_ok(name: str, kind: str, value: Any) -> bool:
+    """The oracle of an option's value: strict JSON types, in range, distinct levels; null is the
+    default of the optional ones."""
+    if value is None:
+        return name in ("stride", "shifts", "quantiles")
+    if kind == "int":  # horizon <= MAX_HORIZON, shifts <= 64, stride >= 1
+        return type(value) is int and 1 <= value and (name == "stride" or value <= 64)
+    if kind == "levels":
+        return (
+            isinstance(value, list)
+            and len(value) > 0
+            and all(type(v) in (int, float) and v in LEVELS for v in value)
+            and len(set(value)) == len(value)
+        )
+    return value in {"head": ("avg", "time", "fft"), "mode": ("time", "fft", "forecast", "ensemble")}[kind]
+
+
+@cases(120)
+@given(
+    st.sampled_from(sorted(OPTIONS)),
+    st.one_of(
+        json_values,
+        st.sampled_from(
+            ["3", True, False, 3.0, 0.5, [0.5, 0.5], [0.1, "0.9"], [0.1, 0.9, 0.1], [1.0], "avg"]
+        ),
+        st.lists(st.sampled_from(LEVELS), min_size=1, max_size=4),
+    ),
+)
+def test_options_of_the_wrong_json_type_are_a_422(
+    tally: Tally, client: TestClient, option: tuple[str, str], value: Any
+) -> None:
+    route, name = option
+    body: dict[str, Any] = {"series": [{"id": "a", "values": make_values((1, 48), "smooth", 1)[0].tolist()}]}
+    if route == "/v1/forecast":
+        body["horizon"] = 4
+    body[name] = value
+    r = _post_raw(client, route, body)
+    if _option_ok(name, OPTIONS[option], value):
+        assert r.status_code == 200, (name, value, r.text)
+        if name == "quantiles" and value is not None:
+            assert r.json()["levels"] == [float(v) for v in value]
+        tally("ok")
+        return
+    assert r.status_code == 422, (name, value, r.status_code, r.text)
+    assert r.json()["detail"]
+    tally("error")
+
+
+@cases(60)
+@given(
+    st.sampled_from(["id", "key", "head", "timestamp", "value", "series_id_valid_body"]),
+    st.integers(0xD800, 0xDFFF),
+    st.text(max_size=4),
+)
+def test_lone_surrogates_are_a_422(
+    tally: Tally, client: TestClient, where: str, code: int, around: str
+) -> None:
+    bad = around + chr(code) + around
+    series: dict[str, Any] = {"id": "a", "values": [1.0, 2.0, None, 4.0]}
+    body: dict[str, Any] = {"series": [series]}
+    if where in ("id", "series_id_valid_body"):
+        series["id"] = bad
+        if where == "id":
+            series["values"] = [1.0, "x"]  # invalid anyway: the error is echoed
+    elif where == "key":
+        series[bad] = 1
+    elif where == "head":
+        body["head"] = bad
+    elif where == "timestamp":
+        series["timestamps"] = [bad, "2024-01-01", "2024-01-02", "2024-01-03"]
+    else:
+        series["values"] = [1.0, bad]
+    r = _post_raw(client, "/v1/impute", body)
+    assert r.status_code == 422, (where, r.status_code, r.text)
+    assert r.json()["detail"]
+    tally("error")
+
+
+@cases(80)
+@given(
+    st.booleans(),
+    st.integers(0, 200),
+    st.sampled_from(
+        [dt.timedelta(hours=1), dt.timedelta(days=1), dt.timedelta(days=7), dt.timedelta(days=365)]
+    ),
+    st.integers(1, MAX_HORIZON),
+    st.floats(1e300, 1.7e308),
+)
+def test_future_timestamps_beyond_the_representable_range_are_a_422(
+    tally: Tally,
+    client: TestClient,
+    dates: bool,
+    days_before: int,
+    step: dt.timedelta,
+    horizon: int,
+    big: float,
+) -> None:
+    """Dates near pandas' end (2262-04-11) or numbers near float64's: 200 with the right future
+    timestamps when they can be held, else a 422 that says so."""
+    if dates:
+        last = dt.datetime(2262, 4, 11) - dt.timedelta(days=days_before)
+        stamps: list[Any] = [(last - step).isoformat(), last.isoformat()]
+        fits = last + horizon * step <= PANDAS_END
+    else:
+        stamps = [big, big * 1.0625]  # an exact step (a power-of-two fraction)
+        fits = math.isfinite(big * 1.0625 + horizon * (big * 0.0625))
+    body = {"series": [{"id": "late", "values": [1.0, 2.0], "timestamps": stamps}], "horizon": horizon}
+    body["quantiles"] = [0.5]
+    r = _post_raw(client, "/v1/forecast", body)
+    if fits:
+        assert r.status_code == 200, (stamps, horizon, r.text)
+        future = r.json()["series"][0]["timestamps"]
+        if dates:
+            assert dt.datetime.fromisoformat(future[0]) == last + step
+            assert dt.datetime.fromisoformat(future[-1]) == last + horizon * step
+        else:
+            assert future[0] > stamps[-1] and all(b > a for a, b in itertools.pairwise(future))
+        tally("ok")
+        return
+    assert r.status_code == 422, (stamps, horizon, r.status_code, r.text)
+    detail = r.json()["detail"]
+    assert "'late'" in detail and "outside the range" in detail
+    tally("error")
