@@ -51,6 +51,12 @@ def test_future_timestamps_refuse_unordered_duplicate_and_out_of_range() -> None
         future_timestamps(pd.DatetimeIndex(["2024-01-01", "2024-01-02", "2024-01-02"]), 2)
     with pytest.raises(ValueError, match="outside the range"):
         future_timestamps(pd.DatetimeIndex(["2262-04-01", "2262-04-02"]).as_unit("ns"), 100)
+    with pytest.raises(ValueError, match="outside the range"):  # numpy arithmetic would wrap to 1678
+        future_timestamps(pd.DatetimeIndex(["2261-01-01", "2262-01-01"]).as_unit("ns"), 3)
+    with pytest.raises(ValueError, match="outside the range"):
+        future_timestamps(pd.Index([2**62, 2**62 + 2**60]), 5)
+    with pytest.raises(ValueError, match="outside the range"):
+        future_timestamps(pd.Index([1.0, 1e308]), 3)
 
 
 def test_forecast_command_dates_are_one_hour_apart(tmp_path: Path) -> None:

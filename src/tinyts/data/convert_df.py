@@ -280,12 +280,28 @@ def future_timestamps(index: pd.Index, horizon: int, freq: Any = None) -> pd.Ind
         dup = index[index.duplicated()][0]
         raise ValueError(f"timestamp {dup} appears more than once; each time step may have one row")
     try:
-        return _future(index, horizon, freq)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is detected by _check_range
+            future = _future(index, horizon, freq)
+        _check_range(index, future)
+        return future
     except (OverflowError, pd.errors.OutOfBoundsDatetime, pd.errors.OutOfBoundsTimedelta) as exc:
         raise ValueError(
             f"the {horizon} steps after {index[-1]} fall outside the range of representable "
             f"timestamps ({exc}); use a shorter horizon or numeric time steps"
         ) from None
+
+
+def _check_range(index: pd.Index, future: pd.Index) -> None:
+    """Overflow that numpy arithmetic would wrap silently: the future must go on after the last stamp."""
+    if len(future) == 0:
+        return
+    if isinstance(future, pd.DatetimeIndex):
+        ok = bool(future.is_monotonic_increasing and future.is_unique and future[0] > index[-1])
+    else:
+        vals = np.asarray(future.to_numpy(), dtype=np.float64)
+        ok = bool(np.isfinite(vals).all()) and bool((np.diff(vals) > 0).all()) and vals[0] > float(index[-1])
+    if not ok:
+        raise OverflowError("the future time steps wrap around the range of the time type")
 
 
 def _future(index: pd.Index, horizon: int, freq: Any) -> pd.Index:
