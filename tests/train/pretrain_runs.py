@@ -19,15 +19,25 @@ PULSE = {**TINY_PULSE, "fft_patch_length": 16, "num_layers": 1, "forecast_length
 BATCH = 8
 
 
-def tiny_recipe(folder: Path, *, steps: int, checkpoint_every: int, log_every: int = 1) -> Path:
-    """The bundled TinyPulse recipe with a tiny model, batch and schedule, written to ``folder``."""
-    recipe: dict[str, Any] = yaml.safe_load((RECIPE_DIR / "tinypulse.yaml").read_text(encoding="utf-8"))
+def tiny_recipe(
+    folder: Path, *, steps: int, checkpoint_every: int, log_every: int = 1, fast: bool = False
+) -> Path:
+    """The bundled TinyPulse recipe with a tiny model, batch and schedule, written to ``folder``.
+
+    ``fast``: the ``tinypulse-fast`` recipe instead (bank of synthetic series, rand dropout), with a
+    small bank in ``folder/banks`` and bf16 autocast on top, written as ``tiny-pulse-fast.yaml``.
+    """
+    name = "tinypulse-fast" if fast else "tinypulse"
+    recipe: dict[str, Any] = yaml.safe_load((RECIPE_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
     recipe["model_config"].update(PULSE)
     recipe["objective"]["batch_size"] = BATCH
     recipe["train"].update(
         steps=steps, checkpoint_every=checkpoint_every, log_every=log_every, warmup_steps=5, threads=1
     )
-    path = folder / "tiny-pulse.yaml"
+    if fast:
+        recipe["train"]["precision"] = "bf16"
+        recipe["data"]["bank"].update(size=96, cache_dir=str(folder / "banks"))
+    path = folder / ("tiny-pulse-fast.yaml" if fast else "tiny-pulse.yaml")
     path.write_text(yaml.safe_dump(recipe), encoding="utf-8")
     return path
 

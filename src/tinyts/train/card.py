@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tinyts.models.base import TinyModel
+from tinyts.train.loop import DEFAULT_SETUP
 from tinyts.train.state import CHECKPOINT, load_checkpoint
 
 
@@ -32,13 +33,15 @@ def model_card(state: dict[str, Any], extra: str = "") -> str:
         f"- samples seen: {state['samples']:,}",
         f"- training wall time: {state['train_seconds'] / 3600:.2f} h",
         "",
-        "| started | hardware | processes | threads | steps | seconds |",
-        "|---|---|---|---|---|---|",
+        "| started | hardware | processes | threads | recipe, setup | steps | seconds |",
+        "|---|---|---|---|---|---|---|",
     ]
     for rec in state.get("history", []):
+        # records of runs not resumed since setups are recorded: the recipe's default step
+        setup = f"{rec.get('recipe', Path(meta['recipe']).name)}, {rec.get('setup', DEFAULT_SETUP)}"
         lines.append(
             f"| {rec['started']} | {rec['hardware']} | {rec['world_size']} | {rec['threads']} | "
-            f"{rec['from_step']}-{rec['to_step']} | {rec['seconds']} |"
+            f"{setup} | {rec['from_step']}-{rec['to_step']} | {rec['seconds']} |"
         )
     lines += ["", "## Data sources (everything this checkpoint saw)", ""]
     lines += [f"- {src}" for src in meta["data_sources"]]

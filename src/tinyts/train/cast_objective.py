@@ -39,6 +39,7 @@ from tinyts.data.synth import synth_multivariate
 from tinyts.data.synth_corpus import resolve_mix, synth_batch
 from tinyts.models.cast import CastConfig
 from tinyts.nn.dartnorm import PrefixStats, to_frame
+from tinyts.train.pulse_objective import SeriesFn
 
 __all__ = ["CastObjective", "pinball"]
 
@@ -130,14 +131,24 @@ class CastObjective:
         obs[:, -1] = True  # the last point is always there (as at inference, where it is the origin)
         return obs
 
-    def batch(self, step: int, rank: int, config: CastConfig) -> dict[str, torch.Tensor]:
+    def batch(
+        self, step: int, rank: int, config: CastConfig, series: SeriesFn | None = None
+    ) -> dict[str, torch.Tensor]:
         """The batch of ``step`` on ``rank``: ``x (B, 1, L)``, ``observed (B, 1, T)``, and the
-        multivariate ``x_mv (Bm, C, L)`` / ``observed_mv`` when ``mv_batch_size > 0``."""
+        multivariate ``x_mv (Bm, C, L)`` / ``observed_mv`` when ``mv_batch_size > 0``.
+
+        ``series`` replaces the on-the-fly univariate generator (:func:`synth_batch` with the
+        objective's mix), e.g. by crops of a pre-generated bank; the multivariate samples are always
+        generated on the fly.
+        """
         rng = np.random.default_rng([self.seed, step, rank])
         t, p = config.context_length, config.patch_length
         length = self.window_length(config)
-        mix = resolve_mix(self.mix, self.real_share)
-        raw = synth_batch(self.batch_size, length, rng, mix=mix, real=self.real_dir)
+        if series is None:
+            mix = resolve_mix(self.mix, self.real_share)
+            raw = synth_batch(self.batch_size, length, rng, mix=mix, real=self.real_dir)
+        else:
+            raw = series(self.batch_size, length, rng)
         x = self._augment(rng, raw.astype(np.float64))
         out = {
             "x": torch.from_numpy(x[:, None, :].astype(np.float32)),

@@ -6,6 +6,12 @@ records.
 
 Batches are a pure function of ``(seed, step, rank)``, so a resumed run sees exactly the batches it
 would have seen without the interruption, and DDP ranks see different data.
+
+Speed settings (``docs/training.md``, "Throughput"): ``precision="bf16"`` runs the forward pass and the
+loss under bfloat16 autocast, ``compile=True`` runs them through ``torch.compile``; with the defaults
+(``"fp32"``, ``False``) the step is exactly the eager float32 step. Every ``fit`` records its setup in
+the run's history, so a run that switched setups says which segment used which. The wall time of each
+phase of a step (data, forward, backward, optimizer) is kept in ``Trainer.phase_seconds``.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +38,12 @@ BatchFn = Callable[[int, int], dict[str, torch.Tensor]]
 """``batch_fn(step, rank) -> dict of tensors`` (deterministic in its arguments)."""
 LossFn = Callable[[nn.Module, dict[str, torch.Tensor]], tuple[torch.Tensor, dict[str, float]]]
 """``loss_fn(model, batch) -> (loss, {name: value})``."""
+
+PRECISIONS = ("fp32", "bf16")
+#: the setup of a step with the default settings and on-the-fly data (see ``TrainConfig.setup``)
+DEFAULT_SETUP = "fp32 eager, on-the-fly data"
+#: the phases of a step whose wall time :class:`Trainer` measures
+PHASES = ("data", "forward", "backward", "optimizer")
 
 
 @dataclass
@@ -50,6 +63,22 @@ class TrainConfig:
     progress: bool = True
     #: stop after this many seconds of training in this process (checkpointing first); 0 = no limit
     max_seconds: float = 0.0
+    #: ``fp32`` (eager float32, the default) or ``bf16`` (forward and loss under bfloat16 autocast)
+    precision: str = "fp32"
+    #: run the forward pass and the loss through ``torch.compile``
+    compile: bool = False
+    #: dropout masks from ``torch.rand`` instead of ``bernoulli_`` (same distribution, other draws;
+    #: ``bernoulli_`` is slow on CPU)
+    fast_dropout: bool = False
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+
+    def setup(self) -> str:
+        """A short description of the speed settings (``fp32 eager`` is the default)."""
+        drop = ", rand dropout" if self.fast_dropout else ""
+        return f"{self.precision} {'compiled' if self.compile else 'eager'}{drop}"
 
     def lr_at(self, step: int) -> float:
         if step < self.warmup_steps:
@@ -76,6 +105,8 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.info = dist_info or init_distributed()
         self.model = model.to(self.info.device)
+        if config.fast_dropout:
+            _rand_dropout(self.model)
         self.batch_fn = batch_fn
         self.loss_fn = loss_fn
         self.meta = meta or {}
@@ -85,6 +116,10 @@ class Trainer:
         self.train_seconds = 0.0
         #: one record per ``fit`` call: when, where, which steps, how long (goes into model cards)
         self.history: list[dict[str, Any]] = []
+        #: wall seconds per phase of the steps of the last ``fit`` (:data:`PHASES`), one list per phase
+        self.phase_seconds: dict[str, list[float]] = {p: [] for p in PHASES}
+        #: CPU seconds of this process per step of the last ``fit`` (all its threads)
+        self.step_cpu_seconds: list[float] = []
 
     # ---------------------------------------------------------------- persistence
     def resume(self) -> bool:
@@ -96,6 +131,12 @@ class Trainer:
         self.samples = int(state["samples"])
         self.train_seconds = float(state["train_seconds"])
         self.history = list(state.get("history", []))
+        # segments written before recipes and setups were recorded ran the checkpoint's recipe with the
+        # default step (eager float32, on-the-fly data): say so, before a new segment may differ
+        previous = Path(str(state.get("meta", {}).get("recipe", "?"))).name
+        for rec in self.history:
+            rec.setdefault("recipe", previous)
+            rec.setdefault("setup", DEFAULT_SETUP)
         if self.info.is_main:
             _trim_log(self.run_dir / "log.jsonl", self.step)
         return True
@@ -145,6 +186,8 @@ class Trainer:
             "hardware": _hardware(self.info),
             "world_size": self.info.world_size,
             "threads": cfg.threads,
+            "recipe": Path(str(self.meta.get("recipe", "?"))).name,
+            "setup": f"{cfg.setup()}, {self.meta.get('data', {}).get('describe', 'on-the-fly data')}",
             "from_step": self.step,
             "to_step": self.step,
             "seconds": 0.0,
@@ -152,9 +195,14 @@ class Trainer:
         self.history.append(record)
         seconds_before = self.train_seconds
         window: dict[str, list[float]] = {}
+        loss_fn = self.loss_fn
+        if cfg.compile:
+            loss_fn = torch.compile(loss_fn)
+        phases = self.phase_seconds = {p: [] for p in PHASES}
+        cpu = self.step_cpu_seconds = []
         with _StopRequest() as stop:
             while self.step < cfg.steps:
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 # dropout and any in-model randomness: a function of the step, so resuming is exact
                 torch.manual_seed((cfg.seed * 1_000_003 + self.step) * 64 + self.info.rank)
                 batch = {
@@ -162,16 +210,24 @@ class Trainer:
                 }
                 for group in self.opt.param_groups:
                     group["lr"] = cfg.lr_at(self.step)
-                loss, parts = self.loss_fn(model, batch)
+                t1 = time.perf_counter()
+                with _autocast(cfg.precision, self.info.device):
+                    loss, parts = loss_fn(model, batch)
                 if not torch.isfinite(loss):
                     raise FloatingPointError(
                         f"loss is {loss.item()} at step {self.step}; lower the learning rate"
                     )
+                t2 = time.perf_counter()
                 self.opt.zero_grad(set_to_none=True)
                 loss.backward()
+                t3 = time.perf_counter()
                 if cfg.grad_clip > 0:
                     nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
                 self.opt.step()
+                t4 = time.perf_counter()
+                for name, sec in zip(PHASES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+                    phases[name].append(sec)
+                cpu.append(time.process_time() - c0)
                 n = next(iter(batch.values())).shape[0] * self.info.world_size
                 self.samples += n
                 self.step += 1
@@ -214,6 +270,35 @@ class Trainer:
             "finished": self.step >= cfg.steps,
             "stopped_by_signal": stop.signum,
         }
+
+
+class RandDropout(nn.Module):
+    """Dropout whose mask is ``torch.rand(...) >= p`` (the same distribution as :class:`nn.Dropout`)."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = torch.rand(x.shape, device=x.device) >= self.p
+        return x * keep * (1.0 / (1.0 - self.p))
+
+
+def _rand_dropout(model: nn.Module) -> None:
+    """Replace every :class:`nn.Dropout` of ``model`` by :class:`RandDropout` (no state: same weights)."""
+    for module in list(model.modules()):
+        for name, child in list(module.named_children()):
+            if type(child) is nn.Dropout:
+                setattr(module, name, RandDropout(child.p))
+
+
+def _autocast(precision: str, device: torch.device) -> AbstractContextManager[Any]:
+    """bfloat16 autocast for ``bf16``; nothing at all (the exact float32 step) for ``fp32``."""
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return nullcontext()
 
 
 def _agree(info: DistInfo, flag: bool) -> bool:

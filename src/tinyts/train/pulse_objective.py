@@ -21,7 +21,7 @@ not dominate a step (the CPU probe saw such spikes).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +33,9 @@ from tinyts.data.synth_corpus import resolve_mix, synth_batch
 from tinyts.models.pulse import PulseConfig
 from tinyts.nn.norm import MaskedRevIN, masked_mean_std
 from tinyts.nn.spectral import fft_series, frequency_signature
+
+SeriesFn = Callable[[int, int, np.random.Generator], np.ndarray]
+"""``series(n, length, rng) -> (n, length)`` float32: where a batch's raw series come from (e.g. a bank)."""
 
 
 @dataclass
@@ -54,12 +57,22 @@ class PulseObjective:
     real_dir: str | None = None
     real_share: float = 0.0
 
-    def batch(self, step: int, rank: int, config: PulseConfig) -> dict[str, torch.Tensor]:
-        """The batch of ``step`` on ``rank``: ``x (B, 1, T+F)`` and ``hidden (B, 1, T)``."""
+    def batch(
+        self, step: int, rank: int, config: PulseConfig, series: SeriesFn | None = None
+    ) -> dict[str, torch.Tensor]:
+        """The batch of ``step`` on ``rank``: ``x (B, 1, T+F)`` and ``hidden (B, 1, T)``.
+
+        ``series`` replaces the on-the-fly generator (:func:`synth_batch` with the objective's mix),
+        e.g. by crops of a pre-generated bank; it draws from the same per-step generator, so the batch
+        stays a pure function of ``(seed, step, rank)``.
+        """
         rng = np.random.default_rng([self.seed, step, rank])
         t, f, p = config.context_length, config.forecast_length, config.patch_length
-        mix = resolve_mix(self.mix, self.real_share)
-        x = synth_batch(self.batch_size, t + f, rng, mix=mix, real=self.real_dir)
+        if series is None:
+            mix = resolve_mix(self.mix, self.real_share)
+            x = synth_batch(self.batch_size, t + f, rng, mix=mix, real=self.real_dir)
+        else:
+            x = series(self.batch_size, t + f, rng)
         hidden = var_hybrid_mask(
             (self.batch_size, t),
             self.max_mask_ratio,

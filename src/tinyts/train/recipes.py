@@ -3,6 +3,16 @@
 Bundled recipes live in ``tinyts/train/recipes/<name>.yaml``; a path to any YAML file of the same
 shape works too. A recipe names the model, its config, the objective, the optimisation settings and
 the list of data sources (copied into the model card).
+
+An optional ``data`` section takes series from a pre-generated bank instead of generating them every
+step (:mod:`tinyts.data.synth_bank`, :func:`tinyts.data.synth_augment.bank_batch`)::
+
+    data:
+      bank: {size: 131072, length: 1024, seed: 0}   # + chunk, cache_dir (default ~/.cache/tinyts/banks)
+      augment: {reverse_prob: 0.5, mix_prob: 0.2}   # any BankAugment field
+
+The bank holds what the objective's mix (and real corpus) would generate. Without ``data`` a recipe
+trains exactly as before (on-the-fly generation).
 """
 
 from __future__ import annotations
@@ -10,11 +20,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import platform
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
+from tinyts.train.dist import init_distributed
 from tinyts.train.loop import TrainConfig, Trainer
 
 RECIPE_DIR = Path(__file__).parent / "recipes"
@@ -35,6 +48,7 @@ def load_recipe(name_or_path: str | os.PathLike[str]) -> dict[str, Any]:
     missing = {"model", "model_config", "objective", "train", "data_sources"} - set(recipe)
     if missing:
         raise ValueError(f"{path}: missing keys {sorted(missing)}")
+
     recipe["_path"] = str(path)
     return recipe
 
@@ -45,6 +59,48 @@ def _fields(cls: type, values: dict[str, Any], where: str) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"recipe section {where!r}: unknown keys {sorted(unknown)}; known: {sorted(names)}")
     return values
+
+
+def _bank_series(
+    data: dict[str, Any], objective: Any, length: int, progress: bool
+) -> tuple[Callable[[int, int, np.random.Generator], np.ndarray], dict[str, Any]]:
+    """The ``series`` function of a recipe's ``data`` section and its record for the run's meta.
+
+    The bank generates the objective's mix (and real corpus) unless ``data.bank`` names its own;
+    ``data.bank.length`` defaults to twice the training window.
+    """
+    from tinyts.data.synth_augment import BankAugment, bank_batch
+    from tinyts.data.synth_bank import BankSpec, open_bank
+    from tinyts.data.synth_corpus import resolve_mix
+
+    unknown = set(data) - {"bank", "augment"}
+    if unknown or not isinstance(data.get("bank"), dict):
+        raise ValueError(
+            "recipe section 'data': needs a 'bank' mapping (and optionally 'augment'); "
+            f"unknown keys {sorted(unknown)}"
+        )
+    keys = {
+        "length": 2 * length,
+        "mix": resolve_mix(objective.mix, objective.real_share),
+        "real": objective.real_dir,
+        **data["bank"],
+    }
+    spec = BankSpec(**_fields(BankSpec, keys, "data.bank"))
+    if spec.length < length:
+        raise ValueError(f"data.bank.length {spec.length} is shorter than a training window ({length})")
+    aug = BankAugment(**_fields(BankAugment, dict(data.get("augment") or {}), "data.augment"))
+    bank = open_bank(spec, progress=progress)
+    record = {
+        "bank": spec.identity(),
+        "sha256": bank.sha256,
+        "augment": dataclasses.asdict(aug),
+        "describe": bank.describe(),
+    }
+
+    def series(n: int, win: int, rng: np.random.Generator) -> np.ndarray:
+        return bank_batch(bank.data, n, win, rng, aug)
+
+    return series, record
 
 
 #: recipe ``model`` -> (module, model class, config class, objective module, objective class)
@@ -108,6 +164,12 @@ def build_trainer(
         "objective": dataclasses.asdict(objective),
         "data_sources": recipe["data_sources"],
     }
+    series = None
+    if recipe.get("data"):
+        window = objective.window_length(cfg) if hasattr(objective, "window_length") else None
+        window = window or cfg.context_length + getattr(cfg, "forecast_length", 0)
+        info = init_distributed()
+        series, meta["data"] = _bank_series(recipe["data"], objective, window, info.is_main)
     # the initial weights are a function of the recipe's seed (without it two fresh runs of one recipe
     # differed, and so did a resumed run from an uninterrupted one started in another process)
     with torch.random.fork_rng(devices=[]):
@@ -115,7 +177,7 @@ def build_trainer(
         model = getattr(module, model_name)(cfg)
     return Trainer(
         model,
-        lambda step, rank: objective.batch(step, rank, cfg),
+        lambda step, rank: objective.batch(step, rank, cfg, series),
         lambda m, batch: objective.loss(m, batch, cfg),
         train_cfg,
         run_dir,
