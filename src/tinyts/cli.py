@@ -49,7 +49,7 @@ def bench(
     suite: Annotated[
         str,
         typer.Argument(
-            help="imputation|anomaly|classification|retrieval|forecasting|forecasting_ablation|forecasting_broad|speed|search|compression|service"
+            help="imputation|anomaly|classification|retrieval|forecasting|forecasting_ablation|forecasting_broad|speed|search|compression|service|pretrain"
         ),
     ],
     data_dir: Annotated[

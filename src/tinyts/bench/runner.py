@@ -23,10 +23,12 @@ SUITES: dict[str, str] = {
     "retrieval": "retrieval",
     "forecasting": "forecasting",
     "forecasting_ablation": "forecasting_ablation",
+    "forecasting_broad": "forecasting_broad",
     "speed": "speed",
     "compression": "compression",
     "search": "search",
     "service": "service",
+    "pretrain": "pretrain",
 }
 
 
@@ -51,7 +53,7 @@ def run_suite(
     if suite not in SUITES:
         raise ValueError(f"unknown suite {suite!r}; choose one of: {', '.join(SUITES)}")
     # these suites measure models on generated inputs and need no data folder
-    generated = suite in ("speed", "search", "service")
+    generated = suite in ("speed", "search", "service", "pretrain")
     root = resolve_data_dir(data_dir) if not generated or data_dir else Path(".")
     module = importlib.import_module(f"tinyts.bench.suites.{SUITES[suite]}")
     ctx = BenchContext(

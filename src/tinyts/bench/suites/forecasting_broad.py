@@ -72,21 +72,6 @@ QUICK_SERIES = 100
 #: series with fewer training points are dropped
 MIN_TRAIN = 3
 
-#: metric names of this suite (the harness's list does not hold them)
-BROAD_METRICS = frozenset({"mase", "wql", "smape", "rel_mase", "rel_wql", "gmean_rel_mase", "gmean_rel_wql"})
-
-
-@dataclass
-class BroadRow(Row):
-    """A :class:`~tinyts.bench.core.Row` that also accepts this suite's metric names."""
-
-    def __post_init__(self) -> None:
-        if self.metric in BROAD_METRICS:
-            if self.method != self.method.lower():
-                raise ValueError(f"method names are lower case, got {self.method!r}")
-            return
-        super().__post_init__()
-
 
 @dataclass
 class BroadData:
@@ -406,9 +391,9 @@ def evaluate(
         file=sys.stderr,
         flush=True,
     )
-    result.add(BroadRow(data.name, method, "mase", scores["mase"], seconds=seconds))
-    result.add(BroadRow(data.name, method, "wql", scores["wql"], seconds=seconds))
-    result.add(BroadRow(data.name, method, "smape", scores["smape"], seconds=seconds))
+    result.add(Row(data.name, method, "mase", scores["mase"], seconds=seconds))
+    result.add(Row(data.name, method, "wql", scores["wql"], seconds=seconds))
+    result.add(Row(data.name, method, "smape", scores["smape"], seconds=seconds))
     return {**scores, "seconds": seconds}
 
 
@@ -431,14 +416,14 @@ def relative_rows(
                 base = ref[metric]
                 value = per[m][metric] / base if base > 0 and math.isfinite(base) else float("nan")
                 rel[m][metric].append(value)
-                result.add(BroadRow(name, m, f"rel_{metric}", value))
+                result.add(Row(name, m, f"rel_{metric}", value))
     for m in methods:
         for metric in ("mase", "wql"):
             vals = rel[m][metric]
             if not vals:
                 continue
             result.add(
-                BroadRow(
+                Row(
                     "all",
                     m,
                     f"gmean_rel_{metric}",
