@@ -52,8 +52,10 @@ def _check_on_disk(run: Path, recipe: Path) -> int:
 
 
 @pytest.mark.slow
-def test_killed_runs_resume_exactly(tmp_path: Path) -> None:
-    recipe = tiny_recipe(tmp_path, steps=STEPS, checkpoint_every=EVERY)
+@pytest.mark.parametrize("fast", [False, True], ids=["plain", "fast"])
+def test_killed_runs_resume_exactly(tmp_path: Path, fast: bool) -> None:
+    """Plain, and the fast setup (bank of series, augmentations, bf16 autocast, rand dropout)."""
+    recipe = tiny_recipe(tmp_path, steps=STEPS, checkpoint_every=EVERY, fast=fast)
     run = tmp_path / "run"
     rng = random.Random(7)  # seeded: the kill delays are the same in every CI run
     done = 0
