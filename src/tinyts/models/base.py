@@ -109,16 +109,31 @@ def resolve_checkpoint(name_or_path: str | os.PathLike[str]) -> Path:
 
 
 def read_config(folder: Path) -> dict[str, Any]:
-    """Read and check ``config.json`` of a checkpoint folder."""
+    """Read and check ``config.json`` of a checkpoint folder.
+
+    The file must be at most 1 MiB and nested at most 16 levels (see :mod:`tinyts.models.checks`), an
+    object with a string ``model_type``.
+
+    Raises
+    ------
+    CheckpointError
+        Missing, too large, too deep, not valid JSON, or without ``model_type``.
+    """
+    from tinyts.models.checks import read_json_capped
+
     cfg_path = folder / CONFIG_NAME
     if not cfg_path.is_file():
         raise CheckpointError(f"{folder} has no {CONFIG_NAME}: not a tinyts checkpoint folder")
     try:
-        raw = json.loads(cfg_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{cfg_path} is not valid JSON ({exc}); the checkpoint is corrupt") from exc
+        raw = read_json_capped(cfg_path, str(cfg_path))
+    except OSError as exc:
+        raise CheckpointError(f"{cfg_path} could not be read ({exc})") from exc
     if not isinstance(raw, dict) or "model_type" not in raw:
         raise CheckpointError(f"{cfg_path} has no 'model_type' field")
+    if not isinstance(raw["model_type"], str):
+        raise CheckpointError(
+            f"{cfg_path}: model_type must be a string such as 'tinypulse', got {raw['model_type']!r}"
+        )
     return raw
 
 
@@ -139,10 +154,25 @@ def load(name_or_path: str | os.PathLike[str]) -> TinyModel:
     Raises
     ------
     CheckpointError
-        Unknown name, missing or corrupt files, or weights that do not match the config.
+        Unknown name, missing or corrupt files, a config with fields of the wrong type or out of
+        bounds, or weights that do not match the config.
+
+    Notes
+    -----
+    Nothing is allocated before the config is validated and the weights header agrees with it: field
+    types and bounds are checked, the ``model.safetensors`` header (not the tensors) is read, and the
+    model is first built on the ``meta`` device to compare tensor names and shapes; see
+    :mod:`tinyts.models.checks`.
     """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
+
+    from tinyts.models.checks import (
+        check_fields,
+        compare_tensors,
+        expected_tensors,
+        read_safetensors_header,
+    )
 
     folder = resolve_checkpoint(name_or_path)
     raw = read_config(folder)
@@ -157,14 +187,22 @@ def load(name_or_path: str | os.PathLike[str]) -> TinyModel:
     unknown = set(raw) - fields
     if unknown:
         raise CheckpointError(f"{folder / CONFIG_NAME}: unknown config fields {sorted(unknown)}")
+    check_fields(model_type, raw, cls.config_class, folder / CONFIG_NAME)
     try:
         config = cls.config_class(**raw)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, ArithmeticError) as exc:
         raise CheckpointError(f"{folder / CONFIG_NAME}: invalid config ({exc})") from exc
-    model = cls(config)
     weights = folder / WEIGHTS_NAME
     if not weights.is_file():
         raise CheckpointError(f"{folder} has no {WEIGHTS_NAME}")
+    found = read_safetensors_header(weights)
+    mismatch = f"{weights} does not match {folder / CONFIG_NAME}"
+    try:
+        expected = expected_tensors(cls, config)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{folder / CONFIG_NAME}: {exc}") from exc
+    compare_tensors(expected, found, mismatch)
+    model = cls(config)
     try:
         state = load_file(str(weights))
     except (SafetensorError, OSError, ValueError) as exc:
@@ -174,7 +212,7 @@ def load(name_or_path: str | os.PathLike[str]) -> TinyModel:
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        raise CheckpointError(f"{weights} does not match {folder / CONFIG_NAME}: {exc}") from exc
+        raise CheckpointError(f"{mismatch}: {exc}") from exc
     return model.eval()
 
 
