@@ -1,4 +1,4 @@
-"""``tinyts classify fit|predict``: TinyPulse classification (TSLens) from UEA/UCR files."""
+"""``tinyts classify fit|predict``: TinyPulse classification (hybrid, frozen or TSLens) from UEA/UCR files."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from tinyts.data.types import ClassificationSplit
 
 classify_app = typer.Typer(
-    help="Fine-tune TinyPulse as a classifier (TSLens) and predict.", no_args_is_help=True
+    help="Fit a TinyPulse classifier (hybrid with MiniRocket, frozen features or TSLens) and predict.",
+    no_args_is_help=True,
 )
 
 _FILE_HELP = "UEA/UCR classification file (.ts, .arff, .tsv, .txt or label-first .csv)."
@@ -44,15 +45,26 @@ def fit_cmd(
     train: Annotated[Path, typer.Argument(help="TRAIN file. " + _FILE_HELP)],
     out: Annotated[Path, typer.Option("--out", help="Folder for the fitted classifier (config + weights).")],
     model: Annotated[str, typer.Option(help="Bundled TinyPulse name or checkpoint folder.")] = "tinypulse",
-    pooling: Annotated[str, typer.Option(help="lens (TSLens) | flat | avg | max")] = "lens",
+    method: Annotated[
+        str,
+        typer.Option(
+            help="hybrid (frozen TinyPulse features + MiniRocket, seconds; the default) | frozen "
+            "(TinyPulse features + ridge, seconds) | tslens (fine-tuning, minutes)."
+        ),
+    ] = "hybrid",
+    pooling: Annotated[str, typer.Option(help="tslens only: lens (TSLens) | flat | avg | max")] = "lens",
     max_steps: Annotated[
-        int, typer.Option("--max-steps", min=1, help="Upper bound on optimisation steps (bounds fit time).")
+        int,
+        typer.Option("--max-steps", min=1, help="tslens only: upper bound on optimisation steps (fit time)."),
     ] = 800,
-    seed: Annotated[int, typer.Option(help="Seed of the split, masks and initialisation.")] = 0,
-    verbose: Annotated[bool, typer.Option("--verbose", help="Print every validation check.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of MiniRocket's kernels and TSLens's split and masks.")] = 0,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", help="tslens: no progress lines (epoch, validation accuracy, time left)."),
+    ] = False,
     overwrite: Overwrite = False,
 ) -> None:
-    """Fine-tune TinyPulse on a TRAIN file (early stopping on a split of it) and save the classifier."""
+    """Fit a classifier on a TRAIN file and save it (config.json + model.safetensors, no pickle)."""
     import time
 
     from tinyts.fileio import atomic_dir
@@ -63,16 +75,19 @@ def fit_cmd(
     check_outputs([(out, "--out", "dir")], overwrite=overwrite, inputs=[train])
     t0 = time.perf_counter()
     try:
-        clf = PulseClassifier(model, pooling=pooling, max_steps=max_steps, seed=seed, verbose=verbose)
+        clf = PulseClassifier(
+            model, method=method, pooling=pooling, max_steps=max_steps, seed=seed, verbose=not quiet
+        )
         clf.fit(split.X, split.y)
     except (ValueError, TypeError, CheckpointError) as exc:
         _fail(str(exc))
     seconds = time.perf_counter() - t0
     with atomic_dir(out) as tmp:
         clf.save_pretrained(tmp)
+    kept = f", kept step {clf.best_step_}" if clf.best_step_ is not None else ""
     typer.echo(
-        f"fitted on {len(split.y)} cases, {clf.n_channels_} channel(s), {len(clf.classes_)} classes "
-        f"in {seconds:.1f} s (kept step {clf.best_step_}) -> {out}"
+        f"{method}: fitted on {len(split.y)} cases, {clf.n_channels_} channel(s), {len(clf.classes_)} "
+        f"classes in {seconds:.1f} s{kept} -> {out}"
     )
 
 

@@ -26,7 +26,14 @@ from tinyts.testing import random_tiny
 torch.set_num_threads(1)
 
 #: a short fine-tuning run for the behavioural tests
-FAST: dict[str, Any] = {"min_steps": 40, "max_steps": 40, "epochs": 1, "n_views": 2, "encoder_layers": 1}
+FAST: dict[str, Any] = {
+    "method": "tslens",
+    "min_steps": 40,
+    "max_steps": 40,
+    "epochs": 1,
+    "n_views": 2,
+    "encoder_layers": 1,
+}
 #: a few steps: interface tests on tiny random models
 TINY_FIT: dict[str, Any] = {
     "min_steps": 4,

@@ -20,7 +20,14 @@ from tinyts.tasks.classify_head import PulseLens, lens_config_for
 torch.set_num_threads(1)
 
 #: a short run: enough for the synthetic problem, a few seconds on one core
-FAST: dict[str, Any] = {"min_steps": 40, "max_steps": 40, "epochs": 1, "n_views": 2, "encoder_layers": 1}
+FAST: dict[str, Any] = {
+    "method": "tslens",
+    "min_steps": 40,
+    "max_steps": 40,
+    "epochs": 1,
+    "n_views": 2,
+    "encoder_layers": 1,
+}
 
 
 def _problem(n: int, channels: int = 1, length: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -213,11 +220,11 @@ def test_cli_fit_and_predict(tmp_path: Path) -> None:
     Xt, yt = _problem(20, seed=8)
     _write_tsv(tmp_path / "Toy_TEST.tsv", Xt, yt)
     out = tmp_path / "model"
-    res = runner.invoke(
-        app, ["classify", "fit", str(tmp_path / "Toy_TRAIN.tsv"), "--out", str(out), "--max-steps", "20"]
-    )
+    args = ["classify", "fit", str(tmp_path / "Toy_TRAIN.tsv"), "--out", str(out), "--method", "tslens"]
+    res = runner.invoke(app, [*args, "--max-steps", "20"])
     assert res.exit_code == 0, res.output
-    assert "fitted on 30 cases" in res.output and (out / "model.safetensors").is_file()
+    assert "tslens: fitted on 30 cases" in res.output and (out / "model.safetensors").is_file()
+    assert "val accuracy" in res.output and "s left" in res.output  # the CLI shows progress
     res = runner.invoke(app, ["classify", "predict", str(out), str(tmp_path / "Toy_TEST.tsv")])
     assert res.exit_code == 0, res.output
     assert "accuracy" in res.output

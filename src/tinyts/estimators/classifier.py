@@ -1,4 +1,4 @@
-"""``TinyPulseClassifier``: :class:`tinyts.PulseClassifier` (TSLens fine-tuning) as an aeon classifier."""
+"""``TinyPulseClassifier``: :class:`tinyts.PulseClassifier` (hybrid, frozen, TSLens) for aeon."""
 
 from __future__ import annotations
 
@@ -15,10 +15,12 @@ __all__ = ["TinyPulseClassifier"]
 
 
 class TinyPulseClassifier(BaseClassifier):
-    """TinyPulse fine-tuned as a time-series classifier, with aeon's ``BaseClassifier`` interface.
+    """TinyPulse as a time-series classifier, with aeon's ``BaseClassifier`` interface.
 
-    A thin wrapper of :class:`tinyts.tasks.classify.PulseClassifier`: ``fit`` fine-tunes a copy of
-    the pre-trained model with the TSLens head, ``predict_proba`` runs it. aeon converts the input
+    A thin wrapper of :class:`tinyts.tasks.classify.PulseClassifier`: ``fit`` fits the chosen
+    ``method`` (by default frozen TinyPulse features and MiniRocket, each with a ridge classifier,
+    probabilities averaged; or the frozen features alone; or TSLens fine-tuning), ``predict_proba``
+    runs it. aeon converts the input
     (numpy, lists of unequal length, DataFrames) and checks labels and capabilities; every case is
     then resampled to the model's context. See ``docs/classification.md`` for the procedure and
     ``docs/estimators.md`` for the aeon specifics.
@@ -28,6 +30,17 @@ class TinyPulseClassifier(BaseClassifier):
     model : str, os.PathLike or TinyPulse, default="tinypulse"
         The pre-trained backbone: a bundled name, a checkpoint folder or a loaded model; it is
         copied, never modified.
+    method : {"hybrid", "frozen", "tslens"}, default="hybrid"
+        See :class:`tinyts.PulseClassifier`; the parameters from ``pooling`` to ``max_cache_mb`` are
+        TSLens's.
+    layers : tuple of int or None, default=None
+        Layers summarised by the frozen methods (None: 4, 8, 11, 13 of the bundled 11+2-layer model,
+        the same fractions of the depth for other models).
+    lengths : tuple of int or None, default=None
+        Input lengths of the frozen methods' multi-length self-ensembling (None: the model's context
+        and half of it).
+    pulse_weight : float, default=0.2
+        Weight of TinyPulse's probabilities in the hybrid.
     pooling : {"lens", "flat", "avg", "max"}, default="lens"
         How decoder tokens become features (TSLens by default).
     reduce_dim : int, default=4
@@ -36,7 +49,7 @@ class TinyPulseClassifier(BaseClassifier):
         Top encoder layers fine-tuned with the decoder; the rest is frozen and cached.
     epochs, min_steps, max_steps : int, default=30, 200, 800
         ``epochs`` epochs, bounded to ``[min_steps, max_steps]`` optimisation steps.
-    patience : int, default=10
+    patience : int, default=5
         Validation checks without improvement before early stopping.
     eval_every : int, default=10
         Validate every ``max(1 epoch, eval_every)`` steps.
@@ -65,10 +78,11 @@ class TinyPulseClassifier(BaseClassifier):
     max_cache_mb : float, default=512.0
         Memory cap of the cached tokens.
     random_state : int or None, default=None
-        Seeds the split, masks, initialisation, dropout and batch order. None draws a seed from
-        numpy's global generator (scikit-learn's convention); an int makes ``fit`` reproducible.
+        Seeds MiniRocket (hybrid) and TSLens's split, masks, initialisation, dropout and batch order.
+        None draws a seed from numpy's global generator (scikit-learn's convention); an int makes
+        ``fit`` reproducible.
     verbose : bool, default=False
-        Print one line per validation check.
+        TSLens: print one progress line per validation check.
 
     Attributes
     ----------
@@ -100,13 +114,17 @@ class TinyPulseClassifier(BaseClassifier):
     def __init__(
         self,
         model: Any = "tinypulse",
+        method: str = "hybrid",
+        layers: tuple[int, ...] | None = None,
+        lengths: tuple[int, ...] | None = None,
+        pulse_weight: float = 0.2,
         pooling: str = "lens",
         reduce_dim: int = 4,
         encoder_layers: int = 2,
         epochs: int = 30,
         min_steps: int = 200,
         max_steps: int = 800,
-        patience: int = 10,
+        patience: int = 5,
         eval_every: int = 10,
         batch_size: int = 32,
         lr: float = 1e-3,
@@ -124,6 +142,10 @@ class TinyPulseClassifier(BaseClassifier):
         verbose: bool = False,
     ) -> None:
         self.model = model
+        self.method = method
+        self.layers = layers
+        self.lengths = lengths
+        self.pulse_weight = pulse_weight
         self.pooling = pooling
         self.reduce_dim = reduce_dim
         self.encoder_layers = encoder_layers
@@ -158,6 +180,10 @@ class TinyPulseClassifier(BaseClassifier):
             seed = int(self.random_state)
         clf = PulseClassifier(
             pulse,
+            method=self.method,
+            layers=self.layers,
+            lengths=self.lengths,
+            pulse_weight=self.pulse_weight,
             pooling=self.pooling,
             reduce_dim=self.reduce_dim,
             encoder_layers=self.encoder_layers,
@@ -197,11 +223,15 @@ class TinyPulseClassifier(BaseClassifier):
 
     @classmethod
     def _get_test_params(cls, parameter_set: str = "default") -> dict[str, Any]:
-        """Fast settings for aeon's estimator checks: a tiny random-initialised TinyPulse, 4 steps.
+        """Fast settings for aeon's estimator checks: a tiny random-initialised TinyPulse.
 
-        The checks test the interface, not accuracy; a real run uses the bundled model.
+        ``"default"``: the default (hybrid) method; ``"tslens"``: TSLens for 4 steps. The checks test
+        the interface, not accuracy; a real run uses the bundled model.
         """
+        if parameter_set != "tslens":
+            return {"model": tiny_checkpoint("pulse"), "random_state": 0}
         return {
+            "method": "tslens",
             "model": tiny_checkpoint("pulse"),
             "encoder_layers": 1,
             "epochs": 1,

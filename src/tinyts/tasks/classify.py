@@ -1,8 +1,8 @@
-"""Time-series classification with a fine-tuned TinyPulse (TSLens), scikit-learn / aeon style.
+"""Time-series classification with TinyPulse, scikit-learn / aeon style.
 
 ::
 
-    clf = tinyts.PulseClassifier(tinyts.load("tinypulse")).fit(X_train, y_train)
+    clf = tinyts.PulseClassifier(tinyts.load("tinypulse"), method="hybrid").fit(X_train, y_train)
     clf.predict(X_test); clf.predict_proba(X_test); clf.score(X_test, y_test)
     clf.save_pretrained("my-classifier"); clf = tinyts.PulseClassifier.from_pretrained("my-classifier")
 
@@ -10,7 +10,15 @@
 ``(n_channels, n_timepoints_i)`` arrays of any length; NaN means missing. Every case is resampled to
 the model's context (512 points).
 
-What :meth:`PulseClassifier.fit` does:
+Three methods (``method=``):
+
+- ``"hybrid"`` (the default): frozen TinyPulse features with a ridge classifier, and aeon's MiniRocket
+  with a ridge classifier of its own; their class probabilities are averaged (TinyPulse weight 0.2).
+  Seconds, no back-propagation (:mod:`tinyts.tasks.classify_frozen`).
+- ``"frozen"``: the frozen TinyPulse features and ridge alone.
+- ``"tslens"``: fine-tuning with the TSLens head (the paper's method), below.
+
+What :meth:`PulseClassifier.fit` does for ``"tslens"``:
 
 1. A stratified ``val_fraction`` of TRAIN is held out for early stopping (nothing else is ever seen).
 2. The lower encoder layers stay frozen; their output is cached for ``n_views`` views of every case:
@@ -27,6 +35,7 @@ See ``docs/classification.md`` for the measurements behind the defaults.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -36,6 +45,11 @@ import torch
 
 from tinyts.models.pulse import TinyPulse
 from tinyts.tasks.classify_data import as_cases, check_labels, resample_cases, stratified_split
+from tinyts.tasks.classify_frozen import (
+    PULSE_WEIGHT,
+    PulseFrozen,
+    fit_frozen,
+)
 from tinyts.tasks.classify_head import POOLINGS, PulseLens, lens_config_for
 from tinyts.tasks.classify_train import (
     INFER_BATCH,
@@ -45,19 +59,36 @@ from tinyts.tasks.classify_train import (
     train,
 )
 
-__all__ = ["PulseClassifier"]
+__all__ = ["METHODS", "PulseClassifier"]
+
+#: the classification methods; the first is the default
+METHODS = ("hybrid", "frozen", "tslens")
 
 #: ``refit=None`` refits on all of TRAIN when it has fewer cases than this
 REFIT_BELOW = 1000
 
 
 class PulseClassifier:
-    """TinyPulse fine-tuned as a classifier (the TSLens head by default).
+    """TinyPulse as a classifier: frozen features + MiniRocket (default), frozen features, or TSLens.
 
     Parameters
     ----------
     pulse : TinyPulse or str
         The pre-trained model, or a bundled name / checkpoint folder; it is copied, never modified.
+    method : {"hybrid", "frozen", "tslens"}
+        ``"hybrid"``: frozen TinyPulse features and MiniRocket, each with a ridge classifier, class
+        probabilities averaged; ``"frozen"``: the TinyPulse features and ridge alone; ``"tslens"``:
+        fine-tuning (every parameter below except ``layers``, ``lengths``, ``pulse_weight`` and ``seed`` is
+        TSLens's). See ``docs/classification.md`` for the measurements.
+    layers : sequence of int, optional
+        Layers summarised by the frozen methods (0 = input tokens, then encoder and decoder layers);
+        default: 4, 8, 11 and 13 of the bundled 11+2-layer model, the same fractions of other depths.
+    lengths : sequence of int
+        Frozen methods: every case is embedded once per length (multi-length self-ensembling: resampled
+        to it, padded with hidden points to the context), features concatenated; default: the
+        context and half of it (512 and 256 points).
+    pulse_weight : float
+        Weight of TinyPulse's probabilities in the hybrid average.
     pooling : {"lens", "flat", "avg", "max"}
         How the decoder tokens ``(C, P, d)`` become features. ``"lens"`` (TSLens): a learned
         reduction of the token axis to ``2 + R`` tokens (initialised as the mean of the time tokens, the
@@ -72,7 +103,8 @@ class PulseClassifier:
         Length of the run: ``epochs`` epochs, but at least ``min_steps`` and at most ``max_steps``
         optimisation steps (the cosine learning-rate schedule spans that many).
     patience : int
-        Stop after this many validation checks without a lower validation loss.
+        Stop after this many validation checks without a lower validation loss or a higher validation
+        accuracy.
     eval_every : int
         Validate every ``max(1 epoch, eval_every)`` steps.
     batch_size : int
@@ -101,31 +133,36 @@ class PulseClassifier:
     max_cache_mb : float
         Memory cap of the cached tokens; fewer views are cached when needed.
     seed : int
-        Seeds the split, masks, initialisation, dropout and batch order.
+        Seeds the split, masks, initialisation, dropout and batch order (TSLens) and MiniRocket's
+        kernels (hybrid).
     verbose : bool
-        Print one line per validation check.
+        TSLens: print one line per validation check (epoch, validation accuracy, estimated time left).
 
     Attributes
     ----------
     classes_ : np.ndarray
         Class labels, in the order of :meth:`predict_proba`'s columns.
     history_ : list of dict
-        The validation checks of the early-stopped run.
-    best_step_ : int
-        The step kept by early stopping.
+        The validation checks of the early-stopped run (TSLens; empty otherwise).
+    best_step_ : int or None
+        The step kept by early stopping (TSLens; None otherwise).
     """
 
     def __init__(
         self,
         pulse: TinyPulse | str = "tinypulse",
         *,
+        method: str = "hybrid",
+        layers: tuple[int, ...] | list[int] | None = None,
+        lengths: tuple[int, ...] | list[int] | None = None,
+        pulse_weight: float = PULSE_WEIGHT,
         pooling: str = "lens",
         reduce_dim: int = 4,
         encoder_layers: int = 2,
         epochs: int = 30,
         min_steps: int = 200,
         max_steps: int = 800,
-        patience: int = 10,
+        patience: int = 5,
         eval_every: int = 10,
         batch_size: int = 32,
         lr: float = 1e-3,
@@ -142,6 +179,10 @@ class PulseClassifier:
         seed: int = 0,
         verbose: bool = False,
     ) -> None:
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        if not 0.0 <= pulse_weight <= 1.0:
+            raise ValueError(f"pulse_weight must be in [0, 1], got {pulse_weight}")
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
         positive = {"epochs": epochs, "max_steps": max_steps, "batch_size": batch_size, "n_views": n_views}
@@ -155,6 +196,10 @@ class PulseClassifier:
         if encoder_layers < 0:
             raise ValueError(f"encoder_layers must be >= 0, got {encoder_layers}")
         self.pulse = pulse
+        self.method = method
+        self.layers = None if layers is None else tuple(int(k) for k in layers)
+        self.lengths = None if lengths is None else tuple(int(n) for n in lengths)
+        self.pulse_weight = pulse_weight
         self.pooling = pooling
         self.reduce_dim = reduce_dim
         self.mask_ratio = mask_ratio
@@ -179,7 +224,7 @@ class PulseClassifier:
             label_smoothing=label_smoothing,
             verbose=verbose,
         )
-        self.model_: PulseLens | None = None
+        self.model_: PulseLens | PulseFrozen | None = None
         self.history_: list[dict[str, float]] = []
         self.best_step_: int | None = None
 
@@ -194,7 +239,7 @@ class PulseClassifier:
         return self._fitted().config.n_channels
 
     def fit(self, X: Any, y: Any) -> PulseClassifier:
-        """Fine-tune on ``(X, y)``; see the module docstring for the procedure.
+        """Fit on ``(X, y)`` with the chosen ``method``; see the module docstring for the procedure.
 
         Parameters
         ----------
@@ -212,10 +257,27 @@ class PulseClassifier:
         values, observed, lengths = as_cases(X, "X")
         classes, codes_np = check_labels(y, len(lengths))
         pulse = self._backbone()
+        labels = [c.item() if isinstance(c, np.generic) else c for c in classes]
+        self.history_, self.best_step_ = [], None
+        if self.method != "tslens":
+            self.model_ = fit_frozen(
+                pulse,
+                values,
+                observed,
+                lengths,
+                codes_np,
+                labels,
+                layers=self.layers,
+                sizes=self.lengths,
+                hybrid=self.method == "hybrid",
+                pulse_weight=self.pulse_weight,
+                seed=self.seed,
+            )
+            return self
         config = lens_config_for(
             pulse,
             int(values.shape[1]),
-            [c.item() if isinstance(c, np.generic) else c for c in classes],
+            labels,
             self.pooling,
             self.reduce_dim,
             self.head_dropout,
@@ -228,19 +290,23 @@ class PulseClassifier:
         codes = torch.from_numpy(codes_np)
         cut = self.settings.cut(model)
         views = self._views_for(len(codes), x.shape[1], model)
+        if self.settings.verbose:
+            print(f"[tslens] encoding {len(codes)} cases x {x.shape[1]} channel(s) x {views} view(s)")
         tokens, stats = encode_views(model, x, obs, views, cut, self.mask_ratio, rng)
         tr, va = (torch.from_numpy(i) for i in stratified_split(codes_np, self.val_fraction, rng))
         fit_standardisation(model, tokens[:, tr], stats[:, tr], cut)
         val = (tokens[:, va], stats[:, va], codes[va]) if len(va) else None
+        settings = dataclasses.replace(self.settings, stage="tslens: early-stopping run")
         self.history_, self.best_step_ = train(
-            model, tokens[:, tr], stats[:, tr], codes[tr], self.settings, rng, val=val
+            model, tokens[:, tr], stats[:, tr], codes[tr], settings, rng, val=val
         )
         refit = self.refit if self.refit is not None else len(codes) < REFIT_BELOW
         if refit and len(va):
             torch.manual_seed(self.seed + 1)
             model = PulseLens.from_backbone(pulse, config).eval()
             fit_standardisation(model, tokens, stats, cut)
-            train(model, tokens, stats, codes, self.settings, rng, stop_at=self.best_step_)
+            settings = dataclasses.replace(self.settings, stage=f"tslens: refit to step {self.best_step_}")
+            train(model, tokens, stats, codes, settings, rng, stop_at=self.best_step_)
         self.model_ = model.eval()
         return self
 
@@ -253,6 +319,8 @@ class PulseClassifier:
                 f"X has {values.shape[1]} channel(s) but the classifier was fitted on "
                 f"{model.config.n_channels}; pass cases with the same channels as in fit"
             )
+        if isinstance(model, PulseFrozen):
+            return model.predict_proba(values, observed, lengths)
         x, obs = resample_cases(values, observed, lengths, model.pulse.config.context_length)
         out = []
         with torch.no_grad():
@@ -288,7 +356,11 @@ class PulseClassifier:
         return classify_df(self, df, **kwargs)
 
     def save_pretrained(self, path: str | os.PathLike[str]) -> Path:
-        """Write the fitted classifier as ``config.json`` + ``model.safetensors``."""
+        """Write the fitted classifier as ``config.json`` + ``model.safetensors`` (no pickle).
+
+        Every method's fitted state is tensors: TSLens's weights; the frozen methods' standardisation,
+        ridge coefficients and intercepts, and MiniRocket's dilations, channel combinations and biases.
+        """
         return self._fitted().save_pretrained(path)
 
     @classmethod
@@ -300,13 +372,31 @@ class PulseClassifier:
         tinyts.models.base.CheckpointError
             Missing or corrupt files, or a folder holding another kind of model.
         """
-        model = PulseLens.from_pretrained(path)
-        clf = cls(model.pulse, pooling=model.config.pooling, reduce_dim=model.config.reduce_dim)
+        from tinyts.models.base import CheckpointError, load
+
+        model = load(path)
+        if isinstance(model, PulseFrozen):
+            cfg = model.config
+            method = "hybrid" if cfg.rocket_length else "frozen"
+            clf = cls(
+                model.pulse,
+                method=method,
+                layers=cfg.layers,
+                lengths=cfg.lengths,
+                pulse_weight=cfg.pulse_weight,
+            )
+        elif isinstance(model, PulseLens):
+            pooling, reduce_dim = model.config.pooling, model.config.reduce_dim
+            clf = cls(model.pulse, method="tslens", pooling=pooling, reduce_dim=reduce_dim)
+        else:
+            raise CheckpointError(
+                f"{path} holds a {type(model).__name__} ({model.model_type!r}), not a PulseClassifier"
+            )
         clf.model_ = model.eval()
         return clf
 
     # ----------------------------------------------------------------------------------- internals
-    def _fitted(self) -> PulseLens:
+    def _fitted(self) -> PulseLens | PulseFrozen:
         if self.model_ is None:
             raise ValueError("this PulseClassifier is not fitted yet; call fit(X, y) first")
         return self.model_

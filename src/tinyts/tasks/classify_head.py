@@ -99,6 +99,41 @@ def lens_config_for(
     return LensConfig(pulse_cfg, n_channels, list(classes), pooling, reduce_dim, head_dropout)
 
 
+def pulse_tokens(
+    pulse: TinyPulse, x: torch.Tensor, observed: torch.Tensor, upto: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Tokens of ``pulse`` after ``upto`` encoder layers (all by default) and each channel's level/scale.
+
+    Parameters
+    ----------
+    pulse : TinyPulse
+        The model (any channel-mixing setting: the encoder is channel-independent).
+    x, observed : torch.Tensor
+        ``(B, C, context_length)`` raw values and bool observed mask.
+    upto : int, optional
+        Encoder layers to run; 0 gives the input tokens.
+
+    Returns
+    -------
+    tokens : torch.Tensor
+        ``(B, C, P, d)``.
+    stats : torch.Tensor
+        ``(B, 2C)``: each channel's mean and log standard deviation (of its observed points).
+    """
+    p = pulse
+    # huge channels are divided by a power of two (exact) so that RevIN's float32 variance cannot
+    # overflow; the level and scale features are then put back in raw units (scale 1 = no change)
+    scale = row_scale_torch(torch.where(observed, x, torch.zeros((), dtype=x.dtype)))
+    xin, (mean, std), spec = p.prepare(x / scale, observed)
+    b, ch, _ = xin.shape
+    h = p.input_tokens(xin, spec, observed)
+    for layer in p.encoder[:upto]:
+        h = layer(h)
+    mean, log_std = mean * scale, torch.log(std) + torch.log(scale)
+    stats = torch.cat([mean.reshape(b, ch), log_std.reshape(b, ch)], dim=1)
+    return h, stats
+
+
 class TokenLens(nn.Module):
     """A learned reduction of the token axis: ``(B, C, P, d) -> (B, C, 2 + R, d)``.
 
@@ -182,18 +217,7 @@ class PulseLens(TinyModel):
         stats : torch.Tensor
             ``(B, 2C)``: each channel's mean and log standard deviation (of its observed points).
         """
-        p = self.pulse
-        # huge channels are divided by a power of two (exact) so that RevIN's float32 variance cannot
-        # overflow; the level and scale features are then put back in raw units (scale 1 = no change)
-        scale = row_scale_torch(torch.where(observed, x, torch.zeros((), dtype=x.dtype)))
-        xin, (mean, std), spec = p.prepare(x / scale, observed)
-        b, ch, _ = xin.shape
-        h = p.input_tokens(xin, spec, observed)
-        for layer in p.encoder[:upto]:
-            h = layer(h)
-        mean, log_std = mean * scale, torch.log(std) + torch.log(scale)
-        stats = torch.cat([mean.reshape(b, ch), log_std.reshape(b, ch)], dim=1)
-        return h, stats
+        return pulse_tokens(self.pulse, x, observed, upto)
 
     def decode(self, tokens: torch.Tensor) -> torch.Tensor:
         """The pre-trained decoder (with its channel mixers): ``(B, C, P, d)`` -> ``(B, C, P, d)``."""
@@ -244,3 +268,8 @@ class PulseLens(TinyModel):
         decoder = [p for layer in top for p in layer.parameters()] + list(self.pulse.decoder.parameters())
         head = [*self.reduce.parameters(), *self.out.parameters()]
         return decoder, head
+
+
+# ``tinyts.models.base.load`` finds classifier checkpoints by importing this module: importing the
+# frozen-feature classifier here registers its model_type too
+from tinyts.tasks import classify_frozen as _classify_frozen  # noqa: E402,F401

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +33,7 @@ class FitSettings:
     epochs: int = 30
     min_steps: int = 200
     max_steps: int = 800
-    patience: int = 10
+    patience: int = 5
     eval_every: int = 10
     batch_size: int = 32
     lr: float = 1e-3
@@ -40,6 +41,8 @@ class FitSettings:
     weight_decay: float = 0.01
     label_smoothing: float = 0.1
     verbose: bool = False
+    #: prefix of the progress lines (e.g. "search" / "refit")
+    stage: str = "fit"
 
     def cut(self, model: PulseLens) -> int:
         """Encoder layers below the cache (frozen)."""
@@ -121,6 +124,24 @@ def evaluate(
     return loss, float((logits.argmax(dim=1) == target).float().mean())
 
 
+def progress_line(
+    stage: str, step: int, steps: int, steps_per_epoch: float, record: dict[str, float], start: float
+) -> str:
+    """One progress line: stage, step, epoch, losses, validation accuracy and the time left (at most).
+
+    The time left assumes the run goes to its last step; early stopping ends it sooner.
+    """
+    elapsed = time.perf_counter() - start
+    left = elapsed / max(step, 1) * (steps - step)
+    parts = [f"[{stage}] step {step}/{steps}", f"epoch {step / max(steps_per_epoch, 1e-9):.1f}"]
+    parts.append(f"train loss {record['train_loss']:.4f}")
+    if "val_loss" in record:
+        parts.append(f"val loss {record['val_loss']:.4f}")
+        parts.append(f"val accuracy {record['val_accuracy']:.3f}")
+    parts.append(f"{elapsed:.0f} s elapsed, <= {left:.0f} s left")
+    return ", ".join(parts)
+
+
 def train(
     model: PulseLens,
     tokens: torch.Tensor,
@@ -182,6 +203,8 @@ def train(
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
     history: list[dict[str, float]] = []
     best, best_state, best_step, waited = math.inf, None, steps, 0
+    best_acc = -math.inf
+    start = time.perf_counter()
     order = np.empty(0, dtype=np.int64)
     running, count = 0.0, 0
     for step in range(steps):
@@ -204,14 +227,15 @@ def train(
         if val is not None:
             vloss, vacc = evaluate(model, *val[:2], val[2], cut)
             record.update(val_loss=vloss, val_accuracy=vacc)
+            improved = vacc > best_acc + 1e-9
+            best_acc = max(best_acc, vacc)
             if vloss < best - 1e-4:
-                best, best_step, waited = vloss, step + 1, 0
+                best, best_step, improved = vloss, step + 1, True
                 best_state = copy.deepcopy(model.state_dict())
-            else:
-                waited += 1
+            waited = 0 if improved else waited + 1
         history.append(record)
         if settings.verbose:
-            print(" ".join(f"{k}={val_:.4g}" for k, val_ in record.items()))
+            print(progress_line(settings.stage, step + 1, steps, n / settings.batch_size, record, start))
         if val is not None and waited >= settings.patience:
             break
     if best_state is not None:

@@ -7,6 +7,10 @@ suite by adding a factory here or to the suite's ``METHODS``.
 
 - ``minirocket``: aeon's ``MiniRocketClassifier`` with its defaults (10,000 kernels, ridge CV), seeded
   through ``random_state``; series shorter than aeon's minimum of 9 points are zero-padded to 9.
+- ``multirocket``: aeon's ``MultiRocketClassifier`` with its defaults (10,000 kernels x 4 pooling
+  operators on the series and its first difference, ridge CV), seeded, same padding;
+- ``hydra_multirocket``: aeon's ``MultiRocketHydraClassifier`` with its defaults (Hydra's competing
+  convolutions concatenated with MultiRocket, ridge CV), seeded, same padding;
 - ``nn1_euclidean``: 1-nearest neighbour with the Euclidean distance on the flattened series (all
   channels concatenated), scikit-learn's ``KNeighborsClassifier`` with brute-force search.
 """
@@ -14,13 +18,14 @@ suite by adding a factory here or to the suite's ``METHODS``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
 __all__ = [
     "CLASSIFIERS",
     "MINIROCKET_MIN_LENGTH",
+    "AeonConvolutionPeer",
     "Classifier",
     "ClassifierFactory",
     "MiniRocketPeer",
@@ -136,12 +141,25 @@ def prepare_splits(
     return stack(cases["train"]), stack(cases["test"]), notes
 
 
-class MiniRocketPeer:
-    """aeon ``MiniRocketClassifier`` (defaults), seeded, zero-padding series shorter than 9 points."""
+class AeonConvolutionPeer:
+    """An aeon convolution classifier (defaults), seeded, zero-padding series shorter than 9 points.
 
-    def __init__(self, seed: int, n_jobs: int = 1) -> None:
+    ``name``: ``"minirocket"`` (``MiniRocketClassifier``), ``"multirocket"`` (``MultiRocketClassifier``)
+    or ``"hydra_multirocket"`` (``MultiRocketHydraClassifier``).
+    """
+
+    CLASSES: ClassVar[dict[str, str]] = {
+        "minirocket": "MiniRocketClassifier",
+        "multirocket": "MultiRocketClassifier",
+        "hydra_multirocket": "MultiRocketHydraClassifier",
+    }
+
+    def __init__(self, seed: int, n_jobs: int = 1, name: str = "minirocket") -> None:
+        if name not in self.CLASSES:
+            raise ValueError(f"name must be one of {sorted(self.CLASSES)}, got {name!r}")
         self.seed = seed
         self.n_jobs = n_jobs
+        self.name = name
         self.padded_to: int | None = None
         self._clf: Any = None
 
@@ -151,12 +169,13 @@ class MiniRocketPeer:
             return pad_to_length(X, MINIROCKET_MIN_LENGTH)
         return X
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> MiniRocketPeer:
+    def fit(self, X: np.ndarray, y: np.ndarray) -> AeonConvolutionPeer:
         try:
-            from aeon.classification.convolution_based import MiniRocketClassifier
+            from aeon.classification import convolution_based
         except ImportError as exc:  # pragma: no cover
             raise _aeon_import_error() from exc
-        self._clf = MiniRocketClassifier(random_state=self.seed, n_jobs=self.n_jobs)
+        cls = getattr(convolution_based, self.CLASSES[self.name])
+        self._clf = cls(random_state=self.seed, n_jobs=self.n_jobs)
         self._clf.fit(self._pad(X), y)
         return self
 
@@ -164,6 +183,13 @@ class MiniRocketPeer:
         if self._clf is None:
             raise RuntimeError("call fit before predict")
         return np.asarray(self._clf.predict(self._pad(X)))
+
+
+class MiniRocketPeer(AeonConvolutionPeer):
+    """aeon ``MiniRocketClassifier`` (defaults), seeded, zero-padding series shorter than 9 points."""
+
+    def __init__(self, seed: int, n_jobs: int = 1) -> None:
+        super().__init__(seed, n_jobs, "minirocket")
 
 
 class NearestNeighbourEuclidean:
@@ -200,17 +226,23 @@ def minirocket_features(
     return a, b
 
 
-def warm_up_minirocket(n_jobs: int = 1) -> None:
-    """Fit and predict once on tiny data so that numba compiles before anything is timed."""
+def warm_up_minirocket(n_jobs: int = 1, names: Sequence[str] = ("minirocket",)) -> None:
+    """Fit and predict once on tiny data so that numba compiles before anything is timed.
+
+    ``names``: the :class:`AeonConvolutionPeer` classifiers to warm up.
+    """
     rng = np.random.default_rng(0)
     y = np.array(["a", "b"] * 5)
-    for channels in (1, 2):
-        X = rng.standard_normal((10, channels, 32))
-        MiniRocketPeer(0, n_jobs=n_jobs).fit(X, y).predict(X)
+    for name in names:
+        for channels in (1, 2):
+            X = rng.standard_normal((10, channels, 32))
+            AeonConvolutionPeer(0, n_jobs=n_jobs, name=name).fit(X, y).predict(X)
 
 
 #: Method name -> factory ``seed -> unfitted classifier``; the suite runs them in this order.
 CLASSIFIERS: dict[str, ClassifierFactory] = {
     "minirocket": lambda seed: MiniRocketPeer(seed, n_jobs=1),
+    "multirocket": lambda seed: AeonConvolutionPeer(seed, n_jobs=1, name="multirocket"),
+    "hydra_multirocket": lambda seed: AeonConvolutionPeer(seed, n_jobs=1, name="hydra_multirocket"),
     "nn1_euclidean": lambda seed: NearestNeighbourEuclidean(seed),
 }

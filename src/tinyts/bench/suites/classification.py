@@ -1,24 +1,27 @@
 """``classification``: TRAIN -> TEST accuracy on every UCR and UEA problem of the data folder.
 
-Methods are :data:`METHODS` (method name -> factory ``seed -> classifier`` with ``fit``/``predict``),
-by default the peers of :mod:`tinyts.bench.peers.classifiers`: aeon's MiniRocket and 1-NN Euclidean.
-Both see the same prepared arrays: NaN linearly interpolated, unequal lengths zero-padded to the
-longest case of either split (MiniRocket additionally pads series shorter than 9 points to 9).
+Methods are :data:`METHODS` (method name -> factory ``seed -> classifier`` with ``fit``/``predict``):
+the peers of :mod:`tinyts.bench.peers.classifiers` (aeon's MiniRocket, MultiRocket, Hydra-MultiRocket
+and 1-NN Euclidean), which see the same prepared arrays (NaN linearly interpolated, unequal lengths
+zero-padded to the longest case of either split, series shorter than 9 points padded to 9 for aeon),
+and :class:`tinyts.PulseClassifier` by method (:data:`PULSE_METHODS`): ``tinypulse`` is the default
+method, the others are ``tinypulse_<method>``; they read the cases as given.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from tinyts.bench.core import BenchContext, Row, SuiteResult, timer
-from tinyts.bench.ours import PULSE_CLASSIFIERS
+from tinyts.bench.ours import bundled_model
 from tinyts.bench.peers.classifiers import (
     CLASSIFIERS,
     MINIROCKET_MIN_LENGTH,
+    AeonConvolutionPeer,
     ClassifierFactory,
     prepare_splits,
     warm_up_minirocket,
@@ -27,12 +30,61 @@ from tinyts.bench.peers.detectors import NotApplicable
 
 NAME = "classification"
 DESCRIPTION = (
-    "UCR/UEA TRAIN -> TEST accuracy of fine-tuned TinyPulse (TSLens, avg/max pooling ablation), aeon "
-    "MiniRocket and 1-NN Euclidean on every classification problem found in the data folder"
+    "UCR/UEA TRAIN -> TEST accuracy and fit/predict seconds of TinyPulse (hybrid with MiniRocket, frozen "
+    "features, TSLens fine-tuning and its pooling ablation), aeon MiniRocket, MultiRocket, "
+    "Hydra-MultiRocket and 1-NN Euclidean on every classification problem found in the data folder"
 )
 
+
+class PulseMethod:
+    """Suite method: :class:`tinyts.PulseClassifier` from the bundled TinyPulse with one ``method``.
+
+    It takes the problem's cases as read (``raw_input``: NaN as missing, unequal lengths as a list),
+    because the classifier resamples each case on its own length; fit sees TRAIN only.
+    """
+
+    raw_input = True
+    #: extra keyword arguments of PulseClassifier (empty: its defaults; tests shorten TSLens here)
+    options: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, seed: int, method: str, **kwargs: Any) -> None:
+        self.seed = seed
+        self.method = method
+        self.kwargs = kwargs
+        self._clf: Any = None
+
+    def fit(self, X: Any, y: np.ndarray) -> PulseMethod:
+        from tinyts.tasks.classify import PulseClassifier
+
+        opts = {**self.kwargs, **(self.options if self.method == "tslens" else {})}
+        self._clf = PulseClassifier(bundled_model("tinypulse"), method=self.method, seed=self.seed, **opts)
+        self._clf.fit(X, y)
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        if self._clf is None:
+            raise RuntimeError("call fit before predict")
+        return np.asarray(self._clf.predict(X))
+
+
+def _pulse(method: str, **kwargs: Any) -> ClassifierFactory:
+    def factory(seed: int) -> PulseMethod:
+        return PulseMethod(seed, method, **kwargs)
+
+    return factory
+
+
+#: tinyts methods: ``tinypulse`` = PulseClassifier's default method, the others by name
+PULSE_METHODS: dict[str, ClassifierFactory] = {
+    "tinypulse": _pulse("hybrid"),
+    "tinypulse_frozen": _pulse("frozen"),
+    "tinypulse_tslens": _pulse("tslens"),
+    "tinypulse_avgpool": _pulse("tslens", pooling="avg"),
+    "tinypulse_maxpool": _pulse("tslens", pooling="max"),
+}
+
 #: method name -> factory; the suite runs them in this order.
-METHODS: dict[str, ClassifierFactory] = {**CLASSIFIERS, **PULSE_CLASSIFIERS}
+METHODS: dict[str, ClassifierFactory] = {**CLASSIFIERS, **PULSE_METHODS}
 
 #: ``--quick``: the smallest problem (by file size) of each archive, at most this many.
 QUICK_PROBLEMS = 2
@@ -107,6 +159,16 @@ def _run_problem(problem: Any, methods: list[str], seed: int, result: SuiteResul
     return desc + (f" ({'; '.join(prep)})" if prep else "")
 
 
+def _warm_up_pulse(methods: list[str]) -> None:
+    """Fit and predict once on tiny data (imports, first-call set-up) before anything is timed."""
+    rng = np.random.default_rng(0)
+    y = np.array(["a", "b"] * 5)
+    for method in methods:
+        for channels in (1, 2):
+            X = rng.standard_normal((10, channels, 32))
+            METHODS[method](0).fit(X, y).predict(X)
+
+
 def _mean_notes(result: SuiteResult) -> list[str]:
     acc: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for row in result.rows:
@@ -129,8 +191,10 @@ def run(ctx: BenchContext) -> SuiteResult:
     if ctx.quick:
         problems = _quick_subset(problems, result)
     methods = [m for m in METHODS if ctx.wants_method(m)]
-    if "minirocket" in methods:
-        warm_up_minirocket()
+    aeon = [m for m in methods if m in AeonConvolutionPeer.CLASSES]
+    if aeon or "tinypulse" in methods:
+        warm_up_minirocket(names=aeon or ["minirocket"])
+    _warm_up_pulse([m for m in methods if m in ("tinypulse", "tinypulse_frozen")])
     described = [d for p in problems if (d := _run_problem(p, methods, ctx.seed, result))]
     result.notes += [
         "Protocol: the official TRAIN/TEST split of each problem, fit on TRAIN, accuracy on TEST; one "
@@ -140,15 +204,21 @@ def run(ctx: BenchContext) -> SuiteResult:
         "lengths zero-padded at the end to the longest case of either split; MiniRocket also zero-pads "
         f"series shorter than aeon's minimum of {MINIROCKET_MIN_LENGTH} points.",
         "`minirocket`: aeon `MiniRocketClassifier` defaults (10,000 kernels, RidgeClassifierCV), n_jobs=1; "
-        "numba is compiled by a warm-up fit before any timing. `nn1_euclidean`: scikit-learn "
+        "`multirocket`: aeon `MultiRocketClassifier` defaults; `hydra_multirocket`: aeon "
+        "`MultiRocketHydraClassifier` defaults; all seeded, n_jobs=1, numba compiled by a warm-up fit "
+        "before any timing. `nn1_euclidean`: scikit-learn "
         "`KNeighborsClassifier(n_neighbors=1, algorithm='brute')` on the flattened series (all channels "
         "concatenated, raw values).",
-        "`tinypulse`: `tinyts.PulseClassifier` with its defaults (TSLens head), fine-tuned from the "
-        "bundled TinyPulse on TRAIN only (early stopping on a stratified 20% of TRAIN, then a refit on "
-        "all of TRAIN for that many steps when TRAIN has < 1,000 cases), seeded with the run's seed; "
-        "`tinypulse_avgpool` / `tinypulse_maxpool`: the same with the head over average / max pooled "
-        "tokens (the pooling ablation). They read the cases as given: NaN as missing, each case "
-        "resampled to 512 points on its own length. Single-threaded if OMP_NUM_THREADS=1.",
+        "`tinypulse`: `tinyts.PulseClassifier` with its defaults (method='hybrid': frozen TinyPulse "
+        "features at 4 layers and 2 input lengths with a ridge, MiniRocket with a ridge, probabilities "
+        "averaged 0.2 / 0.8), from the bundled TinyPulse, seeded with the run's seed; `tinypulse_frozen`: "
+        "method='frozen' (the TinyPulse features and ridge alone); `tinypulse_tslens`: method='tslens' "
+        "(fine-tuning with the TSLens head; early stopping on a stratified 20% of TRAIN, then a refit on "
+        "all of TRAIN for that many steps when TRAIN has < 1,000 cases); `tinypulse_avgpool` / "
+        "`tinypulse_maxpool`: TSLens with the head over average / max pooled tokens (the pooling "
+        "ablation). They read the cases as given: NaN as missing, each case resampled on its own length; "
+        "the tinypulse methods that fit in seconds are warmed up once before timing. Single-threaded if "
+        "OMP_NUM_THREADS=1.",
         "Timings: wall time on a machine shared with other jobs, so they are indicative only.",
     ]
     if ctx.quick:

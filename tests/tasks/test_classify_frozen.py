@@ -1,0 +1,205 @@
+"""PulseClassifier's frozen-feature methods (frozen, hybrid): learning, checkpoints without pickle, inputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors import safe_open
+from typer.testing import CliRunner
+
+from tinyts.cli import app
+from tinyts.models.base import load
+from tinyts.models.pulse import TinyPulse
+from tinyts.tasks.classify import PulseClassifier
+from tinyts.tasks.classify_data import as_cases, resample_cases
+from tinyts.tasks.classify_frozen import (
+    DEFAULT_LAYERS,
+    PulseFrozen,
+    default_layers,
+    layer_summaries,
+    rocket_inputs,
+    rocket_length_for,
+)
+from tinyts.tasks.classify_train import progress_line
+from tinyts.testing import random_tiny
+
+torch.set_num_threads(1)
+
+
+def _problem(n: int, channels: int = 1, length: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Three classes: 2, 5 or 9 cycles of a sine with random phase, amplitude and offset, plus noise."""
+    rng = np.random.default_rng(seed)
+    k = rng.integers(0, 3, n)
+    y = np.array(["two", "five", "nine"])[k]
+    t = np.linspace(0, 1, length)
+    freq = np.array([2.0, 5.0, 9.0])[k][:, None, None]
+    amp = rng.uniform(0.5, 3.0, (n, 1, 1))
+    X = amp * np.sin(2 * np.pi * freq * t + rng.uniform(0, 6.3, (n, channels, 1)))
+    X = X + rng.uniform(-5, 5, (n, channels, 1)) + 0.2 * rng.standard_normal((n, channels, length))
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def pulse() -> TinyPulse:
+    model = load("tinypulse")
+    assert isinstance(model, TinyPulse)
+    return model
+
+
+@pytest.mark.parametrize("method", ["frozen", "hybrid"])
+def test_frozen_methods_learn_and_round_trip_without_pickle(
+    pulse: TinyPulse, method: str, tmp_path: Path
+) -> None:
+    X, y = _problem(45, seed=0)
+    Xt, yt = _problem(45, seed=1)
+    clf = PulseClassifier(pulse, method=method, seed=0).fit(X, y)
+    assert isinstance(clf.model_, PulseFrozen) and clf.best_step_ is None
+    assert clf.score(Xt, yt) >= 0.9  # three frequencies; chance is 1/3
+    proba = clf.predict_proba(Xt)
+    assert proba.shape == (45, 3) and (proba >= 0).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
+    np.testing.assert_array_equal(clf.predict(Xt), clf.classes_[proba.argmax(axis=1)])
+    folder = clf.save_pretrained(tmp_path / method)
+    assert {p.name for p in folder.iterdir()} == {"config.json", "model.safetensors"}
+    with safe_open(str(folder / "model.safetensors"), "pt") as fh:
+        names = set(fh.keys())
+    assert {"coef", "intercept", "feat_loc", "feat_scale"} <= names
+    assert ("rocket_biases" in names) == (method == "hybrid")
+    assert ("rocket_coef" in names) == (method == "hybrid")
+    back = PulseClassifier.from_pretrained(folder)
+    assert back.method == method
+    np.testing.assert_array_equal(back.predict_proba(Xt), proba)
+    np.testing.assert_array_equal(back.classes_, clf.classes_)
+
+
+def test_stored_minirocket_matches_aeons_fitted_transformer() -> None:
+    from aeon.transformations.collection.convolution_based import MiniRocket
+
+    X, y = _problem(20, channels=2, length=40, seed=2)
+    clf = PulseClassifier(random_tiny("pulse"), method="hybrid", seed=3).fit(X, y)
+    model = clf.model_
+    assert isinstance(model, PulseFrozen) and model.config.rocket_length == 40
+    rx = X.astype(np.float32)
+    reference = MiniRocket(n_jobs=1, random_state=3).fit(rx)
+    for ours, theirs in zip(model.rocket_parameters(), reference.parameters, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(model.rocket_features(rx), reference.transform(rx))
+    assert torch.get_num_threads() == 1  # aeon's thread reset is undone
+
+
+def test_layer_summaries_are_the_token_statistics(pulse: TinyPulse) -> None:
+    x = torch.randn(3, 2, 512)
+    obs = torch.rand(3, 2, 512) > 0.1
+    pc = pulse.config
+    feats = layer_summaries(pulse, x, obs, [13, 4])
+    per = (4 + pc.num_registers) * pc.d_model
+    assert feats.shape == (3, 2 * (2 * per) + 4)
+    with torch.no_grad():
+        xin, _, spec = pulse.prepare(x, obs)
+        h = pulse.encode(xin, spec, obs)  # after encoder and decoder = layer 13
+    n_t, n_f = pc.num_patches, pc.num_fft_patches
+    first = feats[:, :per]  # channel 0, layer 13 (the order given)
+    torch.testing.assert_close(first[:, : pc.d_model], h[:, 0, :n_t].mean(1), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(
+        first[:, 3 * pc.d_model : 4 * pc.d_model], h[:, 0, n_t : n_t + n_f].amax(1), rtol=1e-4, atol=1e-5
+    )
+    torch.testing.assert_close(
+        first[:, 4 * pc.d_model :], h[:, 0, n_t + n_f :].flatten(1), rtol=1e-4, atol=1e-5
+    )
+
+
+def test_default_layers_follow_the_depth(pulse: TinyPulse) -> None:
+    assert default_layers(pulse.config) == DEFAULT_LAYERS
+    tiny = random_tiny("pulse")
+    assert isinstance(tiny, TinyPulse)
+    top = tiny.config.num_layers + tiny.config.decoder_layers
+    got = default_layers(tiny.config)
+    assert got and all(1 <= k <= top for k in got) and top in got
+
+
+def test_rocket_inputs_pad_short_and_resample_long_cases() -> None:
+    cases = [np.arange(5.0)[None, :], np.array([[0.0, np.nan, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]])]
+    values, observed, lengths = as_cases(cases)
+    assert rocket_length_for(lengths) == 9  # aeon's minimum
+    out = rocket_inputs(values, observed, lengths, 9)
+    np.testing.assert_allclose(out[0, 0], [0, 1, 2, 3, 4, 0, 0, 0, 0])  # zero-padded at the end
+    np.testing.assert_allclose(out[1, 0], [0, 1, 2, 3, 4, 5, 6, 7, 0], atol=1e-6)  # NaN filled
+    short = rocket_inputs(values, observed, lengths, 4)  # longer cases are resampled down
+    assert short.shape == (2, 1, 4) and np.isfinite(short).all()
+    ref, _ = resample_cases(values[:1], observed[:1], [5], 4)
+    np.testing.assert_allclose(short[0], ref[0].numpy())
+
+
+def test_hybrid_on_ragged_multichannel_nan_cases() -> None:
+    X, y = _problem(24, channels=3, seed=4)
+    rng = np.random.default_rng(0)
+    cases = [x[:, : rng.integers(20, 65)].copy() for x in X]
+    cases[0][1, 3:7] = np.nan
+    clf = PulseClassifier(random_tiny("pulse"), seed=0).fit(cases, y)  # the default method
+    assert clf.method == "hybrid" and clf.n_channels_ == 3
+    proba = clf.predict_proba([cases[0], cases[1][:, :5], np.ones((3, 100))])
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
+    with pytest.raises(ValueError, match="channel"):
+        clf.predict(np.zeros((2, 2, 30)))
+
+
+def test_method_and_weight_are_checked() -> None:
+    with pytest.raises(ValueError, match="method must be one of"):
+        PulseClassifier(method="rocket")
+    with pytest.raises(ValueError, match="pulse_weight"):
+        PulseClassifier(pulse_weight=1.5)
+    with pytest.raises(ValueError, match="layers"):
+        PulseClassifier(random_tiny("pulse"), method="frozen", layers=(99,)).fit(*_problem(9))
+
+
+def test_tslens_progress_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    X, y = _problem(30, seed=5)
+    opts = {"min_steps": 6, "max_steps": 6, "eval_every": 3, "n_views": 1, "encoder_layers": 1}
+    PulseClassifier(random_tiny("pulse"), method="tslens", verbose=True, **opts).fit(X, y)
+    out = capsys.readouterr().out
+    assert "[tslens: early-stopping run] step 3/6, epoch" in out
+    assert "val accuracy" in out and "s left" in out and "[tslens: refit" in out
+    line = progress_line("s", 5, 10, 2.0, {"train_loss": 1.0}, start=0.0)
+    assert line.startswith("[s] step 5/10, epoch 2.5, train loss 1.0000") and "left" in line
+
+
+def _write_tsv(path: Path, X: np.ndarray, y: np.ndarray) -> None:
+    rows = ["\t".join([label, *(f"{v:.5f}" for v in case[0])]) for case, label in zip(X, y, strict=True)]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+def test_cli_method_option(tmp_path: Path) -> None:
+    runner = CliRunner()
+    X, y = _problem(30, seed=7)
+    _write_tsv(tmp_path / "Toy_TRAIN.tsv", X, y)
+    Xt, yt = _problem(20, seed=8)
+    _write_tsv(tmp_path / "Toy_TEST.tsv", Xt, yt)
+    for method in ("frozen", "hybrid"):
+        out = tmp_path / method
+        res = runner.invoke(
+            app, ["classify", "fit", str(tmp_path / "Toy_TRAIN.tsv"), "--out", str(out), "--method", method]
+        )
+        assert res.exit_code == 0, res.output
+        assert f"{method}: fitted on 30 cases" in res.output and "kept step" not in res.output
+        target = tmp_path / f"{method}.csv"
+        res = runner.invoke(
+            app, ["classify", "predict", str(out), str(tmp_path / "Toy_TEST.tsv"), "--out", str(target)]
+        )
+        assert res.exit_code == 0 and "accuracy" in res.output, res.output
+        assert len(target.read_text().splitlines()) == 21
+    res = runner.invoke(
+        app,
+        [
+            "classify",
+            "fit",
+            str(tmp_path / "Toy_TRAIN.tsv"),
+            "--out",
+            str(tmp_path / "x"),
+            "--method",
+            "nope",
+        ],
+    )
+    assert res.exit_code == 2 and "method must be one of" in res.output
