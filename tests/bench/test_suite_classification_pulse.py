@@ -1,4 +1,4 @@
-"""The classification suite's TinyPulse methods (TSLens and the pooling ablation) on the tiny data folder."""
+"""The classification suite's TinyPulse methods (hybrid default, frozen, TSLens, pooling) on tiny data."""
 
 from __future__ import annotations
 
@@ -8,20 +8,22 @@ from pathlib import Path
 import pytest
 
 from tinyts.bench import run_suite
-from tinyts.bench.ours import PULSE_CLASSIFIERS, PulseClassifierMethod
 from tinyts.bench.suites import classification
+from tinyts.bench.suites.classification import PULSE_METHODS, PulseMethod
 
 
 def test_pulse_methods_are_in_the_suite() -> None:
-    assert {"tinypulse", "tinypulse_avgpool", "tinypulse_maxpool"} <= set(classification.METHODS)
-    assert set(PULSE_CLASSIFIERS) == {"tinypulse", "tinypulse_avgpool", "tinypulse_maxpool"}
-    assert PULSE_CLASSIFIERS["tinypulse_maxpool"](0).pooling == "max"
+    names = {"tinypulse", "tinypulse_frozen", "tinypulse_tslens", "tinypulse_avgpool", "tinypulse_maxpool"}
+    assert names == set(PULSE_METHODS) and names <= set(classification.METHODS)
+    assert {"multirocket", "hydra_multirocket", "minirocket"} <= set(classification.METHODS)
+    assert PULSE_METHODS["tinypulse"](0).method == "hybrid"  # the default method's rows are `tinypulse`
+    assert PULSE_METHODS["tinypulse_maxpool"](0).kwargs == {"pooling": "max"}
 
 
 def test_pulse_methods_rows(mini_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     short = {"min_steps": 40, "max_steps": 40, "epochs": 1, "n_views": 2, "encoder_layers": 1}
-    monkeypatch.setattr(PulseClassifierMethod, "options", short)
-    methods = ["tinypulse", "tinypulse_avgpool", "tinypulse_maxpool"]
+    monkeypatch.setattr(PulseMethod, "options", short)
+    methods = ["tinypulse", "tinypulse_frozen", "tinypulse_tslens", "tinypulse_avgpool"]
     payload = run_suite(
         "classification", data_dir=mini_data_dir, quick=True, out_dir=tmp_path, methods=methods
     )
