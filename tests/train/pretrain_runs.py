@@ -24,10 +24,10 @@ def tiny_recipe(
 ) -> Path:
     """The bundled TinyPulse recipe with a tiny model, batch and schedule, written to ``folder``.
 
-    ``fast``: the ``tinypulse-fast`` recipe instead (bank of synthetic series, rand dropout), with a
+    ``fast``: the ``tinypulse-bank`` recipe instead (bank of synthetic series, rand dropout), with a
     small bank in ``folder/banks`` and bf16 autocast on top, written as ``tiny-pulse-fast.yaml``.
     """
-    name = "tinypulse-fast" if fast else "tinypulse"
+    name = "tinypulse-bank" if fast else "tinypulse"
     recipe: dict[str, Any] = yaml.safe_load((RECIPE_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
     recipe["model_config"].update(PULSE)
     recipe["objective"]["batch_size"] = BATCH

@@ -100,13 +100,20 @@ def test_default_settings_are_the_old_step(tmp_path: Path) -> None:
 
 
 def test_fast_recipes_keep_the_model_and_objective() -> None:
-    for name in ("tinypulse", "tinycast"):
-        plain, fast = load_recipe(name), load_recipe(f"{name}-fast")
-        assert fast["model_config"] == plain["model_config"] and fast["objective"] == plain["objective"]
-        assert {
-            k: v for k, v in fast["train"].items() if k not in ("precision", "compile", "fast_dropout")
-        } == (plain["train"])
-        assert fast["data"]["bank"]["length"] >= 2 * (plain["model_config"]["context_length"])
+    setup_keys = ("precision", "compile", "fast_dropout")
+    for name, variant in (("tinypulse", "tinypulse-bank"), ("tinycast", "tinycast-fast")):
+        plain, bank = load_recipe(name), load_recipe(variant)
+        assert bank["model_config"] == plain["model_config"] and bank["objective"] == plain["objective"]
+        assert {k: v for k, v in bank["train"].items() if k not in setup_keys} == plain["train"]
+        assert bank["data"]["bank"]["length"] >= 2 * (plain["model_config"]["context_length"])
+    # tinypulse-fast: the same recipe without dropout (no parameter changes: it continues a tinypulse run)
+    plain, fast = load_recipe("tinypulse"), load_recipe("tinypulse-fast")
+    assert (
+        fast["model_config"] == {**plain["model_config"], "dropout": 0.0}
+        and plain["model_config"]["dropout"] > 0
+    )
+    assert fast["objective"] == plain["objective"] and "data" not in fast
+    assert {k: v for k, v in fast["train"].items() if k not in setup_keys} == plain["train"]
     assert (RECIPE_DIR / "tinypulse-fast.yaml").is_file()
 
 
@@ -158,3 +165,24 @@ def test_rand_dropout_has_the_dropout_distribution() -> None:
     assert torch.equal(torch.unique(y), torch.tensor([0.0, 1.0 / 0.75]))
     assert (y == 0).float().mean().item() == pytest.approx(0.25, abs=0.005)
     assert torch.equal(drop.eval()(torch.ones(5)), torch.ones(5))
+
+
+def test_a_tinypulse_run_continues_without_dropout(tmp_path: Path) -> None:
+    """tinypulse-fast (dropout 0) resumes a tinypulse checkpoint: same weights in, no dropout masks after."""
+    plain_path = tiny_recipe(tmp_path, steps=4, checkpoint_every=2)
+    plain = load_recipe(plain_path)
+    nodrop = {**plain, "model_config": {**plain["model_config"], "dropout": 0.0}, "_path": "tiny-nodrop.yaml"}
+    run = tmp_path / "run"
+    first = build_trainer(plain, run, {"progress": False})
+    first.fit()
+    saved = {k: v.clone() for k, v in first.model.state_dict().items()}
+    switched = build_trainer(nodrop, run, {"progress": False, "steps": 6})
+    assert switched.resume() and switched.step == 4
+    for name, value in saved.items():
+        assert torch.equal(switched.model.state_dict()[name], value), name
+    drops = [m for m in switched.model.modules() if isinstance(m, torch.nn.Dropout)]
+    assert drops and all(m.p == 0.0 for m in drops)
+    switched.fit()
+    state = json.loads((run / "checkpoint" / "state.json").read_text(encoding="utf-8"))
+    assert [rec["recipe"] for rec in state["history"]] == ["tiny-pulse.yaml", "tiny-nodrop.yaml"]
+    assert state["meta"]["model_config"]["dropout"] == 0.0 and state["step"] == 6

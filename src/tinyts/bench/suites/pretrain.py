@@ -1,6 +1,7 @@
 """``pretrain``: samples per second of each bundled recipe's training step, split into phases.
 
-For every recipe (:data:`RECIPES`: the bundled one and its ``-fast`` variant) and every setup of
+For every recipe (:data:`RECIPES`: the bundled one, its ``-fast`` variant and the recipe that draws from a
+pre-generated bank) and every setup of
 :data:`VARIANTS`, a fresh spawned process (or two DDP ranks over gloo) builds the recipe's
 :class:`~tinyts.train.loop.Trainer`, runs ``warmup`` steps (``torch.compile`` compiles there) and then
 ``steps`` timed steps of the real training loop. Rows:
@@ -35,10 +36,10 @@ from tinyts.bench.core import BenchContext, Row, SuiteResult
 NAME = "pretrain"
 DESCRIPTION = "training-step samples/s of the bundled recipes: precision, compile, bank, ranks x threads"
 
-#: recipe name in the rows -> (today's recipe, its fast recipe); names or YAML paths
-RECIPES: dict[str, tuple[str, str]] = {
-    "tinypulse": ("tinypulse", "tinypulse-fast"),
-    "tinycast": ("tinycast", "tinycast-fast"),
+#: recipe name in the rows -> (today's recipe, its fast recipe, its bank recipe); names or YAML paths
+RECIPES: dict[str, tuple[str, str, str]] = {
+    "tinypulse": ("tinypulse", "tinypulse-fast", "tinypulse-bank"),
+    "tinycast": ("tinycast", "tinycast-fast", "tinycast-fast"),
 }
 
 
@@ -50,9 +51,11 @@ class Variant:
     train: dict[str, Any] = field(default_factory=dict)
     processes: int = 1
     threads: int = 1
-    #: keep the fast recipe's ``data`` section (the bank); only meaningful with ``fast_recipe``
+    #: use the bank recipe (its ``data`` section); only meaningful with ``fast_recipe``
     bank: bool = False
     compiled: bool = False
+    #: ``model_config`` overrides (e.g. ``dropout: 0``: no dropout masks during pre-training)
+    model: dict[str, Any] = field(default_factory=dict)
 
 
 _PLAIN = {"precision": "fp32", "compile": False, "fast_dropout": False}
@@ -62,10 +65,11 @@ VARIANTS: dict[str, Variant] = {
     "compile": Variant(train={**_PLAIN, "compile": True}, compiled=True),
     "bf16_compile": Variant(train={**_PLAIN, "precision": "bf16", "compile": True}, compiled=True),
     "rand_dropout": Variant(train={**_PLAIN, "fast_dropout": True}),
-    "bank": Variant(fast_recipe=True, train=_PLAIN, bank=True),
+    "no_dropout": Variant(train=_PLAIN, model={"dropout": 0.0}),
+    "bank": Variant(fast_recipe=True, train=_PLAIN, bank=True),  # the recipe with a bank (see RECIPES)
     "threads2": Variant(train=_PLAIN, threads=2),
     "ddp2": Variant(train=_PLAIN, processes=2),
-    "fast": Variant(fast_recipe=True, processes=2, bank=True),
+    "fast": Variant(fast_recipe=True, processes=2),
 }
 #: the reference of the ``speedup`` rows: today's launch (two DDP ranks of one thread each)
 BASELINE = "ddp2"
@@ -206,8 +210,10 @@ def measure(
 def _recipe_for(name: str, variant: Variant, quick: bool) -> dict[str, Any]:
     from tinyts.train.recipes import load_recipe
 
-    plain, fast = RECIPES[name]
-    recipe = load_recipe(fast if variant.fast_recipe else plain)
+    plain, fast, bank = RECIPES[name]
+    recipe = load_recipe((bank if variant.bank else fast) if variant.fast_recipe else plain)
+    if variant.model:
+        recipe = {**recipe, "model_config": {**recipe["model_config"], **variant.model}}
     if not variant.bank:
         recipe.pop("data", None)
     elif quick and "data" in recipe:
@@ -236,7 +242,8 @@ def run(
         variants = [v for v in variants if not VARIANTS[v].compiled]
     for name in names:
         result.notes.append(
-            f"{name}: today's recipe `{RECIPES[name][0]}`, fast recipe `{RECIPES[name][1]}`; "
+            f"{name}: today's recipe `{RECIPES[name][0]}`, fast recipe `{RECIPES[name][1]}`, bank recipe "
+            f"`{RECIPES[name][2]}`; "
             f"{warmup} warm-up + {steps} timed steps per case, {repeats} interleaved repeat(s)"
         )
         for rep in range(repeats):
@@ -245,7 +252,7 @@ def run(
                 var = VARIANTS[vname]
                 recipe = _recipe_for(name, var, ctx.quick)
                 if var.bank and "data" not in recipe:
-                    result.skip(f"{name}/{vname}", "the fast recipe has no data section")
+                    result.skip(f"{name}/{vname}", "the bank recipe has no data section")
                     continue
                 before = load1()
                 try:
