@@ -390,6 +390,9 @@ def test_forecast_refuses_unordered_or_duplicate_timestamps(client: TestClient) 
     """Issue 15: descending or repeated timestamps used to give backward or repeated future timestamps."""
     hourly = [f"2024-03-01T{h:02d}:00:00" for h in range(24)]
     for stamps, words in ((hourly[::-1], "increasing order"), ([*hourly[:23], hourly[22]], "more than once")):
-        body = {"series": [{"id": "h", "values": _wave(24, missing=(3,)), "timestamps": stamps}], "horizon": 4}
+        body = {
+            "series": [{"id": "h", "values": _wave(24, missing=(3,)), "timestamps": stamps}],
+            "horizon": 4,
+        }
         detail = _error(client, "/v1/forecast", body, 422)
         assert words in json.dumps(detail)
