@@ -9,6 +9,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from tinyts.fileio import atomic_file
+
 FIXED = ("dataset", "method", "metric", "value", "seconds")
 
 
@@ -158,6 +160,5 @@ def write_index(out_dir: Path) -> Path:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    with atomic_file(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")

@@ -266,15 +266,9 @@ def _plain(config: Any) -> dict[str, Any]:
 def _atomic_save(proto: Any, target: Path) -> None:
     import onnx
 
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tinyts-", suffix=".onnx.tmp")
-    os.close(fd)
-    try:
-        onnx.save_model(proto, tmp)
+    with atomic_file(target) as tmp:
+        onnx.save_model(proto, str(tmp))
         os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def quantize_int8(

@@ -10,12 +10,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from torch import nn
+
+from tinyts.fileio import atomic_file
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -65,11 +66,9 @@ class TinyModel(nn.Module):
         config = {"model_type": self.model_type, **dataclasses.asdict(self.config)}
         _atomic_write_text(folder / CONFIG_NAME, json.dumps(config, indent=2) + "\n")
         state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        os.close(fd)
-        save_file(state, tmp, metadata={"model_type": self.model_type})
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a shipped checkpoint must be readable by everyone
-        os.replace(tmp, folder / WEIGHTS_NAME)
+        with atomic_file(folder / WEIGHTS_NAME) as tmp:
+            save_file(state, str(tmp), metadata={"model_type": self.model_type})
+            os.chmod(tmp, 0o644)  # a shipped checkpoint must be readable by everyone, whatever the umask
         if card is not None:
             _atomic_write_text(folder / "MODEL_CARD.md", card)
         return folder
@@ -234,6 +233,5 @@ def _import_model_modules() -> None:
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")

@@ -77,6 +77,19 @@ def _sniff_delimiter(p: Path) -> str:
         return next((d for d in _DELIMITERS if d in first), ",")
 
 
+def _read_csv(p: Path) -> pd.DataFrame:
+    """Every row of a csv (blank lines too), delimiter sniffed, floats read round-trip."""
+    if not p.is_file():
+        raise FileNotFoundError(f"{p} does not exist")
+    try:
+        df = pd.read_csv(p, sep=_sniff_delimiter(p), skip_blank_lines=False, float_precision="round_trip")
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise ValueError(f"{p} could not be read as csv: {exc}") from exc
+    if df.empty:
+        raise ValueError(f"{p} has no rows")
+    return df
+
+
 def _parse_dates(col: pd.Series) -> pd.Series | None:
     """The column parsed as dates if at least 90 % of its cells are dates, else None."""
     with warnings.catch_warnings():
@@ -121,15 +134,7 @@ def read_wide_csv(path: str | Path, *, label_col: str | None = None) -> WideTabl
         channel without any value, labels other than 0, 1 or empty.
     """
     p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"{p} does not exist")
-    sep = _sniff_delimiter(p)
-    try:
-        df = pd.read_csv(p, sep=sep, skip_blank_lines=False, float_precision="round_trip")
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise ValueError(f"{p} could not be read as csv: {exc}") from exc
-    if df.empty:
-        raise ValueError(f"{p} has no rows")
+    df = _read_csv(p)
     columns = [str(c) for c in df.columns]
     time, time_name = None, None
     first = df.columns[0]
@@ -220,10 +225,7 @@ def write_wide_csv(
         out[key] = col
     if len(out) != table.n_rows:  # row alignment is never lost
         raise RuntimeError(f"internal error: {len(out)} output rows for {table.n_rows} input rows")
-    p = Path(path)
-    with atomic_file(p) as tmp:
-        out.to_csv(tmp, index=False)
-    return p
+    return write_frame(path, out)
 
 
 def label_column(labels: np.ndarray) -> pd.Series:
@@ -307,14 +309,7 @@ def read_long_csv(path: str | Path, *, id_col: str | None, time_col: str, target
         that is neither numeric nor dates.
     """
     p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"{p} does not exist")
-    try:
-        df = pd.read_csv(p, sep=_sniff_delimiter(p), skip_blank_lines=False, float_precision="round_trip")
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise ValueError(f"{p} could not be read as csv: {exc}") from exc
-    if df.empty:
-        raise ValueError(f"{p} has no rows")
+    df = _read_csv(p)
     named = {"--id-col": id_col, "--time-col": time_col, "--target-col": target_col}
     missing = [f"{opt} {col!r}" for opt, col in named.items() if col is not None and col not in df.columns]
     if missing:

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from tinyts.fileio import atomic_file
 from tinyts.tasks.search_engines import faiss_module
 
 __all__ = ["FORMAT", "VERSION", "model_fingerprint", "read_folder", "write_folder"]
@@ -45,9 +45,8 @@ def model_fingerprint(model: Any) -> str:
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=1), encoding="utf-8")
 
 
 def _read_json(path: Path, what: str) -> Any:
@@ -72,14 +71,12 @@ def write_folder(folder: Path, config: dict[str, Any], ids: list[Any], vectors: 
         old.unlink()  # a crash half-way must not leave an old config next to new files
     faiss_path = folder / FAISS_FILE
     if ann is not None:
-        tmp = folder / (FAISS_FILE + ".tmp")
-        faiss_module().write_index(ann, str(tmp))
-        os.replace(tmp, faiss_path)
+        with atomic_file(faiss_path) as tmp:
+            faiss_module().write_index(ann, str(tmp))
     elif faiss_path.exists():
         faiss_path.unlink()
-    tmp_npy = folder / "embeddings.tmp.npy"
-    np.save(tmp_npy, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
-    os.replace(tmp_npy, folder / EMB_FILE)
+    with atomic_file(folder / EMB_FILE) as tmp:
+        np.save(tmp, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
     _write_json(folder / IDS_FILE, ids)
     _write_json(old, {"format": FORMAT, "version": VERSION, **config})
     return folder
