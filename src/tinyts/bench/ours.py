@@ -7,7 +7,7 @@ development state), the method raises :class:`NotBundled`, which the suites reco
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -217,57 +217,6 @@ def cast_speed_case(batch: int) -> tuple[Any, dict[str, Any]]:
         return forecast(model, x, 96)
 
     return call, {"params": model.num_parameters()}
-
-
-# ---------------------------------------------------------------------------------- classification
-
-#: classification-suite method -> PulseClassifier pooling (TSLens and the pooling ablation)
-PULSE_CLASSIFIER_POOLING = {"tinypulse": "lens", "tinypulse_avgpool": "avg", "tinypulse_maxpool": "max"}
-
-
-class PulseClassifierMethod:
-    """Classification-suite method: :class:`tinyts.PulseClassifier` fine-tuned from the bundled TinyPulse.
-
-    It takes the problem's cases as read (``raw_input``: NaN as missing, unequal lengths as a list),
-    because the classifier resamples each case on its own length; fit sees TRAIN only (its early
-    stopping splits TRAIN).
-    """
-
-    raw_input = True
-    #: extra keyword arguments of PulseClassifier (empty: its defaults; tests shorten the run here)
-    options: ClassVar[dict[str, Any]] = {}
-
-    def __init__(self, seed: int, pooling: str) -> None:
-        self.seed = seed
-        self.pooling = pooling
-        self._clf: Any = None
-
-    def fit(self, X: Any, y: np.ndarray) -> PulseClassifierMethod:
-        from tinyts.tasks.classify import PulseClassifier
-
-        self._clf = PulseClassifier(
-            bundled_model("tinypulse"), pooling=self.pooling, seed=self.seed, **self.options
-        )
-        self._clf.fit(X, y)
-        return self
-
-    def predict(self, X: Any) -> np.ndarray:
-        if self._clf is None:
-            raise RuntimeError("call fit before predict")
-        return np.asarray(self._clf.predict(X))
-
-
-def pulse_classifier(pooling: str) -> Any:
-    """A classification-suite factory ``seed -> PulseClassifierMethod`` for one pooling."""
-
-    def factory(seed: int) -> PulseClassifierMethod:
-        return PulseClassifierMethod(seed, pooling)
-
-    return factory
-
-
-#: classification methods of tinyts: method name -> factory ``seed -> classifier``
-PULSE_CLASSIFIERS = {name: pulse_classifier(pool) for name, pool in PULSE_CLASSIFIER_POOLING.items()}
 
 
 # ---------------------------------------------------------------------------------- retrieval
