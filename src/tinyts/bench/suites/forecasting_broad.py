@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tinyts.bench.core import BenchContext, Row, SuiteResult, timer
-from tinyts.bench.metrics import QUANTILES
+from tinyts.bench.metrics import QUANTILES, crps_quantiles
 from tinyts.bench.ours import cast_forecaster
 from tinyts.bench.peers.forecasters import (
     FORECASTERS,
@@ -243,14 +243,6 @@ def series_scale(train: np.ndarray, period: int) -> float:
     return float(d.mean()) if d.size else float("nan")
 
 
-def pinball(quant: np.ndarray, target: np.ndarray, levels: tuple[float, ...] = QUANTILES) -> np.ndarray:
-    """Pinball loss per level ``(..., Q)``: ``max(q (y - f), (q - 1) (y - f))``."""
-    diff = target[..., None] - quant
-    lv = np.asarray(levels, dtype=np.float64)
-    out: np.ndarray = np.maximum(lv * diff, (lv - 1.0) * diff)
-    return out
-
-
 def score(
     data: BroadData, points: list[np.ndarray], quants: list[np.ndarray]
 ) -> tuple[dict[str, float], dict[str, int]]:
@@ -274,8 +266,8 @@ def score(
     mase_terms: list[float] = []
     smape_terms: list[float] = []
     zero_scale = missing = 0
-    pin_sum = np.zeros(len(QUANTILES))
-    abs_sum = 0.0
+    ys: list[np.ndarray] = []  # observed test points of every series, and their quantiles
+    qs: list[np.ndarray] = []
     for tr, te, p, q in zip(data.train, data.test, points, quants, strict=True):
         ok = ~np.isnan(te)
         missing += int((~ok).sum())
@@ -292,9 +284,11 @@ def score(
         smape_terms.append(
             float(np.mean(np.where(denom > 0, 200.0 * err / np.where(denom > 0, denom, 1.0), 0.0)))
         )
-        pin_sum += pinball(qq, y).sum(axis=0)
-        abs_sum += float(np.abs(y).sum())
-    wql = float(np.mean(2.0 * pin_sum / abs_sum)) if abs_sum > 0 else float("nan")
+        ys.append(y)
+        qs.append(qq)
+    y_all = np.concatenate(ys) if ys else np.zeros(0)
+    # WQL sums over every point of the dataset: the series' observed points, concatenated
+    wql = crps_quantiles(np.concatenate(qs), y_all) if np.abs(y_all).sum() > 0 else float("nan")
     return (
         {
             "mase": float(np.mean(mase_terms)) if mase_terms else float("nan"),
