@@ -295,3 +295,49 @@ def test_objectives_take_real_windows(corpus_dir: Path) -> None:
     assert bool(cast.batch(0, 0, ccfg)["x"].isfinite().all())
     with pytest.raises(ValueError, match="real"):
         PulseObjective(batch_size=4, real_share=0.5).batch(0, 0, pcfg)
+
+
+def test_holdout_split_is_fixed_and_disjoint(tmp_path: Path) -> None:
+    """Held-back series: chosen by a hash of the name, disjoint from training, never in a training batch."""
+    from tinyts.data.real_corpus import HOLDOUT, is_held_back
+    from tinyts.data.synth_corpus import _load_real
+
+    rng = np.random.default_rng(3)
+    d = tmp_path / "c"
+    d.mkdir()
+    # a constant level per series identifies which series a window came from
+    write_tsf(d / "many.tsf", {f"s{i}": 1000.0 * i + rng.standard_normal(300) for i in range(60)})
+    names = [f"many.tsf:s{i}" for i in range(60)]
+    held = {n for n in names if is_held_back(n, HOLDOUT)}
+    assert 0 < len(held) < 20  # about 10 % of 60
+    assert held == {n for n in names if is_held_back(n, HOLDOUT)}  # deterministic
+    train = RealCorpus(d, holdout=HOLDOUT)
+    back = RealCorpus(d, holdout=HOLDOUT, split="heldout")
+    assert set(back.names) == held and set(train.names) == set(names) - held
+    assert train.other_side == len(held) and back.other_side == 60 - len(held)
+    assert len(RealCorpus(d)) == 60  # holdout 0 = every series
+    assert "held back for validation" in train.source_lines()[0]
+    # the folder form used by pre-training holds the same series back
+    loaded = _load_real(str(d.resolve()))
+    assert loaded.names == train.names
+    level = np.round(loaded.sample(np.random.default_rng(0), 500, 64).mean(axis=1) / 1000.0)
+    held_ids = {int(n.split(":s")[1]) for n in held}
+    assert not held_ids & set(level.astype(int).tolist())
+    with pytest.raises(ValueError, match="holdout must be"):
+        RealCorpus(d, holdout=1.0)
+    with pytest.raises(ValueError, match="split must be"):
+        RealCorpus(d, split="test")
+
+
+def test_real_recipe_card_lines_match_the_corpus() -> None:
+    """The model-card lines written in the real-data recipe are what the corpus loader states today."""
+    if not SHARED_CORPUS.is_dir():
+        pytest.skip(f"needs the shared corpus ({SHARED_CORPUS}); set TINYTS_CORPUS to run it")
+    from tinyts.data.synth_corpus import data_source_lines, resolve_mix
+    from tinyts.train.recipes import load_recipe
+
+    r = load_recipe("ablations/pulse_broad_real")
+    o, cfg = r["objective"], r["model_config"]
+    mix = resolve_mix(o["mix"], o["real_share"])
+    lines = data_source_lines(mix, real=SHARED_CORPUS, length=cfg["context_length"] + cfg["forecast_length"])
+    assert r["data_sources"] == lines

@@ -18,6 +18,7 @@ import fnmatch
 import os
 import re
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from tinyts.data.synth_common import check_int
 
 __all__ = [
     "BENCHMARK_NAMES",
+    "HOLDOUT",
     "OverlapMatch",
     "OverlapReport",
     "RealCorpus",
@@ -36,6 +38,7 @@ __all__ = [
     "benchmark_series",
     "check_not_benchmark",
     "corpus_origins",
+    "is_held_back",
     "window_overlap",
 ]
 
@@ -59,6 +62,9 @@ BENCHMARK_NAMES = (
 )
 #: Name tokens that start with one of these are benchmark sets too (``m3_monthly``, ``M4-hourly``).
 BENCHMARK_PREFIXES = ("m3", "m4")
+#: Default share of the corpus' series held back from training (for validation losses); see
+#: :func:`is_held_back`.
+HOLDOUT = 0.1
 #: Environment variable naming the benchmark data folder (as in :mod:`tinyts.bench`).
 ENV_DATA = "TINYTS_DATA"
 _GENERIC_TOKENS = {"dataset", "data", "train", "test", "tsf"}
@@ -198,6 +204,16 @@ def _origin_for(file: str, origins: dict[str, str]) -> str:
     return best if " (license: " in best else best + lic
 
 
+def is_held_back(name: str, holdout: float = HOLDOUT) -> bool:
+    """Whether the series ``name`` (``"<file>:<series>"``) is held back from training.
+
+    A fixed hash of the name (CRC-32) decides, so the split is the same on every machine, in every
+    process and for any subset of files: a series is held back when ``crc32(name) / 2**32 <
+    holdout``.
+    """
+    return zlib.crc32(name.encode("utf-8")) / 2**32 < float(holdout)
+
+
 def _fill_gaps(w: np.ndarray) -> np.ndarray:
     """Linear interpolation over NaN (edge values held at the ends); zeros when nothing is finite."""
     bad = np.isnan(w)
@@ -227,6 +243,12 @@ class RealCorpus:
         A series is drawn with probability proportional to ``points ** weight_power``: 0 = uniform
         over series, 1 = uniform over points, 0.5 (default) in between so that the few very long
         series (half-hourly electricity, hourly load) do not crowd out the many short ones.
+    holdout : float
+        Share of the series held back for validation (:func:`is_held_back`, decided per series by
+        a hash of its name); default 0 = every series. Pre-training (``synth_batch(real=<folder>)``)
+        loads the corpus with :data:`HOLDOUT`.
+    split : {"train", "heldout"}
+        Which side to keep: the series trained on (default) or the held-back ones.
 
     Raises
     ------
@@ -241,6 +263,8 @@ class RealCorpus:
         min_length: int = 16,
         data_dir: str | os.PathLike[str] | None = None,
         weight_power: float = 0.5,
+        holdout: float = 0.0,
+        split: str = "train",
     ) -> None:
         from tinyts.data.io_forecast import read_tsf
 
@@ -250,6 +274,11 @@ class RealCorpus:
         self.min_length = check_int("min_length", min_length, 2)
         if not np.isfinite(weight_power) or weight_power < 0:
             raise ValueError(f"weight_power must be finite and >= 0, got {weight_power!r}")
+        if not 0.0 <= holdout < 1.0:
+            raise ValueError(f"holdout must be in [0, 1), got {holdout!r}")
+        if split not in ("train", "heldout"):
+            raise ValueError(f"split must be 'train' or 'heldout', got {split!r}")
+        self.holdout, self.split = float(holdout), split
         paths = _tsf_files(self.directory)
         if not paths:
             raise ValueError(f"no .tsf file in {self.directory}")
@@ -262,6 +291,9 @@ class RealCorpus:
         self.names: list[str] = []
         file_of: list[int] = []
         self.skipped = 0
+        #: series of the other side of the split (held back when training, and vice versa)
+        self.other_side = 0
+        other_lengths: list[int] = []
         for i, p in enumerate(paths):
             data = read_tsf(p)
             self.frequencies.append(data.frequency)
@@ -270,11 +302,20 @@ class RealCorpus:
                 if s.size < self.min_length or not np.isfinite(s).any():
                     self.skipped += 1
                     continue
+                full = f"{self.files[i]}:{name}"
+                if is_held_back(full, self.holdout) != (split == "heldout"):
+                    self.other_side += 1
+                    other_lengths.append(s.size)
+                    continue
                 self.series.append(s)
-                self.names.append(f"{self.files[i]}:{name}")
+                self.names.append(full)
                 file_of.append(i)
         if not self.series:
-            raise ValueError(f"no series of >= {self.min_length} points in {self.directory}")
+            raise ValueError(
+                f"no series of >= {self.min_length} points on the {split!r} side of {self.directory} "
+                f"(holdout {self.holdout:g}); pass holdout=0 to use every series"
+            )
+        self.other_lengths = np.asarray(other_lengths, dtype=np.int64)
         self.file_of = np.asarray(file_of, dtype=np.int64)
         self.lengths = np.asarray([s.size for s in self.series], dtype=np.int64)
         self.weights = self.lengths.astype(np.float64) ** float(weight_power)
@@ -368,10 +409,17 @@ class RealCorpus:
         what = "" if share is None else f" ({100.0 * share:.3g} % of each batch)"
         used = np.ones(len(self), dtype=bool) if length is None else self.lengths >= length
         windows = "" if length is None else f", {length}-point windows from series with >= {length} points"
+        held = int((self.other_lengths >= (length or 0)).sum())
         lines = [
             f"real: {int(used.sum())} real series, {int(self.lengths[used].sum()):,} points, from "
             f"{len(self.files)} .tsf files in {self.directory.name}/{what}{windows}; series drawn with "
             "probability ~ points^0.5; no benchmark data (name guard and window-overlap check)"
+            + (
+                f"; {held} series{' of that length' if length else ''} held back for validation (holdout "
+                f"{self.holdout:g}, by a hash of the series name) and never trained on"
+                if self.split == "train" and held
+                else ""
+            )
         ]
         for i, f in enumerate(self.files):
             sel = (self.file_of == i) & used

@@ -120,9 +120,9 @@ def resolve_mix(mix: MixLike = None, real_share: float = 0.0) -> dict[str, float
 
 @lru_cache(maxsize=4)
 def _load_real(path: str) -> RealCorpus:
-    from tinyts.data.real_corpus import RealCorpus
+    from tinyts.data.real_corpus import HOLDOUT, RealCorpus
 
-    return RealCorpus(path)
+    return RealCorpus(path, holdout=HOLDOUT)  # the held-back series stay out of training
 
 
 def _real_corpus(real: RealLike) -> RealCorpus | None:
@@ -203,7 +203,8 @@ def synth_batch(
     channels : int
         Channels per :func:`synth_multivariate` sample whose channels become separate rows.
     real : RealCorpus or path, optional
-        Real corpus (or its folder, loaded once per process) for the ``real`` source; required when
+        Real corpus (or its folder, loaded once per process with the series of
+        :data:`tinyts.data.real_corpus.HOLDOUT` held back) for the ``real`` source; required when
         the mix gives ``real`` a weight. Its windows are whole (no padding), finite, in raw scale.
 
     Returns
