@@ -43,6 +43,9 @@ METRICS = frozenset(
         "peak_mem_mb",
         "fit_seconds",
         "predict_seconds",
+        "val_mse",
+        "val_loss",
+        "val_time",
     }
 )
 

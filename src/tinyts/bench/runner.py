@@ -29,6 +29,7 @@ SUITES: dict[str, str] = {
     "search": "search",
     "service": "service",
     "pretrain": "pretrain",
+    "pretrain_ablation": "pretrain_ablation",
 }
 
 

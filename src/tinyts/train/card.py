@@ -53,13 +53,25 @@ def model_card(state: dict[str, Any], extra: str = "") -> str:
     return "\n".join(lines)
 
 
-def export_run(run_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str], extra: str = "") -> Path:
-    """Write the run's current checkpoint as ``config.json`` + ``model.safetensors`` + ``MODEL_CARD.md``."""
+def load_run(run_dir: str | os.PathLike[str]) -> tuple[TinyModel, dict[str, Any]]:
+    """The model of a training run's current checkpoint (weights loaded) and its ``state.json``.
+
+    Raises
+    ------
+    ValueError
+        The folder has no checkpoint.
+    """
     run = Path(run_dir)
     state_path = run / CHECKPOINT / "state.json"
     if not state_path.is_file():
-        raise ValueError(f"{run} has no checkpoint to export (expected {state_path})")
+        raise ValueError(f"{run} has no checkpoint (expected {state_path})")
     state = json.loads(state_path.read_text(encoding="utf-8"))
     model = _model_from_meta(state["meta"])
     load_checkpoint(run, model, None)
+    return model, state
+
+
+def export_run(run_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str], extra: str = "") -> Path:
+    """Write the run's current checkpoint as ``config.json`` + ``model.safetensors`` + ``MODEL_CARD.md``."""
+    model, state = load_run(run_dir)
     return model.save_pretrained(out_dir, card=model_card(state, extra))

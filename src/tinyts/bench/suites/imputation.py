@@ -96,9 +96,13 @@ def _load(path: object, result: SuiteResult) -> TableSeries | None:
 
 
 def _prepare(
-    table: TableSeries, quick: bool, result: SuiteResult
+    table: TableSeries, quick: bool, result: SuiteResult, split: str = "test"
 ) -> tuple[np.ndarray, ImputeSetup, int, np.ndarray] | None:
-    """Scaled test windows ``(n_windows, C, WINDOW)``, the setup for methods, the stride, the test segment."""
+    """Scaled windows ``(n_windows, C, WINDOW)``, the setup for methods, the stride, the segment.
+
+    ``split`` is ``"test"`` (the protocol) or ``"val"`` (the same windows over the validation split,
+    for decisions that must not look at the test part).
+    """
     n_rows = table.values.shape[0]
     if n_rows < MIN_ROWS:
         result.skip(
@@ -112,9 +116,13 @@ def _prepare(
     except ValueError as exc:
         result.skip(table.name, f"no LTSF split: {exc}")
         return None
-    (tr0, tr1), (_, va1), (te0, te1) = borders["train"], borders["val"], borders["test"]
+    (tr0, tr1), (va0, va1), (te0, te1) = borders["train"], borders["val"], borders["test"]
+    if split == "val":
+        te0, te1 = va0, va1
+    elif split != "test":
+        raise ValueError(f"split must be 'test' or 'val', got {split!r}")
     if np.isnan(table.values[te0:te1]).any():
-        result.skip(table.name, "the test split has missing values; the protocol needs complete ground truth")
+        result.skip(table.name, f"the {split} split has missing values; the protocol needs complete truth")
         return None
     scaler = fit_scaler(table.values[tr0:tr1])
     scaled = scaler.transform(table.values)
@@ -132,10 +140,11 @@ def _prepare(
         seed=0,
         quick=quick,
     )
-    overlap = max(0, tr1 - te0)
+    overlap = max(0, tr1 - te0) if split == "test" else 0  # val windows look back into train by design
     result.notes.append(
         f"{table.name}: {n_rows} rows, split train [{tr0}, {tr1}) / val [{tr1}, {va1}) / test "
-        f"[{te0 + WINDOW}, {te1}); {len(starts)} windows of {WINDOW} (stride {stride} of "
+        f"[{borders['test'][0] + WINDOW}, {borders['test'][1]}); windows over the {split} rows "
+        f"[{te0 + WINDOW}, {te1}): {len(starts)} windows of {WINDOW} (stride {stride} of "
         f"{n_windows} possible) x {table.values.shape[1]} channels; season length {period}"
         + (
             f"; the first test windows reach {overlap} rows into the train split (val split shorter "

@@ -1,0 +1,207 @@
+"""``pretrain_ablation``: score TinyPulse training runs on validation data only (issue 17's data ablation).
+
+Which pre-training corpus to keep is decided here, never on the test parts the other suites
+report. Every run folder (a ``tinyts pretrain --run-dir`` folder with a checkpoint) under
+``$TINYTS_ABLATION_RUNS`` (default ``runs/ablations``) is a method, named after its folder:
+
+- **imputation, validation split**: the imputation suite's protocol (512-windows, hybrid and block
+  masks at 12.5-50 %, MSE on the hidden points, standardised with train statistics) over the
+  *validation* rows of ETTh1 and ETTm1 instead of the test rows. ``linear_interp`` is the reference.
+  Rows ``metric: "val_mse"`` per mask (``ratio: "avg"``) and ``mask: "all"`` (mean of both masks).
+- **held-out pre-training loss**: the run's own objective (same masks, heads and weights) in eval
+  mode on fixed batches that no run trained on (seed :data:`VAL_SEED`): ``synth_default`` (the
+  old three-generator mix), ``synth_broad`` (the eleven-family mix) and ``real_heldout`` (windows
+  of the corpus series held back by :data:`tinyts.data.real_corpus.HOLDOUT`, from
+  ``$TINYTS_CORPUS``, default ``../shared/corpus``). Rows ``metric: "val_loss"`` (weighted total)
+  and ``"val_time"`` (masked MSE of the time head).
+
+Equal budgets are the caller's job: the notes state each run's steps and samples, and the notes
+carry a warning when the runs' sample counts differ by more than 1 %.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tinyts.bench.core import BenchContext, Row, SuiteResult, timer
+from tinyts.bench.metrics import mse
+from tinyts.bench.suites.imputation import MASKS, PATCH, QUICK_RATIOS, RATIOS, WINDOW, _mask_rng, _prepare
+from tinyts.data.discover import find_ltsf
+from tinyts.data.io import read_ltsf_csv
+
+NAME = "pretrain_ablation"
+DESCRIPTION = (
+    "TinyPulse training runs (folders under $TINYTS_ABLATION_RUNS) on validation data only: "
+    "ETTh1/ETTm1 imputation over the validation split and the held-out pre-training loss on fixed "
+    "synthetic batches and held-back real corpus series"
+)
+
+ENV_RUNS = "TINYTS_ABLATION_RUNS"
+ENV_CORPUS = "TINYTS_CORPUS"
+DEFAULT_RUNS = Path("runs/ablations")
+DEFAULT_CORPUS = Path("../shared/corpus")
+#: Datasets scored when ``--datasets`` is not given.
+DATASETS = ("ETTh1", "ETTm1")
+#: Seed of the validation batches (training runs use small seeds: 0 in every bundled recipe).
+VAL_SEED = 987_654_321
+#: Validation batches per set (x the run's batch size).
+VAL_BATCHES, QUICK_VAL_BATCHES = 16, 2
+VAL_SETS = ("synth_default", "synth_broad", "real_heldout")
+
+
+def find_runs(root: Path) -> dict[str, Path]:
+    """Run folders (with ``checkpoint/state.json``) directly under ``root``, by folder name."""
+    if not root.is_dir():
+        return {}
+    return {p.name: p for p in sorted(root.iterdir()) if (p / "checkpoint" / "state.json").is_file()}
+
+
+def _val_series(name: str, corpus: Path) -> Any:
+    """``series(n, length, rng)`` of a validation set (``None`` = the objective's own generator)."""
+    if name != "real_heldout":
+        return None
+    from tinyts.data.real_corpus import HOLDOUT, RealCorpus
+
+    held = RealCorpus(corpus, holdout=HOLDOUT, split="heldout")
+
+    def series(n: int, length: int, rng: np.random.Generator) -> np.ndarray:
+        return held.sample(rng, n, length).astype(np.float32)
+
+    return series
+
+
+def _val_losses(
+    model: Any, meta: dict[str, Any], n_batches: int, corpus: Path
+) -> dict[str, dict[str, float]]:
+    """Mean validation loss parts per set: ``{set: {"val_loss": ..., "val_time": ...}}``."""
+    import torch
+
+    from tinyts.models.pulse import PulseConfig
+    from tinyts.train.pulse_objective import PulseObjective
+
+    cfg = PulseConfig(**meta["model_config"])
+    settings = {
+        k: v for k, v in meta["objective"].items() if k not in {"mix", "real_dir", "real_share", "seed"}
+    }
+    out: dict[str, dict[str, float]] = {}
+    model.eval()
+    for name in VAL_SETS:
+        mix = {"synth_default": "default", "synth_broad": "broad", "real_heldout": "default"}[name]
+        objective = PulseObjective(**settings, mix=mix, seed=VAL_SEED)
+        series = _val_series(name, corpus)
+        totals, times = [], []
+        with torch.inference_mode():
+            for step in range(n_batches):
+                batch = objective.batch(step, 0, cfg, series)
+                total, parts = objective.loss(model, batch, cfg)
+                totals.append(float(total))
+                times.append(parts["time"])
+        out[name] = {"val_loss": float(np.mean(totals)), "val_time": float(np.mean(times))}
+    return out
+
+
+def run(ctx: BenchContext) -> SuiteResult:
+    from tinyts.bench.peers.imputers import linear_fill
+    from tinyts.tasks.impute import impute
+    from tinyts.train.card import load_run
+
+    result = SuiteResult()
+    root = Path(os.environ.get(ENV_RUNS) or DEFAULT_RUNS)
+    corpus = Path(os.environ.get(ENV_CORPUS) or DEFAULT_CORPUS)
+    runs = find_runs(root)
+    names = ctx.select_methods([*runs, "linear_interp"], result, NAME)
+    if not runs:
+        result.skip("runs", f"no run folder with a checkpoint under {root} (set {ENV_RUNS})")
+        return result
+    models: dict[str, Any] = {}
+    samples: dict[str, int] = {}
+    for name in names:
+        if name == "linear_interp":
+            continue
+        model, state = load_run(runs[name])
+        if state["meta"]["model"] != "tinypulse":
+            result.skip(name, f"a {state['meta']['model']} run; this suite scores TinyPulse runs")
+            continue
+        models[name], samples[name] = model, int(state["samples"])
+        result.notes.append(
+            f"{name}: {runs[name]}, step {state['step']:,}, {state['samples']:,} samples, "
+            f"{state['train_seconds'] / 3600:.2f} h of training; recipe {Path(state['meta']['recipe']).name}"
+        )
+        losses = _val_losses(model, state["meta"], QUICK_VAL_BATCHES if ctx.quick else VAL_BATCHES, corpus)
+        for vset, metrics in losses.items():
+            for metric, value in metrics.items():
+                result.add(Row(vset, name, metric, value))
+    if samples and (max(samples.values()) - min(samples.values())) > 0.01 * max(samples.values()):
+        result.notes.append(
+            "WARNING: the runs saw different numbers of samples ("
+            + ", ".join(f"{k} {v:,}" for k, v in samples.items())
+            + "): this is not an equal-budget comparison"
+        )
+    ratios = QUICK_RATIOS if ctx.quick else RATIOS
+    wanted = [d.lower() for d in (ctx.datasets or DATASETS)]
+    paths = [p for p in sorted(find_ltsf(ctx.data_dir)) if p.stem.lower() in wanted]
+    for missing in sorted(set(wanted) - {p.stem.lower() for p in paths}):
+        result.skip(missing, f"no LTSF csv named {missing} under {ctx.data_dir}")
+    for path in paths:
+        table = read_ltsf_csv(path)
+        prepared = _prepare(table, ctx.quick, result, split="val")
+        if prepared is None:
+            continue
+        windows, _, _, _ = prepared
+        n_win, n_ch, _ = windows.shape
+        flat = windows.reshape(n_win * n_ch, WINDOW)
+        errs: dict[tuple[str, str], list[float]] = {}
+        for kind, make_mask in MASKS.items():
+            for ratio in ratios:
+                rng = _mask_rng(ctx.seed, table.name, kind, ratio)
+                hidden = make_mask((n_win, n_ch, WINDOW), ratio, patch=PATCH, rng=rng).reshape(flat.shape)
+                masked = np.where(hidden, np.nan, flat)
+                for name in names:
+                    with timer() as t:
+                        if name == "linear_interp":
+                            filled = linear_fill(masked)
+                        elif name in models:
+                            filled = impute(models[name], masked[:, None, :])[:, 0, :]
+                        else:
+                            continue
+                    value = mse(filled, flat, hidden)
+                    errs.setdefault((name, kind), []).append(value)
+                    result.add(
+                        Row(
+                            table.name,
+                            name,
+                            "val_mse",
+                            value,
+                            seconds=t[0],
+                            extra={"mask": kind, "ratio": ratio},
+                        )
+                    )
+        for name in names:
+            per_mask = [float(np.mean(errs[(name, k)])) for k in MASKS if (name, k) in errs]
+            for kind in MASKS:
+                if (name, kind) in errs:
+                    avg = float(np.mean(errs[(name, kind)]))
+                    result.add(Row(table.name, name, "val_mse", avg, extra={"mask": kind, "ratio": "avg"}))
+            if len(per_mask) == len(MASKS):
+                result.add(
+                    Row(
+                        table.name,
+                        name,
+                        "val_mse",
+                        float(np.mean(per_mask)),
+                        extra={"mask": "all", "ratio": "avg"},
+                    )
+                )
+    result.notes.insert(
+        0,
+        f"Validation data only. Imputation: the imputation suite's protocol over the validation rows of "
+        f"{', '.join(DATASETS)} (masks {'/'.join(MASKS)} at {', '.join(f'{r:.1%}' for r in ratios)}, "
+        f"seeded by --seed); held-out loss: the run's objective in eval mode on "
+        f"{QUICK_VAL_BATCHES if ctx.quick else VAL_BATCHES} fixed batches per set (seed {VAL_SEED}; "
+        f"real_heldout = corpus series held back from training, from {corpus}).",
+    )
+    return result

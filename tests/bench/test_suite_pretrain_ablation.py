@@ -1,0 +1,84 @@
+"""The pretrain_ablation suite: training runs scored on validation data only (issue 17)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tinyts.bench.runner import run_suite
+from tinyts.testing import TINY_PULSE
+from tinyts.train.recipes import build_trainer, load_recipe
+
+
+def _train(run_dir: Path, steps: int, mix: str) -> None:
+    recipe = load_recipe("tinypulse")
+    recipe["model_config"].update(
+        {**TINY_PULSE, "fft_patch_length": 16, "num_layers": 1, "forecast_length": 8}
+    )
+    recipe["objective"].update(batch_size=8, mix=mix)
+    recipe["train"].update(steps=steps, checkpoint_every=steps, log_every=1, warmup_steps=1, threads=1)
+    build_trainer(recipe, run_dir).fit()
+
+
+def _corpus(folder: Path) -> Path:
+    rng = np.random.default_rng(0)
+    folder.mkdir()
+    lines = ["@relation toy", "@attribute series_name string", "@frequency daily", "@missing false", "@data"]
+    for i in range(40):
+        x = np.cumsum(rng.standard_normal(300))
+        lines.append(f"s{i}:" + ",".join(f"{v:.6f}" for v in x))
+    (folder / "toy.tsf").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def _rows(payload: dict[str, Any], **match: Any) -> list[dict[str, Any]]:
+    return [r for r in payload["rows"] if all(r.get(k) == v for k, v in match.items())]
+
+
+def test_pretrain_ablation_scores_runs_on_validation_data(
+    mini_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = tmp_path / "runs"
+    _train(runs / "old", 3, "default")
+    _train(runs / "broad", 3, "broad")
+    (runs / "not_a_run").mkdir()
+    monkeypatch.setenv("TINYTS_ABLATION_RUNS", str(runs))
+    monkeypatch.setenv("TINYTS_CORPUS", str(_corpus(tmp_path / "corpus")))
+    kw: dict[str, Any] = {"datasets": ["toy_hourly"], "quick": True}
+    payload = run_suite("pretrain_ablation", mini_data_dir, out_dir=tmp_path / "out", **kw)
+    assert payload["skipped"] == []
+    for method in ("old", "broad"):
+        for vset in ("synth_default", "synth_broad", "real_heldout"):
+            for metric in ("val_loss", "val_time"):
+                (row,) = _rows(payload, dataset=vset, method=method, metric=metric)
+                assert math.isfinite(row["value"]) and row["value"] > 0
+    assert not _rows(payload, method="not_a_run")
+    for method in ("old", "broad", "linear_interp"):
+        (row,) = _rows(payload, dataset="toy_hourly", method=method, mask="all", ratio="avg")
+        assert math.isfinite(row["value"])
+    # the smooth toy channels: linear interpolation far below the train-mean fill (about 1)
+    assert _rows(payload, method="linear_interp", mask="hybrid", ratio="avg")[0]["value"] < 0.5
+    # windows over the validation rows, not the test rows the imputation suite reports
+    assert any("windows over the val rows" in n for n in payload["notes"])
+    # equal budgets here; the validation batches are fixed (a second run gives the same losses)
+    assert not any(n.startswith("WARNING") for n in payload["notes"])
+    again = run_suite("pretrain_ablation", mini_data_dir, out_dir=tmp_path / "out2", methods=["old"], **kw)
+    for r in _rows(again, method="old", metric="val_loss"):
+        assert r["value"] == _rows(payload, dataset=r["dataset"], method="old", metric="val_loss")[0]["value"]
+    # a run with another budget is flagged
+    _train(runs / "longer", 4, "default")
+    flagged = run_suite("pretrain_ablation", mini_data_dir, out_dir=tmp_path / "out3", **kw)
+    assert any(n.startswith("WARNING") and "longer" in n for n in flagged["notes"])
+
+
+def test_pretrain_ablation_without_runs(
+    mini_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TINYTS_ABLATION_RUNS", str(tmp_path / "none"))
+    payload = run_suite("pretrain_ablation", mini_data_dir, out_dir=tmp_path, quick=True)
+    assert payload["rows"] == []
+    assert any("no run folder" in reason for _, reason in payload["skipped"])
