@@ -238,61 +238,155 @@ def x_axis(table: WideTable) -> np.ndarray:
     return table.time.to_numpy() if table.time is not None else np.arange(table.n_rows)
 
 
-def plot_imputation(path: str | Path, table: WideTable, filled: np.ndarray, max_channels: int = 6) -> Path:
-    """Observed values as lines, filled values as dots, one panel per channel."""
-    import matplotlib
+def _time_label(table: WideTable) -> str:
+    return table.time_name or ("date" if table.time is not None else "row")
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
+def plot_imputation(
+    path: str | Path,
+    table: WideTable,
+    filled: np.ndarray,
+    max_channels: int = 6,
+    *,
+    model_name: str = "TinyPulse",
+) -> Path:
+    """Observed values as a line, filled values as a line with dots across each gap, one panel per channel.
+
+    Parameters
+    ----------
+    path : str or Path
+        Output png (written atomically; folders are created).
+    table : WideTable
+        The input; its dates, when it has a date column, are the x axis.
+    filled : np.ndarray
+        ``(channels, time)``: the table with its missing values filled.
+    max_channels : int
+        Panels at most (the first channels).
+    model_name : str
+        Name of the filler in the legend.
+
+    Returns
+    -------
+    Path
+    """
+    from tinyts import plotting
+
+    plt = plotting.pyplot()
     n = min(len(table.columns), max_channels)
-    fig, axes = plt.subplots(n, 1, figsize=(10, 1.8 * n + 0.6), sharex=True, squeeze=False)
+    fig, axes = plt.subplots(n, 1, figsize=(11, 1.9 * n + 0.9), sharex=True, squeeze=False)
     t = x_axis(table)
     for i in range(n):
         ax = axes[i, 0]
         missing = np.isnan(table.values[i])
-        ax.plot(t, table.values[i], lw=0.8, color="C0", label="observed")
-        ax.plot(t[missing], filled[i][missing], ".", ms=2.5, color="C1", label="filled")
-        ax.set_ylabel(table.columns[i], fontsize=8)
-    axes[0, 0].legend(fontsize=7, loc="upper right")
-    axes[0, 0].set_title(f"imputation: {int(np.isnan(table.values).sum())} missing values filled", fontsize=9)
+        # the filled line runs from the last observed point before a gap to the first one after it
+        near = missing | np.convolve(missing, np.ones(3), mode="same").astype(bool)
+        plotting.shade_runs(
+            ax, t, missing, color=plotting.TRUTH, alpha=0.15, label="missing", min_fraction=0.0
+        )
+        ax.plot(t, table.values[i], lw=0.9, color=plotting.OBSERVED, label="observed")
+        ax.plot(t, np.where(near, filled[i], np.nan), lw=1.1, color=plotting.MODEL)
+        ax.plot(
+            t[missing], filled[i][missing], "o", ms=2.5, color=plotting.MODEL, label=f"filled ({model_name})"
+        )
+        ax.set_title(f"{table.columns[i]}: {int(missing.sum())} missing", loc="left")
+        ax.set_ylabel("value")
+    plotting.legend_right(axes[0, 0])
+    plotting.time_axis(axes[n - 1, 0], t, _time_label(table))
+    shown = "" if n == len(table.columns) else f" (first {n} of {len(table.columns)} channels)"
+    fig.suptitle(f"Imputation: {int(np.isnan(table.values).sum())} missing values filled{shown}")
     return _save(fig, path)
 
 
-def plot_scores(path: str | Path, table: WideTable, scores: np.ndarray, max_channels: int = 4) -> Path:
-    """Series (first channels), the anomaly score, and labels when known."""
-    import matplotlib
+def plot_scores(
+    path: str | Path,
+    table: WideTable,
+    scores: np.ndarray,
+    max_channels: int = 4,
+    *,
+    labels: np.ndarray | None = None,
+    threshold: float | None = None,
+    flags: np.ndarray | None = None,
+) -> Path:
+    """Series (first channels) above the anomaly score; labelled anomalies shaded on every panel.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Parameters
+    ----------
+    path : str or Path
+        Output png (written atomically; folders are created).
+    table : WideTable
+        The input; its dates, when it has a date column, are the x axis.
+    scores : np.ndarray
+        ``(time,)`` anomaly score per row (any scale; the axis follows the data).
+    max_channels : int
+        Data panels at most (the first channels).
+    labels : np.ndarray, optional
+        ``(time,)`` known anomalies, 1 = anomalous (0 or NaN = not); default: the table's label column.
+        Each contiguous run is shaded on the data and score panels (at least 0.6 % of the x range wide).
+    threshold : float, optional
+        Drawn as a horizontal line on the score panel.
+    flags : np.ndarray, optional
+        ``(time,)`` bool: rows a detector flagged; marked on the data panels.
 
+    Returns
+    -------
+    Path
+    """
+    from tinyts import plotting
+
+    score = np.asarray(scores, dtype=np.float64).reshape(-1)
+    rows = table.n_rows
+    known = table.labels if labels is None else np.asarray(labels, dtype=np.float64).reshape(-1)
+    flagged = None if flags is None else np.asarray(flags, dtype=bool).reshape(-1)
+    for name, arr in (("scores", score), ("labels", known), ("flags", flagged)):
+        if arr is not None and arr.shape != (rows,):
+            raise ValueError(f"{name} must have one value per row ({rows}), got shape {arr.shape}")
+    plt = plotting.pyplot()
     n = min(len(table.columns), max_channels)
-    fig, axes = plt.subplots(n + 1, 1, figsize=(10, 1.6 * (n + 1) + 0.6), sharex=True, squeeze=False)
+    fig, axes = plt.subplots(n + 1, 1, figsize=(11, 1.7 * (n + 1) + 0.9), sharex=True, squeeze=False)
     t = x_axis(table)
+    n_runs = 0
     for i in range(n):
         ax = axes[i, 0]
-        ax.plot(t, table.values[i], lw=0.7)
-        ax.set_ylabel(table.columns[i], fontsize=8)
-        if table.labels is not None:
-            lo, hi = np.nanmin(table.values[i]), np.nanmax(table.values[i])
-            ax.fill_between(t, lo, hi, where=np.nan_to_num(table.labels) > 0, color="red", alpha=0.25, lw=0)
-    axes[n, 0].plot(t, scores, lw=0.7, color="C3")
-    axes[n, 0].set_ylabel("score", fontsize=8)
-    title = "anomaly score" + (" (labelled anomalies in red)" if table.labels is not None else "")
-    axes[0, 0].set_title(title, fontsize=9)
+        if known is not None:
+            n_runs = plotting.shade_runs(ax, t, known, label="labelled anomaly")
+        ax.plot(t, table.values[i], lw=0.7, color=plotting.OBSERVED, label="series")
+        if flagged is not None and flagged.any():
+            ax.plot(
+                t[flagged],
+                table.values[i][flagged],
+                "o",
+                ms=4,
+                mfc="none",
+                mew=1.2,
+                color=plotting.FLAG,
+                label=f"flagged ({int(flagged.sum())} rows)",
+            )
+        ax.set_title(table.columns[i], loc="left")
+        ax.set_ylabel("value")
+    plotting.legend_right(axes[0, 0])
+    ax = axes[n, 0]
+    if known is not None:
+        plotting.shade_runs(ax, t, known, label="labelled anomaly")
+    ax.plot(t, score, lw=0.8, color=plotting.MODEL, label="anomaly score")
+    if threshold is not None:
+        ax.axhline(float(threshold), color="black", ls="--", lw=1.0, label=f"threshold {threshold:g}")
+    ax.set_title("anomaly score (higher = more anomalous)", loc="left")
+    ax.set_ylabel("score")
+    plotting.legend_right(ax)
+    plotting.time_axis(ax, t, _time_label(table))
+    parts = []
+    if known is not None:
+        parts.append(f"{n_runs} labelled anomal{'y' if n_runs == 1 else 'ies'} shaded")
+    if flagged is not None:
+        parts.append(f"{int(flagged.sum())} rows flagged")
+    fig.suptitle("Anomaly detection" + (": " + ", ".join(parts) if parts else ""))
     return _save(fig, path)
 
 
 def _save(fig: Any, path: str | Path) -> Path:
-    import matplotlib.pyplot as plt
+    from tinyts.plotting import save_figure
 
-    p = Path(path)
-    fig.autofmt_xdate()
-    fig.tight_layout()
-    with atomic_file(p) as tmp:
-        fig.savefig(tmp, dpi=90)
-    plt.close(fig)
-    return p
+    return save_figure(fig, path)
 
 
 def read_long_csv(path: str | Path, *, id_col: str | None, time_col: str, target_col: str) -> pd.DataFrame:
