@@ -60,19 +60,46 @@ def fit_cmd(
     seed: Annotated[int, typer.Option(help="Seed of MiniRocket's kernels and TSLens's split and masks.")] = 0,
     quiet: Annotated[
         bool,
-        typer.Option("--quiet", help="tslens: no progress lines (epoch, validation accuracy, time left)."),
+        typer.Option(
+            "--quiet",
+            help="No progress lines on stderr (stages with time left; tslens: step, epoch, validation "
+            "accuracy, time left).",
+        ),
     ] = False,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            help="tslens only: plot the training curve and the confusion matrix of the held-out "
+            "validation cases here (png)."
+        ),
+    ] = None,
     overwrite: Overwrite = False,
 ) -> None:
-    """Fit a classifier on a TRAIN file and save it (config.json + model.safetensors, no pickle)."""
+    """Fit a classifier on a TRAIN file and save it (config.json + model.safetensors, no pickle).
+
+    Progress goes to stderr, one line per stage; the summary to stdout.
+    """
+    import sys
     import time
 
     from tinyts.fileio import atomic_dir
     from tinyts.models.base import CheckpointError
     from tinyts.tasks.classify import PulseClassifier
 
+    if plot is not None and method != "tslens":
+        _fail(
+            f"--plot draws the training curve of --method tslens; {method} trains no curve. The "
+            "confusion matrix of a labelled TEST file: tinyts classify predict MODEL TEST --plot FILE.png"
+        )
     split = _read(train)
-    check_outputs([(out, "--out", "dir")], overwrite=overwrite, inputs=[train])
+    check_outputs([(out, "--out", "dir"), (plot, "--plot", "file")], overwrite=overwrite, inputs=[train])
+    if not quiet:
+        print(
+            f"[{method}] fitting on {len(split.y)} cases of {train.name} ({len(set(map(str, split.y)))} "
+            "classes)",
+            file=sys.stderr,
+            flush=True,
+        )
     t0 = time.perf_counter()
     try:
         clf = PulseClassifier(
@@ -89,6 +116,25 @@ def fit_cmd(
         f"{method}: fitted on {len(split.y)} cases, {clf.n_channels_} channel(s), {len(clf.classes_)} "
         f"classes in {seconds:.1f} s{kept} -> {out}"
     )
+    if plot is not None:
+        from tinyts.tasks.classify_plot import plot_classification
+
+        if clf.validation_ is None:
+            typer.echo("no plot: this run held out no validation cases")
+            return
+        truth, pred = clf.validation_
+        png = plot_classification(
+            plot,
+            list(clf.classes_),
+            truth,
+            pred,
+            history=clf.history_,
+            best_step=clf.best_step_,
+            title=f"tinyts classify fit --method tslens on {train.name}",
+            matrix_title=f"validation cases, unmasked: accuracy "
+            f"{float((truth.astype(str) == pred.astype(str)).mean()):.3f}",
+        )
+        typer.echo(f"plot -> {png}")
 
 
 @classify_app.command("predict")
@@ -98,11 +144,15 @@ def predict_cmd(
     out: Annotated[
         Path | None, typer.Option("--out", help="Output csv (default TEST.predictions.csv).")
     ] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(help="Plot the confusion matrix and per-class accuracy here (png; labelled files)."),
+    ] = None,
     overwrite: Overwrite = False,
 ) -> None:
     """Predict every case of a file; writes one row per case (label and class probabilities).
 
-    When the file has labels, the accuracy is printed too.
+    When the file has labels, the accuracy is printed too (and ``--plot`` draws the confusion matrix).
     """
     import numpy as np
     import pandas as pd
@@ -116,8 +166,12 @@ def predict_cmd(
     except CheckpointError as exc:
         _fail(str(exc))
     target = out or test.with_suffix(".predictions.csv")
-    check_outputs([(target, "--out", "file")], overwrite=overwrite, inputs=[test])
+    check_outputs([(target, "--out", "file"), (plot, "--plot", "file")], overwrite=overwrite, inputs=[test])
     split = _read(test)
+    truth = np.asarray(split.y).astype(str)
+    labelled = bool(truth.size) and bool((truth != "").all())
+    if plot is not None and not labelled:
+        _fail(f"--plot draws the confusion matrix of a labelled file; {test} has cases without a label")
     try:
         proba = clf.predict_proba(split.X)
     except (ValueError, TypeError) as exc:
@@ -128,8 +182,18 @@ def predict_cmd(
         frame[f"proba_{label}"] = proba[:, k]
     with atomic_file(target) as tmp:
         frame.to_csv(tmp, index=False)
-    truth = np.asarray(split.y).astype(str)
     msg = f"predicted {len(pred)} cases -> {target}"
-    if truth.size and (truth != "").all():
+    if labelled:
         msg += f"; accuracy {float(np.mean(pred.astype(str) == truth)):.4f}"
     typer.echo(msg)
+    if plot is not None:
+        from tinyts.tasks.classify_plot import plot_classification
+
+        png = plot_classification(
+            plot,
+            list(clf.classes_),
+            truth,
+            pred,
+            title=f"classifier '{model_dir.name}' on {test.name}",
+        )
+        typer.echo(f"plot -> {png}")

@@ -62,6 +62,11 @@ def test_learns_a_separable_problem(fitted: tuple[PulseClassifier, np.ndarray, n
     assert clf.score(Xt, yt) >= 0.9
     assert set(clf.classes_) == {"slow", "fast"}
     assert clf.history_ and "val_loss" in clf.history_[0] and clf.best_step_ is not None
+    # the held-out validation cases (a stratified 20 % of 48) with their predictions at the kept step
+    assert clf.validation_ is not None
+    truth, pred = clf.validation_
+    assert len(truth) == len(pred) and 5 <= len(truth) <= 12
+    assert set(truth) <= {"slow", "fast"} and set(pred) <= {"slow", "fast"}
 
 
 def test_predict_proba_is_a_distribution(fitted: tuple[PulseClassifier, np.ndarray, np.ndarray]) -> None:
@@ -221,10 +226,13 @@ def test_cli_fit_and_predict(tmp_path: Path) -> None:
     _write_tsv(tmp_path / "Toy_TEST.tsv", Xt, yt)
     out = tmp_path / "model"
     args = ["classify", "fit", str(tmp_path / "Toy_TRAIN.tsv"), "--out", str(out), "--method", "tslens"]
-    res = runner.invoke(app, [*args, "--max-steps", "20"])
+    png = tmp_path / "curve.png"
+    res = runner.invoke(app, [*args, "--max-steps", "20", "--plot", str(png)])
     assert res.exit_code == 0, res.output
-    assert "tslens: fitted on 30 cases" in res.output and (out / "model.safetensors").is_file()
-    assert "val accuracy" in res.output and "s left" in res.output  # the CLI shows progress
+    assert "tslens: fitted on 30 cases" in res.stdout and (out / "model.safetensors").is_file()
+    # the CLI shows progress on stderr: step, validation accuracy, time left
+    assert "val accuracy" in res.stderr and "s left" in res.stderr and "val accuracy" not in res.stdout
+    assert f"plot -> {png}" in res.stdout and png.stat().st_size > 1000
     res = runner.invoke(app, ["classify", "predict", str(out), str(tmp_path / "Toy_TEST.tsv")])
     assert res.exit_code == 0, res.output
     assert "accuracy" in res.output

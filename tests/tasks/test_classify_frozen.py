@@ -159,7 +159,9 @@ def test_tslens_progress_lines(capsys: pytest.CaptureFixture[str]) -> None:
     X, y = _problem(30, seed=5)
     opts = {"min_steps": 6, "max_steps": 6, "eval_every": 3, "n_views": 1, "encoder_layers": 1}
     PulseClassifier(random_tiny("pulse"), method="tslens", verbose=True, **opts).fit(X, y)
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.err  # progress goes to stderr; stdout stays for results
+    assert captured.out == ""
     assert "[tslens: early-stopping run] step 3/6, epoch" in out
     assert "val accuracy" in out and "s left" in out and "[tslens: refit" in out
     line = progress_line("s", 5, 10, 2.0, {"train_loss": 1.0}, start=0.0)
@@ -183,13 +185,22 @@ def test_cli_method_option(tmp_path: Path) -> None:
             app, ["classify", "fit", str(tmp_path / "Toy_TRAIN.tsv"), "--out", str(out), "--method", method]
         )
         assert res.exit_code == 0, res.output
-        assert f"{method}: fitted on 30 cases" in res.output and "kept step" not in res.output
+        assert f"{method}: fitted on 30 cases" in res.stdout and "kept step" not in res.output
+        # one progress line per stage on stderr, none on stdout; the library alone stays silent
+        assert f"[{method}] TinyPulse features: batch" in res.stderr and "s left" in res.stderr
+        assert f"[{method}] ridge fitted" in res.stderr and "[" not in res.stdout
+        assert ("[hybrid] MiniRocket" in res.stderr) == (method == "hybrid")
         target = tmp_path / f"{method}.csv"
         res = runner.invoke(
             app, ["classify", "predict", str(out), str(tmp_path / "Toy_TEST.tsv"), "--out", str(target)]
         )
         assert res.exit_code == 0 and "accuracy" in res.output, res.output
         assert len(target.read_text().splitlines()) == 21
+    quiet = runner.invoke(
+        app,
+        ["classify", "fit", str(tmp_path / "Toy_TRAIN.tsv"), "--out", str(tmp_path / "q"), "--quiet"],
+    )
+    assert quiet.exit_code == 0 and quiet.stderr == "", quiet.output
     res = runner.invoke(
         app,
         [
@@ -203,3 +214,33 @@ def test_cli_method_option(tmp_path: Path) -> None:
         ],
     )
     assert res.exit_code == 2 and "method must be one of" in res.output
+
+
+def test_frozen_fit_is_silent_unless_verbose(capsys: pytest.CaptureFixture[str]) -> None:
+    X, y = _problem(20, seed=3)
+    PulseClassifier(random_tiny("pulse"), method="frozen").fit(X, y)
+    assert capsys.readouterr() == ("", "")
+    PulseClassifier(random_tiny("pulse"), method="frozen", verbose=True).fit(X, y)
+    captured = capsys.readouterr()
+    assert captured.out == "" and "[frozen] TinyPulse features: batch 2/2" in captured.err
+
+
+def test_predict_plot_draws_the_confusion_matrix(tmp_path: Path) -> None:
+    runner = CliRunner()
+    X, y = _problem(30, seed=7)
+    _write_tsv(tmp_path / "Toy_TRAIN.tsv", X, y)
+    Xt, yt = _problem(20, seed=8)
+    _write_tsv(tmp_path / "Toy_TEST.tsv", Xt, yt)
+    out = tmp_path / "frozen"
+    args = ["classify", "fit", str(tmp_path / "Toy_TRAIN.tsv"), "--method", "frozen"]
+    assert runner.invoke(app, [*args, "--out", str(out), "--quiet"]).exit_code == 0
+    png = tmp_path / "confusion.png"
+    res = runner.invoke(
+        app, ["classify", "predict", str(out), str(tmp_path / "Toy_TEST.tsv"), "--plot", str(png)]
+    )
+    assert res.exit_code == 0, res.output
+    assert f"plot -> {png}" in res.output and png.stat().st_size > 1000
+    # --plot of fit belongs to tslens, which draws a training curve; the others are refused up front
+    res = runner.invoke(app, [*args, "--out", str(tmp_path / "x"), "--plot", str(tmp_path / "c.png")])
+    assert res.exit_code == 2 and "training curve of --method tslens" in res.output
+    assert not (tmp_path / "x").exists()

@@ -56,6 +56,8 @@ from tinyts.tasks.classify_train import (
     FitSettings,
     encode_views,
     fit_standardisation,
+    predict_codes,
+    say,
     train,
 )
 
@@ -136,7 +138,9 @@ class PulseClassifier:
         Seeds the split, masks, initialisation, dropout and batch order (TSLens) and MiniRocket's
         kernels (hybrid).
     verbose : bool
-        TSLens: print one line per validation check (epoch, validation accuracy, estimated time left).
+        Progress lines on stderr: TSLens, one per validation check (step, epoch, validation accuracy,
+        time left); the frozen methods, one per stage (MiniRocket, TinyPulse features with time left,
+        ridge). Off by default; ``tinyts classify fit`` turns it on.
 
     Attributes
     ----------
@@ -146,6 +150,10 @@ class PulseClassifier:
         The validation checks of the early-stopped run (TSLens; empty otherwise).
     best_step_ : int or None
         The step kept by early stopping (TSLens; None otherwise).
+    validation_ : tuple of np.ndarray or None
+        TSLens with a validation split: the true and the predicted class of every held-out validation
+        case, as given (no masked views), at the kept step (before any refit); None otherwise. The
+        validation accuracy of ``history_`` also counts the masked views.
     """
 
     def __init__(
@@ -227,6 +235,7 @@ class PulseClassifier:
         self.model_: PulseLens | PulseFrozen | None = None
         self.history_: list[dict[str, float]] = []
         self.best_step_: int | None = None
+        self.validation_: tuple[np.ndarray, np.ndarray] | None = None
 
     # ----------------------------------------------------------------------------------- public API
     @property
@@ -258,7 +267,7 @@ class PulseClassifier:
         classes, codes_np = check_labels(y, len(lengths))
         pulse = self._backbone()
         labels = [c.item() if isinstance(c, np.generic) else c for c in classes]
-        self.history_, self.best_step_ = [], None
+        self.history_, self.best_step_, self.validation_ = [], None, None
         if self.method != "tslens":
             self.model_ = fit_frozen(
                 pulse,
@@ -272,6 +281,7 @@ class PulseClassifier:
                 hybrid=self.method == "hybrid",
                 pulse_weight=self.pulse_weight,
                 seed=self.seed,
+                progress=say if self.settings.verbose else None,
             )
             return self
         config = lens_config_for(
@@ -291,7 +301,7 @@ class PulseClassifier:
         cut = self.settings.cut(model)
         views = self._views_for(len(codes), x.shape[1], model)
         if self.settings.verbose:
-            print(f"[tslens] encoding {len(codes)} cases x {x.shape[1]} channel(s) x {views} view(s)")
+            say(f"[tslens] encoding {len(codes)} cases x {x.shape[1]} channel(s) x {views} view(s)")
         tokens, stats = encode_views(model, x, obs, views, cut, self.mask_ratio, rng)
         tr, va = (torch.from_numpy(i) for i in stratified_split(codes_np, self.val_fraction, rng))
         fit_standardisation(model, tokens[:, tr], stats[:, tr], cut)
@@ -300,6 +310,9 @@ class PulseClassifier:
         self.history_, self.best_step_ = train(
             model, tokens[:, tr], stats[:, tr], codes[tr], settings, rng, val=val
         )
+        if len(va):
+            pred = predict_codes(model, tokens[0, va], stats[0, va], cut)
+            self.validation_ = (np.asarray(classes)[codes_np[va]], np.asarray(classes)[pred])
         refit = self.refit if self.refit is not None else len(codes) < REFIT_BELOW
         if refit and len(va):
             torch.manual_seed(self.seed + 1)

@@ -27,6 +27,9 @@ writes ``config.json`` + ``model.safetensors`` only (no pickle).
 from __future__ import annotations
 
 import dataclasses
+import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -176,7 +179,11 @@ def default_layers(config: PulseConfig) -> tuple[int, ...]:
 
 
 def layer_summaries(
-    pulse: TinyPulse, x: torch.Tensor, observed: torch.Tensor, layers: list[int] | tuple[int, ...]
+    pulse: TinyPulse,
+    x: torch.Tensor,
+    observed: torch.Tensor,
+    layers: list[int] | tuple[int, ...],
+    on_batch: Callable[[], None] | None = None,
 ) -> torch.Tensor:
     """TinyPulse's token summaries at ``layers`` and the level/scale features: ``(n, F)`` float32.
 
@@ -188,6 +195,8 @@ def layer_summaries(
         ``(n, C, context_length)`` raw values and bool observed mask.
     layers : sequence of int
         See :attr:`FrozenConfig.layers`; only the layers up to the highest one are run.
+    on_batch : callable, optional
+        Called after every batch of :data:`BATCH` cases (progress reporting).
 
     Returns
     -------
@@ -216,6 +225,8 @@ def layer_summaries(
             stacked = torch.stack([per_layer[order.index(k)] for k in layers], dim=2)
             out.append(stacked.flatten(1))
             stats_all.append(stats)
+            if on_batch is not None:
+                on_batch()
     return torch.cat([torch.cat(out), torch.cat(stats_all)], dim=1).float()
 
 
@@ -266,13 +277,21 @@ class PulseFrozen(TinyModel):
         finally:  # aeon resets the OpenMP thread count that torch shares
             torch.set_num_threads(threads)
 
-    def pulse_features(self, values: torch.Tensor, observed: torch.Tensor, lengths: list[int]) -> np.ndarray:
+    def pulse_features(
+        self,
+        values: torch.Tensor,
+        observed: torch.Tensor,
+        lengths: list[int],
+        on_batch: Callable[[], None] | None = None,
+    ) -> np.ndarray:
         """TinyPulse's unstandardised features ``(n, F_p)``: :func:`layer_summaries` at every length.
 
         Parameters
         ----------
         values, observed, lengths
             Cases as :func:`tinyts.tasks.classify_data.as_cases` returns them.
+        on_batch : callable, optional
+            Called after every batch (``len(self.config.lengths) * ceil(n / BATCH)`` calls).
         """
         self.pulse.eval()
         context = self.pulse.config.context_length
@@ -282,7 +301,7 @@ class PulseFrozen(TinyModel):
             if n_t < context:
                 pad = (0, context - n_t)
                 x, obs = torch.nn.functional.pad(x, pad), torch.nn.functional.pad(obs, pad)
-            feats.append(layer_summaries(self.pulse, x, obs, self.config.layers).numpy())
+            feats.append(layer_summaries(self.pulse, x, obs, self.config.layers, on_batch).numpy())
         return np.concatenate(feats, axis=1)
 
     # ------------------------------------------------------------------------------- scores
@@ -398,6 +417,7 @@ def fit_frozen(
     hybrid: bool = True,
     pulse_weight: float = PULSE_WEIGHT,
     seed: int = 0,
+    progress: Callable[[str], None] | None = None,
 ) -> PulseFrozen:
     """Fit the frozen-feature classifier (and, with ``hybrid``, MiniRocket and its ridge).
 
@@ -422,12 +442,18 @@ def fit_frozen(
         Weight of TinyPulse's probabilities in the hybrid.
     seed : int
         MiniRocket's ``random_state``.
+    progress : callable, optional
+        Receives one line per stage (MiniRocket, TinyPulse features with elapsed and remaining time,
+        ridge); None is silent.
 
     Returns
     -------
     PulseFrozen
         The fitted model, in eval mode.
     """
+    say = progress or (lambda _line: None)
+    tag = "[hybrid]" if hybrid else "[frozen]"
+    start = time.perf_counter()
     pulse_cfg = dataclasses.asdict(pulse.config)
     pulse_cfg["channel_mixing"] = 0
     chosen = default_layers(pulse.config) if layers is None else layers
@@ -443,6 +469,10 @@ def fit_frozen(
         from aeon.transformations.collection.convolution_based import MiniRocket
 
         rx = rocket_inputs(values, observed, lengths, rocket_length_for(lengths))
+        say(
+            f"{tag} MiniRocket: 10,000 kernels on {rx.shape[0]} cases x {rx.shape[1]} channel(s) x "
+            f"{rx.shape[2]} points"
+        )
         threads = torch.get_num_threads()
         tr = MiniRocket(n_jobs=1, random_state=seed).fit(rx)
         parameters = tuple(tr.parameters)
@@ -450,6 +480,7 @@ def fit_frozen(
         torch.set_num_threads(threads)  # aeon resets the OpenMP thread count that torch shares
         r_loc, r_scale = standardise(rf)
         rocket_fit = (r_loc, r_scale, *fit_ridge((rf - r_loc) / r_scale, codes))
+        say(f"{tag} MiniRocket features and ridge done, {time.perf_counter() - start:.1f} s elapsed")
         cfg = dataclasses.replace(
             cfg,
             rocket_length=int(rx.shape[2]),
@@ -459,9 +490,15 @@ def fit_frozen(
     model = PulseFrozen(cfg)
     model.pulse.load_state_dict(pulse.state_dict(), strict=False)
     model.eval()
-    feats = model.pulse_features(values, observed, lengths)
+    total = len(cfg.lengths) * math.ceil(len(lengths) / BATCH)
+    say(
+        f"{tag} TinyPulse features: {len(lengths)} cases x {values.shape[1]} channel(s) at lengths "
+        f"{list(cfg.lengths)}, layers {list(cfg.layers)} ({total} batches)"
+    )
+    feats = model.pulse_features(values, observed, lengths, _batch_reporter(say, tag, total))
     loc, scale = standardise(feats)
     coef, intercept, alpha = fit_ridge((feats - loc) / scale, codes)
+    say(f"{tag} ridge fitted (alpha {alpha:g}); {time.perf_counter() - start:.1f} s in all")
     model.config.alpha = alpha
     model.set_ridge(loc, scale, coef, intercept)
     if rocket_fit is not None:
@@ -469,3 +506,24 @@ def fit_frozen(
         model.set_ridge(*rocket_fit[:4], prefix="rocket_")
         model.config.rocket_alpha = rocket_fit[4]
     return model
+
+
+def _batch_reporter(
+    say: Callable[[str], None], tag: str, total: int, every: float = 5.0
+) -> Callable[[], None]:
+    """A per-batch callback that reports progress, time elapsed and left, at most every ``every`` s."""
+    start = time.perf_counter()
+    state = {"done": 0, "last": start}
+
+    def tick() -> None:
+        state["done"] += 1
+        now, done = time.perf_counter(), state["done"]
+        if done == total or now - state["last"] >= every:
+            elapsed = now - start
+            left = elapsed / done * (total - done)
+            say(
+                f"{tag} TinyPulse features: batch {done}/{total}, {elapsed:.0f} s elapsed, ~{left:.0f} s left"
+            )
+            state["last"] = now
+
+    return tick

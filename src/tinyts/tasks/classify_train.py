@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -124,6 +125,22 @@ def evaluate(
     return loss, float((logits.argmax(dim=1) == target).float().mean())
 
 
+def say(line: str) -> None:
+    """Print a progress line on stderr (results stay alone on stdout)."""
+    print(line, file=sys.stderr, flush=True)
+
+
+def predict_codes(model: PulseLens, tokens: torch.Tensor, stats: torch.Tensor, cut: int) -> np.ndarray:
+    """The predicted class index of every cached case (one view: ``tokens`` ``(n, C, P, d)``)."""
+    model.eval()
+    with torch.no_grad():
+        logits = [
+            model.head_logits(tokens[s : s + INFER_BATCH].float(), stats[s : s + INFER_BATCH], cut)
+            for s in range(0, len(tokens), INFER_BATCH)
+        ]
+    return torch.cat(logits).argmax(dim=1).numpy()
+
+
 def progress_line(
     stage: str, step: int, steps: int, steps_per_epoch: float, record: dict[str, float], start: float
 ) -> str:
@@ -235,7 +252,7 @@ def train(
             waited = 0 if improved else waited + 1
         history.append(record)
         if settings.verbose:
-            print(progress_line(settings.stage, step + 1, steps, n / settings.batch_size, record, start))
+            say(progress_line(settings.stage, step + 1, steps, n / settings.batch_size, record, start))
         if val is not None and waited >= settings.patience:
             break
     if best_state is not None:
