@@ -311,8 +311,15 @@ def anomaly(out: Path, seed: int, pulse: TinyPulse, kdd: Any) -> dict[str, Any]:
     series, labels, dates = _pattern_anomalies(seed)
     train_end = int(0.2 * len(series))
     syn_rows, syn_scores = _auc_rows(series[:, None], labels, train_end, seed, pulse)
-    table = WideTable(series[None, :], ["value"], pd.Series(dates), "date", labels)
-    pattern_png = plot_scores(out / "anomaly_patterns.png", table, syn_scores["tinypulse_ensemble"]).name
+    table = WideTable(series[None, :], ["sensor (synthetic, hourly)"], pd.Series(dates), "date", labels)
+    auc = next(v for m, v, _ in syn_rows if m == "tinypulse_ensemble")
+    pattern_png = plot_scores(
+        out / "anomaly_patterns.png",
+        table,
+        syn_scores["tinypulse_ensemble"],
+        title=f"Pattern anomalies (faster cycle, changed amplitude, flat-line): TinyPulse's score, "
+        f"AUC-PR {auc:.2f}",
+    ).name
 
     header = ["| method | AUC-PR | s |", "|---|---|---|"]
     lines = [

@@ -306,6 +306,7 @@ def plot_scores(
     labels: np.ndarray | None = None,
     threshold: float | None = None,
     flags: np.ndarray | None = None,
+    title: str | None = None,
 ) -> Path:
     """Series (first channels) above the anomaly score; labelled anomalies shaded on every panel.
 
@@ -326,6 +327,8 @@ def plot_scores(
         Drawn as a horizontal line on the score panel.
     flags : np.ndarray, optional
         ``(time,)`` bool: rows a detector flagged; marked on the data panels.
+    title : str, optional
+        Figure title; default: how many labelled anomalies and flagged rows are shown.
 
     Returns
     -------
@@ -379,7 +382,7 @@ def plot_scores(
         parts.append(f"{n_runs} labelled anomal{'y' if n_runs == 1 else 'ies'} shaded")
     if flagged is not None:
         parts.append(f"{int(flagged.sum())} rows flagged")
-    fig.suptitle("Anomaly detection" + (": " + ", ".join(parts) if parts else ""))
+    fig.suptitle(title or "Anomaly detection" + (": " + ", ".join(parts) if parts else ""))
     return _save(fig, path)
 
 
