@@ -296,13 +296,24 @@ def detect(
         str | None, typer.Option(help="Label column: 0, 1 or empty (not scored; shown in the plot).")
     ] = None,
     model: Annotated[str, typer.Option(help="Bundled model name or checkpoint folder.")] = "tinypulse",
+    threshold: Annotated[
+        float,
+        typer.Option(
+            help="Flag rows whose score exceeds this many robust standard deviations of the "
+            "series' own scores (column anomaly_flag)."
+        ),
+    ] = 6.0,
     overwrite: Overwrite = False,
     id_col: IdCol = None,
     time_col: TimeCol = None,
     target_col: TargetCol = None,
 ) -> None:
-    """Score every time point of a csv for anomalies with TinyPulse (zero-shot)."""
-    from tinyts.tasks.anomaly import anomaly_scores
+    """Score every time point of a csv for anomalies with TinyPulse (zero-shot) and flag the ones to act on.
+
+    The score is in robust standard deviations above the series' typical score (0 = typical); rows
+    above --threshold get anomaly_flag = True.
+    """
+    from tinyts.tasks.anomaly import anomaly_flags, anomaly_scores
     from tinyts.tasks.files import (
         label_column,
         plot_scores,
@@ -323,26 +334,41 @@ def detect(
             assert time_col is not None and target_col is not None
             frame = read_long_csv(file, id_col=id_col, time_col=time_col, target_col=target_col)
             result = detect_df(
-                _load_pulse(model), frame, mode=mode, id_col=id_col, time_col=time_col, target_col=target_col
+                _load_pulse(model),
+                frame,
+                mode=mode,
+                id_col=id_col,
+                time_col=time_col,
+                target_col=target_col,
+                threshold=threshold,
             )
         else:
             table = read_wide_csv(file, label_col=label_col)
             scores = anomaly_scores(_load_pulse(model), table.values, mode=mode)
+            flags = anomaly_flags(scores, threshold)
     except (ValueError, TypeError, FileNotFoundError) as exc:
         _fail(str(exc))
     if long:
         write_frame(target, result)
-        typer.echo(f"scored {len(result)} rows ({mode}) -> {target}")
+        typer.echo(
+            f"scored {len(result)} rows ({mode}), {int(result['anomaly_flag'].sum())} flagged "
+            f"(score > {threshold:g}) -> {target}"
+        )
         return
     _sorted_note(table)
     extra = {
         "anomaly_score": scores,
+        "anomaly_flag": flags,
         **({"label": label_column(table.labels)} if table.labels is not None else {}),
     }
     write_wide_csv(target, table, table.values, extra)
-    typer.echo(f"scored {scores.size} time points ({mode}) -> {target}")
+    typer.echo(
+        f"scored {scores.size} time points ({mode}), {int(flags.sum())} flagged "
+        f"(score > {threshold:g}) -> {target}"
+    )
     if plot is not None:
-        typer.echo(f"plot -> {plot_scores(plot, table, scores)}")
+        shown = plot_scores(plot, table, scores, labels=table.labels, threshold=threshold, flags=flags)
+        typer.echo(f"plot -> {shown}")
 
 
 def _parse_freq(freq: str | None) -> object:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from tinyts.models.cast import TinyCast
 from tinyts.models.pulse import TinyPulse
+from tinyts.tasks.anomaly import DEFAULT_THRESHOLD
 from tinyts.tasks.forecast import forecast_df
 from tinyts.tasks.frames import detect_df, embed_df, impute_df
 
@@ -55,10 +56,11 @@ def test_detect_df(tally: Tally, tiny_pulse: TinyPulse, drawn: Drawn, mode: str)
     tally(kind)
     if kind == "error":
         return
-    _rows_kept(df, out, ["anomaly_score"])
+    _rows_kept(df, out, ["anomaly_score", "anomaly_flag"])
     scores = out["anomaly_score"].to_numpy()
     assert_finite(scores, "anomaly scores")
-    assert (scores >= 0).all() and (scores <= 1).all()
+    assert out["anomaly_flag"].dtype == bool
+    np.testing.assert_array_equal(out["anomaly_flag"].to_numpy(), scores > DEFAULT_THRESHOLD)
 
 
 @cases(90)

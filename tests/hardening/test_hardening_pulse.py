@@ -48,7 +48,7 @@ def test_anomaly_scores(tally: Tally, tiny_pulse: TinyPulse, x: object, mode: st
     if kind == "ok":
         assert out.shape == (n_time(x),)
         assert_finite(out, "anomaly scores")
-        assert (out >= 0).all() and (out <= 1).all()
+        assert abs(float(np.median(out))) < 1e-9  # robust scale: the series' typical score is 0
 
 
 @cases(180)

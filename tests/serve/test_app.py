@@ -138,7 +138,7 @@ def test_detect_every_mode(client: TestClient, mode: str) -> None:
     assert out["mode"] == mode and [s["id"] for s in out["series"]] == ["s1", "s2"]
     s1, s2 = (np.array(s["scores"]) for s in out["series"])
     assert s1.shape == (600,) and s2.shape == (80,)
-    assert s1.min() >= 0.0 and s1.max() <= 1.0
+    assert np.isfinite(s1).all() and abs(float(np.median(s1))) < 1e-9  # robust scale
 
 
 def test_detect_rejects_an_unknown_mode(client: TestClient) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 import tinyts
 from tinyts.models.pulse import TinyPulse
-from tinyts.tasks.anomaly import anomaly_scores
+from tinyts.tasks.anomaly import DEFAULT_THRESHOLD, anomaly_scores
 from tinyts.tasks.classify import PulseClassifier
 from tinyts.tasks.embed import embed
 from tinyts.tasks.frames import (
@@ -100,12 +100,13 @@ def test_impute_df_custom_names_and_no_id(model: TinyPulse) -> None:
 def test_detect_df_aligned_with_rows(model: TinyPulse) -> None:
     df = _frame({"a": 200, "b": 140}, seed=4, hide=0.0)
     out = detect_df(model, df, mode="time")
-    assert list(out.columns) == [*df.columns, "anomaly_score"]
+    assert list(out.columns) == [*df.columns, "anomaly_score", "anomaly_flag"]
     assert out.index.equals(df.index)
     for _, part in _sorted(out).groupby("unique_id"):
         expected = anomaly_scores(model, part["y"].to_numpy(), mode="time")
         np.testing.assert_allclose(part["anomaly_score"].to_numpy(), expected)
-    assert out["anomaly_score"].between(0.0, 1.0).all()
+    assert out.groupby("unique_id")["anomaly_score"].median().abs().max() < 1e-9  # robust scale
+    assert list(out["anomaly_flag"]) == list(out["anomaly_score"] > DEFAULT_THRESHOLD)
     # the order of the input rows does not matter
     again = detect_df(model, _sorted(df), mode="time")
     pd.testing.assert_series_equal(again["anomaly_score"].loc[df.index], out["anomaly_score"])
@@ -117,7 +118,8 @@ def test_detect_df_spike_scores_high(model: TinyPulse) -> None:
     df.loc[spike, "y"] += 8.0
     out = detect_df(model, df, mode="time")
     near = (out["ds"] - out.loc[spike, "ds"]).abs() <= pd.Timedelta(hours=48)
-    assert out.loc[near, "anomaly_score"].mean() > 2 * out.loc[~near, "anomaly_score"].mean()
+    assert out.loc[near, "anomaly_score"].max() > 3 * out.loc[~near, "anomaly_score"].max()
+    assert out.loc[near, "anomaly_flag"].any() and not out.loc[~near, "anomaly_flag"].any()
 
 
 def test_detect_df_multi_target(model: TinyPulse) -> None:

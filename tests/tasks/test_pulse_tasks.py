@@ -56,11 +56,14 @@ def test_impute_rejects_bad_input(model: TinyPulse) -> None:
 
 
 @pytest.mark.parametrize("mode", ["time", "fft", "forecast", "ensemble"])
-def test_anomaly_scores_one_per_point_in_unit_range(model: TinyPulse, mode: str) -> None:
+def test_anomaly_scores_one_per_point_robust_or_unit_range(model: TinyPulse, mode: str) -> None:
     x = _series(500)
     s = model.anomaly_scores(x, mode=mode, agg=16)
-    assert s.shape == (500,)
-    assert np.isfinite(s).all() and s.min() >= 0.0 and s.max() <= 1.0
+    assert s.shape == (500,) and np.isfinite(s).all()
+    assert abs(float(np.median(s))) < 1e-9  # robust: 0 = the series' typical score
+    u = model.anomaly_scores(x, mode=mode, agg=16, scale="minmax")
+    assert u.min() >= 0.0 and u.max() == 1.0
+    np.testing.assert_array_equal(np.argsort(u, kind="stable"), np.argsort(s, kind="stable"))
 
 
 def test_anomaly_scores_multichannel_and_short(model: TinyPulse) -> None:

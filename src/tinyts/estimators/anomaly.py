@@ -17,8 +17,10 @@ class TinyPulseAnomalyDetector(BaseSeriesAnomalyDetector):
     """Zero-shot TinyPulse anomaly scores with aeon's ``BaseSeriesAnomalyDetector`` interface.
 
     Unsupervised and zero-shot: ``fit`` learns nothing (aeon's ``fit_is_empty``), ``predict`` /
-    ``fit_predict`` return one score in [0, 1] per time point (higher = more anomalous), exactly
-    :func:`tinyts.tasks.anomaly.anomaly_scores`. Multichannel series are scored per channel and
+    ``fit_predict`` return one score per time point (higher = more anomalous), exactly
+    :func:`tinyts.tasks.anomaly.anomaly_scores`: robust standard deviations above the series'
+    typical score by default (threshold with :func:`tinyts.tasks.anomaly.anomaly_flags`), or in
+    [0, 1] with ``scale="minmax"``. Multichannel series are scored per channel and
     combined by the max; NaN is missing.
 
     Parameters
@@ -38,6 +40,8 @@ class TinyPulseAnomalyDetector(BaseSeriesAnomalyDetector):
         How ``"ensemble"`` combines the three heads.
     batch_size : int, default=256
         Windows per forward pass.
+    scale : {"robust", "minmax"}, default="robust"
+        Robust scores (median 0, in robust standard deviations) or min-max scaled to [0, 1].
 
     Examples
     --------
@@ -65,6 +69,7 @@ class TinyPulseAnomalyDetector(BaseSeriesAnomalyDetector):
         smooth: int = 96,
         fuse: str = "max",
         batch_size: int = 256,
+        scale: str = "robust",
     ) -> None:
         self.model = model
         self.mode = mode
@@ -73,6 +78,7 @@ class TinyPulseAnomalyDetector(BaseSeriesAnomalyDetector):
         self.smooth = smooth
         self.fuse = fuse
         self.batch_size = batch_size
+        self.scale = scale
         super().__init__(axis=1)
 
     def _predict(self, X: np.ndarray) -> np.ndarray:
@@ -89,6 +95,7 @@ class TinyPulseAnomalyDetector(BaseSeriesAnomalyDetector):
             smooth=self.smooth,
             fuse=self.fuse,
             batch_size=self.batch_size,
+            scale=self.scale,
         )
 
     @classmethod

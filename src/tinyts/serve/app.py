@@ -435,7 +435,7 @@ def create_app(config: ServeConfig | None = None, **settings: Any) -> FastAPI:
         return runner.impute(req)
 
     def detect(req: S.DetectRequest) -> S.DetectResponse:
-        """One anomaly score in [0, 1] per time point of every series (TinyPulse, zero-shot)."""
+        """One anomaly score per time point of every series (TinyPulse, zero-shot; robust scale)."""
         return runner.detect(req)
 
     def embed(req: S.EmbedRequest) -> S.EmbedResponse:

@@ -196,7 +196,10 @@ class ImputeResponse(BaseModel):
 
 class DetectedSeries(BaseModel):
     id: str
-    scores: list[float | None] = Field(description="One score in [0, 1] per time point.")
+    scores: list[float | None] = Field(
+        description="One score per time point: robust standard deviations above the series' typical score "
+        "(0 = typical; tinyts flags points above 6)."
+    )
     timestamps: list[str | float] | None = None
 
 

@@ -23,6 +23,18 @@ point-wise, by their max (``fuse="max"``, TSPulse's rule) or their mean (``fuse=
 Multichannel series are scored per channel (each standardised on its own, so squared errors share one
 scale) and combined by the max over channels of the window scores, before min-max scaling. The result
 has one score per time point, aligned to the input.
+
+Edges: the moving average runs over the points that have an error (windows shrink at the ends of the
+series instead of repeating the edge value), and the forecast head has no score in the first context
+(it has nothing to forecast from): there the ensemble uses the other heads, and ``mode="forecast"``
+gives its lowest score. Both were artefacts before 2026-12-05 (the first context copied the first
+forecast error: a series start scored 1.0 for ~500 rows).
+
+Scale (``scale=``): ``"robust"`` (default) returns ``(s - median(s)) / (1.4826 MAD(s))`` of the fused
+score ``s``: how many robust standard deviations a point sits above the series' own typical score,
+so one threshold means the same on every series; :func:`anomaly_flags` flags points above
+:data:`DEFAULT_THRESHOLD`. ``"minmax"`` returns ``s`` in [0, 1] (the TSB-AD protocol scales every
+detector that way; its benchmark does the scaling itself). Both are the same ranking.
 """
 
 from __future__ import annotations
@@ -38,6 +50,14 @@ from tinyts.models.pulse import TinyPulse
 HEADS = ("time", "fft", "forecast")
 MODES = (*HEADS, "ensemble")
 FUSE = ("max", "mean")
+SCALES = ("robust", "minmax")
+#: Default flag rule: a point is flagged when its robust score exceeds this many robust standard
+#: deviations of the series' own scores (see :func:`anomaly_flags`; calibrated on clean synthetic
+#: series, docs/tinypulse.md "Flags").
+DEFAULT_THRESHOLD = 6.0
+#: Floor of the robust spread, in min-max units of the fused score (a series scored flat everywhere
+#: but one region has MAD 0).
+_MAD_FLOOR = 1e-3
 
 
 def _minmax(s: np.ndarray) -> np.ndarray:
@@ -46,13 +66,58 @@ def _minmax(s: np.ndarray) -> np.ndarray:
 
 
 def _smooth(s: np.ndarray, k: int) -> np.ndarray:
-    """Centred moving average of ``k`` points (at most the series length), edges padded by repetition."""
+    """Centred moving average of ``k`` points over the finite values only.
+
+    At the ends the window shrinks to the points that exist (no padding); a point whose whole window
+    has no finite value stays NaN.
+    """
+    s = np.asarray(s, dtype=np.float64)
     k = min(k, s.size)
     if k <= 1:
-        return s
-    padded = np.pad(s, (k // 2, k - 1 - k // 2), mode="edge")
-    csum = np.concatenate([[0.0], np.cumsum(padded)])
-    return (csum[k:] - csum[:-k]) / k
+        return s.copy()
+    ok = np.isfinite(s)
+    csum = np.concatenate([[0.0], np.cumsum(np.where(ok, s, 0.0))])
+    ccnt = np.concatenate([[0], np.cumsum(ok)])
+    i = np.arange(s.size)
+    lo, hi = np.clip(i - k // 2, 0, s.size), np.clip(i + k - k // 2, 0, s.size)
+    count = ccnt[hi] - ccnt[lo]
+    out = np.full(s.size, np.nan)
+    has = count > 0
+    out[has] = (csum[hi] - csum[lo])[has] / count[has]
+    return out
+
+
+def robust_scale(s: np.ndarray) -> np.ndarray:
+    """``(s - median) / (1.4826 MAD)`` of a score stream, with a floor on the spread."""
+    s = np.asarray(s, dtype=np.float64)
+    med = float(np.median(s))
+    mad = 1.4826 * float(np.median(np.abs(s - med)))
+    return (s - med) / max(mad, _MAD_FLOOR)
+
+
+def anomaly_flags(scores: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
+    """Points to act on: robust scores (``anomaly_scores(..., scale="robust")``) above ``threshold``.
+
+    Parameters
+    ----------
+    scores : np.ndarray
+        Robust anomaly scores, one per time point.
+    threshold : float
+        Robust standard deviations above the series' typical score; default
+        :data:`DEFAULT_THRESHOLD`. Lower flags more (recall), higher flags less (precision).
+
+    Returns
+    -------
+    np.ndarray
+        Boolean, same shape as ``scores``.
+    """
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, (int, float, np.number))
+        or not np.isfinite(threshold)
+    ):
+        raise ValueError(f"threshold must be a finite number, got {threshold!r}")
+    return np.asarray(scores, dtype=np.float64) > float(threshold)
 
 
 def _forward(model: TinyPulse, xw: np.ndarray, ow: np.ndarray, batch_size: int) -> dict[str, np.ndarray]:
@@ -118,8 +183,7 @@ def _forecast_errors(model: TinyPulse, z: np.ndarray, batch_size: int, stride: i
     for i, e in enumerate(ends.tolist()):
         stop = min(e + horizon, t)
         err[e:stop] = (out[i, : stop - e] - z[e:stop]) ** 2
-    err[:length] = err[length]
-    return err
+    return err  # NaN over the first context: nothing to forecast from
 
 
 def window_errors(
@@ -133,8 +197,9 @@ def window_errors(
 ) -> dict[str, np.ndarray]:
     """Window scores of one 1-D series: the squared errors of each head, standardised units, smoothed.
 
-    Returns ``time``, ``fft`` and ``forecast`` streams (not yet min-max scaled), one value per point.
-    A constant channel carries no anomaly evidence: zeros, no model call.
+    Returns ``time``, ``fft`` and ``forecast`` streams (not yet min-max scaled), one value per point;
+    the forecast stream is NaN where no window has a forecast (the first context, less half the
+    smoothing window). A constant channel carries no anomaly evidence: zeros, no model call.
     """
     x = np.asarray(series, dtype=np.float64)
     obs = np.isfinite(x)
@@ -144,16 +209,26 @@ def window_errors(
     z = np.where(obs, (x - mean) / std, 0.0)
     raw = _reconstruction_errors(model, z, agg, groups, batch_size)
     raw["forecast"] = _forecast_errors(model, z, batch_size)
-    return {k: _smooth(np.nan_to_num(raw[k], nan=0.0), smooth) for k in HEADS}
+    return {k: _smooth(raw[k], smooth) for k in HEADS}
 
 
 def fuse_heads(errors: dict[str, np.ndarray], fuse: str = "max") -> dict[str, np.ndarray]:
-    """Min-max scale each head's window scores and add their ``ensemble`` (max or mean)."""
+    """Min-max scale each head's window scores and add their ``ensemble`` (max or mean).
+
+    Points where a head has no score (NaN: the forecast head's first context) are fused from the
+    other heads and get the head's lowest score (0) in its own stream.
+    """
     if fuse not in FUSE:
         raise ValueError(f"fuse must be one of {FUSE}, got {fuse!r}")
-    scores = {k: _minmax(errors[k]) for k in HEADS}
-    heads = [scores[k] for k in HEADS]
-    scores["ensemble"] = np.maximum.reduce(heads) if fuse == "max" else np.mean(heads, axis=0)
+    scaled = {k: _minmax(errors[k]) for k in HEADS}
+    stack = np.stack([scaled[k] for k in HEADS])
+    has = np.isfinite(stack)
+    if fuse == "max":
+        fused = np.max(np.where(has, stack, -np.inf), axis=0)
+    else:
+        fused = np.where(has, stack, 0.0).sum(axis=0) / np.maximum(has.sum(axis=0), 1)
+    scores = {k: np.nan_to_num(v, nan=0.0) for k, v in scaled.items()}
+    scores["ensemble"] = np.where(has.any(axis=0), fused, 0.0)
     return scores
 
 
@@ -165,7 +240,7 @@ def series_errors(model: TinyPulse, values: np.ndarray, **kwargs: Any) -> dict[s
     count as much as a real excursion elsewhere).
     """
     per_channel = [window_errors(model, ch, **kwargs) for ch in np.asarray(values, dtype=np.float64)]
-    return {k: np.max(np.stack([c[k] for c in per_channel]), axis=0) for k in HEADS}
+    return {k: np.fmax.reduce([c[k] for c in per_channel]) for k in HEADS}  # NaN-ignoring max
 
 
 def score_channel(
@@ -195,8 +270,9 @@ def anomaly_scores(
     smooth: int = 96,
     fuse: str = "max",
     batch_size: int = 256,
+    scale: str = "robust",
 ) -> np.ndarray:
-    """One anomaly score in [0, 1] per time point of a series (higher = more anomalous).
+    """One anomaly score per time point of a series (higher = more anomalous).
 
     Parameters
     ----------
@@ -212,12 +288,17 @@ def anomaly_scores(
         moving-average length of the squared errors (the window score), windows per forward pass.
     fuse : {"max", "mean"}
         How ``ensemble`` combines the three min-max scaled heads.
+    scale : {"robust", "minmax"}
+        ``"robust"`` (default): robust standard deviations above the series' typical score (median
+        0; :func:`anomaly_flags` thresholds it); ``"minmax"``: the same ranking in [0, 1].
 
     Returns
     -------
     np.ndarray
         ``(time,)`` float64 scores.
     """
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if fuse not in FUSE:
@@ -232,4 +313,5 @@ def anomaly_scores(
     vals = batch.values[0].numpy().astype(np.float64)
     vals[~batch.observed[0].numpy()] = np.nan
     errors = series_errors(model, vals, agg=agg, groups=groups, smooth=smooth, batch_size=batch_size)
-    return fuse_heads(errors, fuse)[mode]
+    fused = fuse_heads(errors, fuse)[mode]
+    return robust_scale(fused) if scale == "robust" else fused

@@ -189,9 +189,10 @@ def detect_df(
     id_col: str | None = "unique_id",
     time_col: str = "ds",
     target_col: str | Sequence[str] = "y",
+    threshold: float | None = None,
     **kwargs: Any,
 ) -> pd.DataFrame:
-    """One anomaly score per row of a long DataFrame.
+    """One anomaly score per row of a long DataFrame, and a flag per row to act on.
 
     Parameters
     ----------
@@ -202,25 +203,34 @@ def detect_df(
         Which head(s) score; see :func:`tinyts.tasks.anomaly.anomaly_scores`.
     id_col, time_col, target_col
         Column names, as in :func:`impute_df`; several targets are scored jointly (one score per row).
+    threshold : float, optional
+        Flag rule: ``anomaly_flag`` is ``anomaly_score > threshold`` (default
+        :data:`tinyts.tasks.anomaly.DEFAULT_THRESHOLD` robust standard deviations; with
+        ``scale="minmax"`` pass a threshold in [0, 1]).
     **kwargs
         Options of :func:`tinyts.tasks.anomaly.anomaly_scores` (``agg``, ``groups``, ``smooth``,
-        ``fuse``, ``batch_size``).
+        ``fuse``, ``batch_size``, ``scale``).
 
     Returns
     -------
     pd.DataFrame
-        The input's rows (same order and index) and columns plus a float column ``anomaly_score`` in
-        [0, 1] (higher = more anomalous), scored per series.
+        The input's rows (same order and index) and columns plus a float column ``anomaly_score``
+        (higher = more anomalous; robust standard deviations above the series' typical score unless
+        ``scale="minmax"``), scored per series, and a bool column ``anomaly_flag``.
 
     Raises
     ------
     TypeError, ValueError
         As :func:`impute_df`; also a series with fewer than 2 rows and an unknown ``mode``.
     """
-    from tinyts.tasks.anomaly import anomaly_scores
+    from tinyts.tasks.anomaly import DEFAULT_THRESHOLD, anomaly_flags, anomaly_scores
 
+    if kwargs.get("scale", "robust") == "minmax" and threshold is None:
+        raise ValueError("scale='minmax' scores lie in [0, 1]: pass a threshold in [0, 1] for the flags")
+    limit = DEFAULT_THRESHOLD if threshold is None else float(threshold)
     if isinstance(df, pd.DataFrame):
         _new_column(df, "anomaly_score")
+        _new_column(df, "anomaly_flag")
     batch, order = _prepare(model, df, id_col, time_col, target_col, min_length=2)
     scores = []
     for src in batch.source:  # (C, L), NaN = missing
@@ -228,6 +238,7 @@ def detect_df(
         scores.append(np.asarray(anomaly_scores(model, x, mode=mode, **kwargs), dtype=np.float64))
     result = df.copy()
     result["anomaly_score"] = _unsort(np.concatenate(scores), order)
+    result["anomaly_flag"] = anomaly_flags(result["anomaly_score"].to_numpy(), limit)
     return result
 
 
