@@ -313,10 +313,15 @@ def anomaly(out: Path, seed: int, pulse: TinyPulse, kdd: Any) -> dict[str, Any]:
     syn_rows, syn_scores = _auc_rows(series[:, None], labels, train_end, seed, pulse)
     table = WideTable(series[None, :], ["sensor (synthetic, hourly)"], pd.Series(dates), "date", labels)
     auc = next(v for m, v, _ in syn_rows if m == "tinypulse_ensemble")
+    from tinyts.tasks.anomaly import DEFAULT_THRESHOLD, anomaly_flags
+
     pattern_png = plot_scores(
         out / "anomaly_patterns.png",
         table,
         syn_scores["tinypulse_ensemble"],
+        labels=labels,
+        threshold=DEFAULT_THRESHOLD,
+        flags=anomaly_flags(syn_scores["tinypulse_ensemble"]),
         title=f"Pattern anomalies (faster cycle, changed amplitude, flat-line): TinyPulse's score, "
         f"AUC-PR {auc:.2f}",
     ).name
