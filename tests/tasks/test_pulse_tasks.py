@@ -82,11 +82,15 @@ def test_anomaly_scores_errors(model: TinyPulse) -> None:
 
 
 def test_ensemble_fuse_mean_is_the_mean_of_the_heads(model: TinyPulse) -> None:
-    from tinyts.tasks.anomaly import score_channel
+    from tinyts.tasks.anomaly import score_channel, window_errors
 
     scores = score_channel(model, _series(400), agg=16, smooth=24, fuse="mean")
+    has_forecast = np.isfinite(window_errors(model, _series(400), agg=16, smooth=24)["forecast"])
+    assert not has_forecast[:40].any() and has_forecast[60:].all()  # none in the first context
     heads = np.mean([scores["time"], scores["fft"], scores["forecast"]], axis=0)
-    np.testing.assert_allclose(scores["ensemble"], heads)
+    np.testing.assert_allclose(scores["ensemble"][has_forecast], heads[has_forecast])
+    first = np.mean([scores["time"], scores["fft"]], axis=0)  # there: the other two heads
+    np.testing.assert_allclose(scores["ensemble"][~has_forecast], first[~has_forecast])
     maxed = score_channel(model, _series(400), agg=16, smooth=24, fuse="max")
     np.testing.assert_allclose(
         maxed["ensemble"], np.maximum.reduce([maxed["time"], maxed["fft"], maxed["forecast"]])
@@ -106,8 +110,11 @@ def test_window_smoothing_is_a_centred_moving_average() -> None:
     assert out.shape == (50,)
     np.testing.assert_allclose(out[18:24], 1.0)  # the spike spread evenly over its 6-point window
     assert out[:18].sum() == 0 and out[24:].sum() == 0
-    # the window is capped at the series length (3 points here), edges repeated
-    np.testing.assert_allclose(_smooth(np.arange(3.0), 96), [1 / 3, 1.0, 5 / 3])
+    # the window is capped at the series length and shrinks at the ends (no repeated edge values)
+    np.testing.assert_allclose(_smooth(np.arange(3.0), 96), [0.5, 1.0, 1.5])
+    # NaN (no error there) is left out of the mean; a window with nothing finite stays NaN
+    gap = np.array([np.nan, np.nan, np.nan, 4.0, 2.0])
+    np.testing.assert_allclose(_smooth(gap, 3), [np.nan, np.nan, 4.0, 3.0, 3.0])
 
 
 def test_constant_series_gets_zero_scores(model: TinyPulse) -> None:
@@ -145,6 +152,29 @@ def test_channels_are_fused_by_their_raw_window_errors(model: TinyPulse) -> None
 
     x = np.stack([_series(300), 5.0 * _series(300, seed=2)])
     errors = [window_errors(model, ch, agg=16, smooth=24) for ch in x]
-    expected = fuse_heads({k: np.maximum(errors[0][k], errors[1][k]) for k in errors[0]}, "max")["ensemble"]
+    expected = fuse_heads({k: np.fmax(errors[0][k], errors[1][k]) for k in errors[0]}, "max")["ensemble"]
     # anomaly_scores reads the input as float32 (to_batch), hence the tolerance
-    np.testing.assert_allclose(model.anomaly_scores(x, agg=16, smooth=24), expected, atol=1e-4)
+    np.testing.assert_allclose(
+        model.anomaly_scores(x, agg=16, smooth=24, scale="minmax"), expected, atol=1e-4
+    )
+
+
+def test_impute_blend_auto_falls_back_where_interpolation_refills_better(model: TinyPulse) -> None:
+    from tinyts.tasks.impute import blend_weights
+
+    smooth = np.linspace(0.0, 1.0, 400)  # a straight line: interpolation is exact
+    x = np.stack([smooth, _series(400)])
+    x[:, 100:140] = np.nan
+    x[:, 260:268] = np.nan
+    obs = np.isfinite(x)
+    w = blend_weights(model, np.where(obs, x, 0.0), obs)
+    assert w.shape == (2,) and ((w >= 0) & (w <= 1)).all()
+    assert w[0] < 0.5  # the line: interpolation refills the check patches far better
+    auto, none = model.impute(x, blend="auto"), model.impute(x, blend="none")
+    np.testing.assert_array_equal(auto[obs], x[obs])  # observed values untouched
+    line_err = lambda y: float(np.abs(y[0, 100:140] - smooth[100:140]).mean())  # noqa: E731
+    assert line_err(auto) < line_err(none)
+    np.testing.assert_array_equal(model.impute(smooth, blend="auto"), smooth)  # nothing missing
+    assert np.array_equal(blend_weights(model, np.where(obs, x, 0.0), obs), w)  # seeded check
+    with pytest.raises(ValueError, match="blend must be"):
+        model.impute(x, blend="linear")
