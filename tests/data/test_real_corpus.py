@@ -336,8 +336,9 @@ def test_real_recipe_card_lines_match_the_corpus() -> None:
     from tinyts.data.synth_corpus import data_source_lines, resolve_mix
     from tinyts.train.recipes import load_recipe
 
-    r = load_recipe("ablations/pulse_broad_real")
-    o, cfg = r["objective"], r["model_config"]
-    mix = resolve_mix(o["mix"], o["real_share"])
-    lines = data_source_lines(mix, real=SHARED_CORPUS, length=cfg["context_length"] + cfg["forecast_length"])
-    assert r["data_sources"] == lines
+    for name in ("ablations/pulse_broad_real", "tinypulse-broad"):
+        r = load_recipe(name)
+        o, cfg = r["objective"], r["model_config"]
+        mix = resolve_mix(o["mix"], o["real_share"])
+        length = cfg["context_length"] + cfg["forecast_length"]
+        assert r["data_sources"] == data_source_lines(mix, real=SHARED_CORPUS, length=length), name

@@ -156,6 +156,10 @@ def test_a_run_switches_to_the_fast_recipe_and_records_it(tmp_path: Path) -> Non
     card = model_card(state)
     assert "tiny-pulse.yaml, fp32 eager, on-the-fly data | 0-4" in card
     assert "tiny-pulse-fast.yaml, bf16 eager, rand dropout, synth bank" in card
+    # the card keeps the sources of the earlier segment (the bank recipe lists its own first)
+    assert state["meta"]["data_sources"][: len(fast["data_sources"])] == fast["data_sources"]
+    for src in plain["data_sources"]:
+        assert src in fast["data_sources"] or f"earlier segments: {src}" in state["meta"]["data_sources"]
 
 
 def test_rand_dropout_has_the_dropout_distribution() -> None:

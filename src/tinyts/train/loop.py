@@ -137,6 +137,14 @@ class Trainer:
         for rec in self.history:
             rec.setdefault("recipe", previous)
             rec.setdefault("setup", DEFAULT_SETUP)
+        # a run resumed under another recipe keeps the sources its earlier segments saw (model card)
+        if "data_sources" in self.meta:
+            seen = list(state.get("meta", {}).get("data_sources", []))
+            current = list(self.meta["data_sources"])
+            earlier = [s if s.startswith(_EARLIER) else f"{_EARLIER}{s}" for s in seen]
+            self.meta["data_sources"] = current + [
+                s for s in earlier if s not in current and s[len(_EARLIER) :] not in current
+            ]
         if self.info.is_main:
             _trim_log(self.run_dir / "log.jsonl", self.step)
         return True
@@ -341,6 +349,9 @@ class _StopRequest:
 
     def __exit__(self, *exc: object) -> None:
         self._restore()
+
+
+_EARLIER = "earlier segments: "
 
 
 def _trim_log(log_path: Path, step: int) -> None:
