@@ -291,8 +291,6 @@ class RealCorpus:
         self.names: list[str] = []
         file_of: list[int] = []
         self.skipped = 0
-        #: series of the other side of the split (held back when training, and vice versa)
-        self.other_side = 0
         other_lengths: list[int] = []
         for i, p in enumerate(paths):
             data = read_tsf(p)
@@ -304,7 +302,6 @@ class RealCorpus:
                     continue
                 full = f"{self.files[i]}:{name}"
                 if is_held_back(full, self.holdout) != (split == "heldout"):
-                    self.other_side += 1
                     other_lengths.append(s.size)
                     continue
                 self.series.append(s)
@@ -315,10 +312,16 @@ class RealCorpus:
                 f"no series of >= {self.min_length} points on the {split!r} side of {self.directory} "
                 f"(holdout {self.holdout:g}); pass holdout=0 to use every series"
             )
+        #: lengths of the series on the other side of the split (held back when training, and vice versa)
         self.other_lengths = np.asarray(other_lengths, dtype=np.int64)
         self.file_of = np.asarray(file_of, dtype=np.int64)
         self.lengths = np.asarray([s.size for s in self.series], dtype=np.int64)
         self.weights = self.lengths.astype(np.float64) ** float(weight_power)
+
+    @property
+    def other_side(self) -> int:
+        """Series on the other side of the split (held back when training, and vice versa)."""
+        return int(self.other_lengths.size)
 
     def __len__(self) -> int:
         return len(self.series)

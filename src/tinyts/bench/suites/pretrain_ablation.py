@@ -181,11 +181,12 @@ def run(ctx: BenchContext) -> SuiteResult:
                         )
                     )
         for name in names:
-            per_mask = [float(np.mean(errs[(name, k)])) for k in MASKS if (name, k) in errs]
+            per_mask = []
             for kind in MASKS:
                 if (name, kind) in errs:
-                    avg = float(np.mean(errs[(name, kind)]))
-                    result.add(Row(table.name, name, "val_mse", avg, extra={"mask": kind, "ratio": "avg"}))
+                    per_mask.append(float(np.mean(errs[(name, kind)])))
+                    extra = {"mask": kind, "ratio": "avg"}
+                    result.add(Row(table.name, name, "val_mse", per_mask[-1], extra=extra))
             if len(per_mask) == len(MASKS):
                 result.add(
                     Row(
