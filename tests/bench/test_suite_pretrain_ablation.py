@@ -82,3 +82,48 @@ def test_pretrain_ablation_without_runs(
     payload = run_suite("pretrain_ablation", mini_data_dir, out_dir=tmp_path, quick=True)
     assert payload["rows"] == []
     assert any("no run folder" in reason for _, reason in payload["skipped"])
+
+
+def _train_cast(run_dir: Path, steps: int) -> None:
+    from tinyts.testing import TINY_CAST
+
+    recipe = load_recipe("tinycast-broad")
+    recipe["model_config"].update({**TINY_CAST, "coarse_horizon": 48, "coarse_block": 8})
+    recipe["objective"].update(batch_size=8, mv_batch_size=1, short_horizon=16, mix="broad", real_share=0.0)
+    recipe["objective"].pop("real_dir")
+    recipe["train"].update(
+        steps=steps, checkpoint_every=steps, log_every=1, warmup_steps=1, threads=1, schedule_start=0
+    )
+    build_trainer(recipe, run_dir).fit()
+
+
+def test_pretrain_ablation_scores_tinycast_runs_on_forecasting_validation(
+    mini_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = tmp_path / "runs"
+    _train_cast(runs / "cast", 2)
+    monkeypatch.setenv("TINYTS_ABLATION_RUNS", str(runs))
+    monkeypatch.setenv("TINYTS_CORPUS", str(_corpus(tmp_path / "corpus")))
+    kw: dict[str, Any] = {"datasets": ["toy_hourly"], "quick": True}
+    payload = run_suite("pretrain_ablation", mini_data_dir, out_dir=tmp_path / "out", **kw)
+    assert payload["skipped"] == []
+    for vset in ("synth_default", "synth_broad", "real_heldout"):
+        for metric in ("val_loss", "val_fine"):
+            (row,) = _rows(payload, dataset=vset, method="cast", metric=metric)
+            assert math.isfinite(row["value"]) and row["value"] > 0
+    # no imputation rows for a TinyCast run (and no lone linear_interp reference)
+    assert not _rows(payload, metric="val_mse")
+    # forecasting on the validation windows of the LTSF set and on the held-back corpus series
+    for method in ("cast", "seasonal_naive"):
+        (row,) = _rows(payload, dataset="toy_hourly", method=method, metric="val_mase")
+        assert row["horizon"] == 96 and math.isfinite(row["value"]) and row["value"] > 0
+        (row,) = _rows(payload, dataset="heldout_daily", method=method, metric="val_mase")
+        assert row["horizon"] == 14 and math.isfinite(row["value"])
+    rel = {r["dataset"]: r["value"] for r in _rows(payload, method="cast", metric="val_rel_mase")}
+    assert set(rel) == {"toy_hourly", "heldout_daily"}
+    naive = _rows(payload, dataset="toy_hourly", method="seasonal_naive", metric="val_mase")[0]["value"]
+    cast = _rows(payload, dataset="toy_hourly", method="cast", metric="val_mase")[0]["value"]
+    assert rel["toy_hourly"] == pytest.approx(cast / naive)
+    (gm,) = _rows(payload, dataset="all", method="cast", metric="gmean_val_rel_mase")
+    assert gm["n_datasets"] == 2
+    assert gm["value"] == pytest.approx(math.sqrt(rel["toy_hourly"] * rel["heldout_daily"]))

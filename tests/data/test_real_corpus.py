@@ -342,3 +342,14 @@ def test_real_recipe_card_lines_match_the_corpus() -> None:
         mix = resolve_mix(o["mix"], o["real_share"])
         length = cfg["context_length"] + cfg["forecast_length"]
         assert r["data_sources"] == data_source_lines(mix, real=SHARED_CORPUS, length=length), name
+    # TinyCast: its windows are context + coarse horizon long; the multivariate and augmentation
+    # lines of the objective follow the mix's lines
+    r = load_recipe("tinycast-broad")
+    o, cfg = r["objective"], r["model_config"]
+    length = cfg["context_length"] + cfg["coarse_horizon"]
+    lines = data_source_lines(resolve_mix(o["mix"], o["real_share"]), real=SHARED_CORPUS, length=length)
+    assert r["data_sources"][: len(lines)] == lines
+    assert [s.split(":")[0] for s in r["data_sources"][len(lines) :]] == [
+        "tinyts.data.synth.synth_multivariate",
+        "augmentations",
+    ]

@@ -77,6 +77,16 @@ def test_lr_schedule() -> None:
     assert cfg.lr_at(100) == pytest.approx(0.0, abs=1e-12)
 
 
+def test_second_schedule_warms_up_again_from_schedule_start() -> None:
+    cfg = TrainConfig(steps=300, lr=1.0, min_lr=0.0, warmup_steps=10, schedule_start=100)
+    assert cfg.lr_at(100) == pytest.approx(0.1)
+    assert cfg.lr_at(109) == pytest.approx(1.0)
+    assert cfg.lr_at(110 + 95) == pytest.approx(0.5)  # half-way through the 190 decay steps
+    assert cfg.lr_at(300) == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError, match="schedule_start"):
+        TrainConfig(steps=100, schedule_start=100)
+
+
 def test_non_finite_loss_is_reported(tmp_path: Path) -> None:
     def bad(model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         return model(batch["x"]).sum() * float("nan"), {}

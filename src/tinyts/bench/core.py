@@ -46,6 +46,11 @@ METRICS = frozenset(
         "val_mse",
         "val_loss",
         "val_time",
+        "val_fine",
+        "val_mase",
+        "val_rel_mase",
+        "val_wql",
+        "gmean_val_rel_mase",
     }
 )
 

@@ -6,6 +6,7 @@ development state), the method raises :class:`NotBundled`, which the suites reco
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from typing import Any
 
@@ -168,7 +169,7 @@ def pulse_detect_case(n_points: int) -> tuple[Any, dict[str, Any]]:
 # ---------------------------------------------------------------------------------- forecasting
 
 
-def cast_forecaster(setup: Any, model: str | None = None, **options: Any) -> Any:
+def cast_forecaster(setup: Any, model: Any = None, **options: Any) -> Any:
     """Forecasting-suite factory: TinyCast zero-shot, median as the point forecast, 9 quantiles.
 
     Every context is one univariate series (the suite's protocol).
@@ -177,8 +178,9 @@ def cast_forecaster(setup: Any, model: str | None = None, **options: Any) -> Any
     ----------
     setup : ForecastSetup
         Its ``info`` records the model, its size and the options.
-    model : str, optional
-        A checkpoint folder (the ablation suite's models); default the bundled ``tinycast``.
+    model : str, TinyCast or None
+        A checkpoint folder (the ablation suite's models) or a loaded model (a training run's, named
+        by its ``name`` in ``setup.info``); default the bundled ``tinycast``.
     **options
         Keyword arguments of :func:`tinyts.tasks.forecast.forecast` (``sifi``, ``symmetry``,
         ``strategy``, ...); none = its defaults (SIFI and sign-flip symmetry on).
@@ -186,9 +188,13 @@ def cast_forecaster(setup: Any, model: str | None = None, **options: Any) -> Any
     from tinyts.bench.peers.forecasters import ForecastOutput
     from tinyts.models.base import load
 
-    net: Any = bundled_model("tinycast") if model is None else load(model)
+    if model is None or isinstance(model, (str, os.PathLike)):
+        net: Any = bundled_model("tinycast") if model is None else load(model)
+        name = "tinycast (bundled)" if model is None else str(model)
+    else:
+        net, name = model, "a loaded model"
     setup.info.update(
-        model="tinycast (bundled)" if model is None else model,
+        model=name,
         params=net.num_parameters(),
         zero_shot=True,
         **{k: repr(v) for k, v in options.items()},

@@ -70,10 +70,19 @@ class TrainConfig:
     #: dropout masks from ``torch.rand`` instead of ``bernoulli_`` (same distribution, other draws;
     #: ``bernoulli_`` is slow on CPU)
     fast_dropout: bool = False
+    #: step at which the warm-up and cosine schedule start: a run continued past the end of its first
+    #: schedule (a second phase, e.g. on a new corpus) warms up again from here to ``lr`` and decays to
+    #: ``min_lr`` at ``steps``; 0 = one schedule from the first step
+    schedule_start: int = 0
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if not 0 <= self.schedule_start < self.steps:
+            raise ValueError(
+                f"schedule_start must be in [0, steps={self.steps}), got {self.schedule_start}: "
+                "it is the step where the second schedule starts, before the run's last step"
+            )
 
     def setup(self) -> str:
         """A short description of the speed settings (``fp32 eager`` is the default)."""
@@ -81,9 +90,15 @@ class TrainConfig:
         return f"{self.precision} {'compiled' if self.compile else 'eager'}{drop}"
 
     def lr_at(self, step: int) -> float:
+        """Learning rate of ``step``: linear warm-up, then cosine decay to ``min_lr`` at ``steps``.
+
+        Both count from :attr:`schedule_start` (steps before it belong to an earlier phase, whose
+        schedule this config does not know; they get the first warm-up rate).
+        """
+        step = max(0, step - self.schedule_start)
         if step < self.warmup_steps:
             return self.lr * (step + 1) / self.warmup_steps
-        frac = (step - self.warmup_steps) / max(1, self.steps - self.warmup_steps)
+        frac = (step - self.warmup_steps) / max(1, self.steps - self.schedule_start - self.warmup_steps)
         return self.min_lr + 0.5 * (self.lr - self.min_lr) * (1 + math.cos(math.pi * min(1.0, frac)))
 
 

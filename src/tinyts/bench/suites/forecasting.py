@@ -80,7 +80,7 @@ def _load(path: object, result: SuiteResult) -> TableSeries | None:
 
 
 class _Data:
-    """Scaled test segment of one dataset, its origins and per-origin longest horizon."""
+    """Scaled test (or ``split="val"``) segment of one dataset, its origins and per-origin longest horizon."""
 
     def __init__(
         self,
@@ -89,11 +89,12 @@ class _Data:
         horizons: tuple[int, ...],
         quick: bool,
         origins: int = TARGET_ORIGINS,
+        split: str = "test",
     ) -> None:
         n_rows, self.n_channels = table.values.shape
         borders = ltsf_borders(table.name, n_rows, context=context)
         tr0, tr1 = borders["train"]
-        te0, te1 = borders["test"]
+        te0, te1 = borders[split]  # "val": the validation rows (pre-training ablations)
         self.scaler = fit_scaler(table.values[tr0:tr1])
         scaled = self.scaler.transform(table.values)
         self.period = seasonal_period(table.timestamps, scaled[tr0:tr1])

@@ -1,4 +1,4 @@
-"""``pretrain_ablation``: score TinyPulse training runs on validation data only (issue 17's data ablation).
+"""``pretrain_ablation``: score training runs on validation data only (issue 17's data ablations).
 
 Which pre-training corpus to keep is decided here, never on the test parts the other suites
 report. Every run folder (a ``tinyts pretrain --run-dir`` folder with a checkpoint) under
@@ -15,6 +15,10 @@ report. Every run folder (a ``tinyts pretrain --run-dir`` folder with a checkpoi
   ``$TINYTS_CORPUS``, default ``../shared/corpus``). Rows ``metric: "val_loss"`` (weighted total)
   and ``"val_time"`` (masked MSE of the time head).
 
+TinyCast runs (``tinycast`` in the run's state) get the forecasting counterpart instead of the
+imputation rows: :mod:`tinyts.bench.suites.pretrain_val_cast` (held-out loss on the same three sets,
+LTSF validation windows and held-back corpus series, relative to seasonal naive).
+
 Equal budgets are the caller's job: the notes state each run's steps and samples, and the notes
 carry a warning when the runs' sample counts differ by more than 1 %.
 """
@@ -30,14 +34,16 @@ import numpy as np
 from tinyts.bench.core import BenchContext, Row, SuiteResult, timer
 from tinyts.bench.metrics import mse
 from tinyts.bench.suites.imputation import MASKS, PATCH, QUICK_RATIOS, RATIOS, WINDOW, _mask_rng, _prepare
+from tinyts.bench.suites.pretrain_val_cast import cast_val_losses, score_cast_runs
 from tinyts.data.discover import find_ltsf
 from tinyts.data.io import read_ltsf_csv
 
 NAME = "pretrain_ablation"
 DESCRIPTION = (
-    "TinyPulse training runs (folders under $TINYTS_ABLATION_RUNS) on validation data only: "
-    "ETTh1/ETTm1 imputation over the validation split and the held-out pre-training loss on fixed "
-    "synthetic batches and held-back real corpus series"
+    "TinyPulse and TinyCast training runs (folders under $TINYTS_ABLATION_RUNS) on validation data "
+    "only: ETTh1/ETTm1 imputation (TinyPulse) or forecasting (TinyCast, plus held-back corpus series) "
+    "over the validation split, and the held-out pre-training loss on fixed synthetic batches and "
+    "held-back real corpus series"
 )
 
 ENV_RUNS = "TINYTS_ABLATION_RUNS"
@@ -117,21 +123,31 @@ def run(ctx: BenchContext) -> SuiteResult:
     if not runs:
         result.skip("runs", f"no run folder with a checkpoint under {root} (set {ENV_RUNS})")
         return result
-    models: dict[str, Any] = {}
+    models: dict[str, Any] = {}  # TinyPulse runs
+    casts: dict[str, Any] = {}  # TinyCast runs
     samples: dict[str, int] = {}
     for name in names:
         if name == "linear_interp":
             continue
         model, state = load_run(runs[name])
-        if state["meta"]["model"] != "tinypulse":
-            result.skip(name, f"a {state['meta']['model']} run; this suite scores TinyPulse runs")
+        kind = state["meta"]["model"]
+        if kind not in ("tinypulse", "tinycast"):
+            result.skip(name, f"a {kind} run; this suite scores TinyPulse and TinyCast runs")
             continue
-        models[name], samples[name] = model, int(state["samples"])
+        samples[name] = int(state["samples"])
         result.notes.append(
-            f"{name}: {runs[name]}, step {state['step']:,}, {state['samples']:,} samples, "
+            f"{name}: {kind}, {runs[name]}, step {state['step']:,}, {state['samples']:,} samples, "
             f"{state['train_seconds'] / 3600:.2f} h of training; recipe {Path(state['meta']['recipe']).name}"
         )
-        losses = _val_losses(model, state["meta"], QUICK_VAL_BATCHES if ctx.quick else VAL_BATCHES, corpus)
+        n_batches = QUICK_VAL_BATCHES if ctx.quick else VAL_BATCHES
+        if kind == "tinycast":
+            casts[name] = model
+            losses = cast_val_losses(
+                model, state["meta"], n_batches, VAL_SEED, lambda vset: _val_series(vset, corpus)
+            )
+        else:
+            models[name] = model
+            losses = _val_losses(model, state["meta"], n_batches, corpus)
         for vset, metrics in losses.items():
             for metric, value in metrics.items():
                 result.add(Row(vset, name, metric, value))
@@ -141,8 +157,11 @@ def run(ctx: BenchContext) -> SuiteResult:
             + ", ".join(f"{k} {v:,}" for k, v in samples.items())
             + "): this is not an equal-budget comparison"
         )
+    score_cast_runs(ctx, result, casts, tuple(ctx.datasets or DATASETS), corpus)
+    if not models:
+        names = [n for n in names if n != "linear_interp"]
     ratios = QUICK_RATIOS if ctx.quick else RATIOS
-    wanted = [d.lower() for d in (ctx.datasets or DATASETS)]
+    wanted = [d.lower() for d in (ctx.datasets or DATASETS)] if models else []
     paths = [p for p in sorted(find_ltsf(ctx.data_dir)) if p.stem.lower() in wanted]
     for missing in sorted(set(wanted) - {p.stem.lower() for p in paths}):
         result.skip(missing, f"no LTSF csv named {missing} under {ctx.data_dir}")

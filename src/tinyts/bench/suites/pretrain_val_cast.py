@@ -1,0 +1,183 @@
+"""TinyCast training runs on validation data only: the forecasting half of ``pretrain_ablation``.
+
+Not a suite of its own; :mod:`tinyts.bench.suites.pretrain_ablation` calls :func:`score_cast_runs`
+for the run folders whose model is ``tinycast``. Three measurements, none on a test part:
+
+- **held-out pre-training loss**: the run's objective (same heads, weights and augmentations) in eval
+  mode on fixed batches of the old three-generator mix, the broad mix and windows of the held-back
+  corpus series (``val_loss``; ``val_fine`` = the fine-head pinball part).
+- **LTSF validation windows**: the forecasting suite's protocol (context 512, standardised with train
+  statistics, each channel its own series) over the *validation* rows of ETTh1 and ETTm1 at
+  horizon :data:`HORIZON`, :data:`ORIGINS` origins; MASE and MASE relative to seasonal naive.
+- **held-back corpus series** (the series :data:`tinyts.data.real_corpus.HOLDOUT` keeps out of
+  pre-training), grouped by frequency: one forecast per series over the last ``horizon`` points
+  (the M4 horizon of its frequency, :data:`OTHER_HORIZON` for others), MASE and WQL relative to
+  seasonal naive, as ``forecasting_broad`` scores them; ``dataset: "all"`` rows give the geometric
+  mean over every LTSF and corpus dataset (``gmean_val_rel_mase``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tinyts.bench.core import BenchContext, Row, SuiteResult
+from tinyts.bench.ours import cast_forecaster
+from tinyts.bench.peers.forecasters import FORECASTERS, ForecastFn, ForecastSetup
+from tinyts.bench.suites.forecasting import _Data, _forecast_all, _score
+from tinyts.bench.suites.forecasting_broad import BroadData, build_dataset, forecast_dataset, gmean, score
+from tinyts.data.discover import find_ltsf
+from tinyts.data.io import read_ltsf_csv
+from tinyts.data.io_forecast import M4_HORIZON, seasonal_period
+
+#: horizon of the LTSF validation windows, and origins per dataset (x channels)
+HORIZON, ORIGINS, QUICK_ORIGINS = 96, 24, 4
+#: the context of the LTSF windows (the forecasting suite's long setting)
+CONTEXT = 512
+#: horizon of held-back corpus series whose frequency has no M4 horizon (sub-hourly, ``other``)
+OTHER_HORIZON = 48
+#: held-back series keep at most this many training points (the MASE scale uses the same points)
+MAX_HISTORY = 2048
+REFERENCE = "seasonal_naive"
+#: validation sets of the held-out loss and the mix each draws from
+VAL_SETS = {"synth_default": "default", "synth_broad": "broad", "real_heldout": "default"}
+
+
+def cast_val_losses(
+    model: Any, meta: dict[str, Any], n_batches: int, seed: int, series_of: Any
+) -> dict[str, dict[str, float]]:
+    """Mean held-out loss of a TinyCast run per validation set: ``{set: {"val_loss", "val_fine"}}``.
+
+    ``series_of(name)`` gives the ``series(n, length, rng)`` function of a set (``None``: the
+    objective's own generator with the set's mix).
+    """
+    import torch
+
+    from tinyts.models.cast import CastConfig
+    from tinyts.train.cast_objective import CastObjective
+
+    cfg = CastConfig(**{k: v for k, v in meta["model_config"].items() if k != "pruning"})
+    settings = {
+        k: v for k, v in meta["objective"].items() if k not in {"mix", "real_dir", "real_share", "seed"}
+    }
+    out: dict[str, dict[str, float]] = {}
+    model.eval()
+    for name, mix in VAL_SETS.items():
+        objective = CastObjective(**settings, mix=mix, seed=seed)
+        series = series_of(name)
+        totals, fines = [], []
+        with torch.inference_mode():
+            for step in range(n_batches):
+                torch.manual_seed(seed + step)  # the coarse-point draw of the loss
+                batch = objective.batch(step, 0, cfg, series)
+                total, parts = objective.loss(model, batch, cfg)
+                totals.append(float(total))
+                fines.append(float(parts["fine"]))
+        out[name] = {"val_loss": float(np.mean(totals)), "val_fine": float(np.mean(fines))}
+    return out
+
+
+def ltsf_val_data(
+    ctx: BenchContext, datasets: tuple[str, ...], result: SuiteResult
+) -> list[tuple[str, _Data]]:
+    """The validation segments of the LTSF sets named in ``datasets`` found under the data folder."""
+    wanted = [d.lower() for d in datasets]
+    paths = [p for p in sorted(find_ltsf(ctx.data_dir)) if p.stem.lower() in wanted]
+    for missing in sorted(set(wanted) - {p.stem.lower() for p in paths}):
+        result.skip(f"{missing} (forecasting)", f"no LTSF csv named {missing} under {ctx.data_dir}")
+    out = []
+    for path in paths:
+        table = read_ltsf_csv(path)
+        data = _Data(table, CONTEXT, (HORIZON,), False, QUICK_ORIGINS if ctx.quick else ORIGINS, split="val")
+        if ctx.quick:
+            data.starts, data.h_max = data.starts[:QUICK_ORIGINS], data.h_max[:QUICK_ORIGINS]
+        out.append((table.name, data))
+    return out
+
+
+def heldout_data(corpus: Path, quick: bool) -> list[BroadData]:
+    """The held-back corpus series grouped by frequency, split into training part and last horizon."""
+    from tinyts.data.real_corpus import HOLDOUT, RealCorpus
+
+    held = RealCorpus(corpus, holdout=HOLDOUT, split="heldout")
+    groups: dict[str, list[np.ndarray]] = defaultdict(list)
+    for s, f in zip(held.series, held.file_of, strict=True):
+        groups[held.frequencies[int(f)] or "other"].append(s)
+    out = []
+    for freq in sorted(groups):
+        horizon = M4_HORIZON.get(freq, OTHER_HORIZON)
+        series = [s[-(MAX_HISTORY + horizon) :] for s in groups[freq]]
+        if quick:
+            series = series[:8]
+        data = build_dataset(f"heldout_{freq}", series, horizon, seasonal_period(freq, "monash"), freq)
+        if data.train:
+            out.append(data)
+    return out
+
+
+def score_cast_runs(
+    ctx: BenchContext,
+    result: SuiteResult,
+    models: dict[str, Any],
+    datasets: tuple[str, ...],
+    corpus: Path,
+) -> None:
+    """Add the forecasting validation rows of every TinyCast run in ``models`` (name -> model)."""
+    if not models:
+        return
+    methods: dict[str, Any] = {REFERENCE: FORECASTERS[REFERENCE]}
+    for name, model in models.items():
+        methods[name] = lambda setup, m=model: cast_forecaster(setup, m)
+    rel: dict[str, list[float]] = defaultdict(list)
+    for dname, data in ltsf_val_data(ctx, datasets, result):
+        scores = {}
+        for method, factory in methods.items():
+            fn: ForecastFn = factory(ForecastSetup(period=data.period, seed=ctx.seed, quick=ctx.quick))
+            outputs, seconds = _forecast_all(fn, data)
+            scores[method] = _score(data, HORIZON, *outputs[HORIZON])["mase"]
+            result.add(
+                Row(dname, method, "val_mase", scores[method], seconds=seconds, extra={"horizon": HORIZON})
+            )
+        _relative(result, dname, scores, rel)
+    try:
+        corpus_sets = heldout_data(corpus, ctx.quick)
+    except (OSError, ValueError) as exc:
+        result.skip("heldout (forecasting)", f"no held-back corpus series: {exc}")
+        corpus_sets = []
+    for bd in corpus_sets:
+        result.notes.append(bd.describe())
+        scores = {}
+        for method, factory in methods.items():
+            fn = factory(ForecastSetup(period=bd.period, seed=ctx.seed, quick=ctx.quick))
+            points, quants, seconds = forecast_dataset(fn, bd)
+            vals, _ = score(bd, points, quants)
+            scores[method] = vals["mase"]
+            result.add(
+                Row(
+                    bd.name,
+                    method,
+                    "val_mase",
+                    vals["mase"],
+                    seconds=seconds,
+                    extra={"horizon": bd.horizon},
+                )
+            )
+            result.add(Row(bd.name, method, "val_wql", vals["wql"], extra={"horizon": bd.horizon}))
+        _relative(result, bd.name, scores, rel)
+    for method, values in rel.items():
+        result.add(Row("all", method, "gmean_val_rel_mase", gmean(values), extra={"n_datasets": len(values)}))
+
+
+def _relative(
+    result: SuiteResult, dataset: str, scores: dict[str, float], rel: dict[str, list[float]]
+) -> None:
+    base = scores[REFERENCE]
+    for method, value in scores.items():
+        if method == REFERENCE:
+            continue
+        ratio = value / base if base > 0 and np.isfinite(base) else float("nan")
+        rel[method].append(ratio)
+        result.add(Row(dataset, method, "val_rel_mase", ratio))
