@@ -313,7 +313,7 @@ class PulseFrozen(TinyModel):
         loc, scale = getattr(self, f"{prefix}feat_loc"), getattr(self, f"{prefix}feat_scale")
         coef, intercept = getattr(self, f"{prefix}coef"), getattr(self, f"{prefix}intercept")
         z = (feats - loc.numpy()) / scale.numpy()
-        s = z.astype(np.float64) @ coef.numpy().T + intercept.numpy()
+        s = _row_dot(z.astype(np.float64), coef.numpy()) + intercept.numpy()
         return np.concatenate([-s, s], axis=1) if self.config.n_outputs == 1 else s
 
     def predict_proba(self, values: torch.Tensor, observed: torch.Tensor, lengths: list[int]) -> np.ndarray:
@@ -348,6 +348,19 @@ class PulseFrozen(TinyModel):
         for name, arr in zip(ROCKET_PARTS, parameters[:4], strict=True):
             getattr(self, f"rocket_{name}").copy_(torch.from_numpy(np.asarray(arr, dtype=np.int32)))
         self.rocket_biases.copy_(torch.from_numpy(np.asarray(parameters[4], dtype=np.float32)))
+
+
+def _row_dot(z: np.ndarray, coef: np.ndarray, rows: int = 64) -> np.ndarray:
+    """``z @ coef.T`` computed row by row (products, then numpy's pairwise sum over features).
+
+    Not BLAS: BLAS picks other kernels for other row counts, with other last bits, so a case's
+    scores would depend on how many cases are classified with it (and a distributed run would not
+    match the in-memory one bit for bit).
+    """
+    out = np.empty((len(z), len(coef)), dtype=np.float64)
+    for lo in range(0, len(z), rows):
+        out[lo : lo + rows] = (z[lo : lo + rows, None, :] * coef[None, :, :]).sum(axis=-1)
+    return out
 
 
 def softmax(s: np.ndarray) -> np.ndarray:

@@ -251,7 +251,12 @@ class PulseLens(TinyModel):
     ) -> torch.Tensor:
         """Encoder tokens and stats -> class logits ``(B, n_classes)`` (see :meth:`head_inputs`)."""
         z = (self.head_inputs(tokens, stats, start) - self.feat_loc) / self.feat_scale
-        return self.out(self.drop(z))
+        if self.training or not isinstance(self.out, nn.Linear):
+            return self.out(self.drop(z))
+        # inference: products summed per case, not a BLAS matmul, whose kernels (few classes, many
+        # features) give other last bits by a case's position in the batch; a case's logits must not
+        # depend on the cases that come with it (distributed runs match in-memory ones bit for bit)
+        return (z[:, None, :] * self.out.weight[None]).sum(-1) + self.out.bias
 
     def forward(self, x: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
         """Class logits of ``(B, C, context_length)`` cases (raw values, bool observed mask)."""

@@ -58,6 +58,7 @@ import torch
 from tinyts.data.convert import Batch, df_to_batch, from_batch_horizon, to_batch
 from tinyts.data.scaling import row_scale_torch
 from tinyts.models.cast import TinyCast
+from tinyts.tasks.distributed import engine_of, run_distributed
 from tinyts.tasks.forecast_engine import STRATEGIES, Options, predict_sifi
 
 
@@ -161,6 +162,30 @@ def _check_history(batch: Batch, context_length: int | None = None) -> None:
         )
 
 
+#: model calls are made with at least this many series rows (see :func:`_run`)
+MIN_ROWS = 8
+
+
+def _stride_groups(
+    batch: Batch, context_length: int, opts: Options, channels: int, multivariate: bool
+) -> list[tuple[np.ndarray, int]]:
+    """Model rows grouped by SIFI stride, each group with the width of its longest (right-aligned) history.
+
+    The stride of a row is ``min(ceil(length / context_length), sifi_max_stride)`` of its own length
+    (1 without SIFI); within one stride the left padding is unobserved and outside every window the
+    model reads, so cutting the batch to a group's width changes nothing for the rows in it.
+    """
+    lengths = np.asarray(batch.lengths, dtype=np.int64)
+    if not multivariate and channels > 1:
+        lengths = np.repeat(lengths, channels)
+    stride = np.minimum(-(-lengths // context_length), opts.sifi_max_stride) if opts.sifi else 0 * lengths
+    groups = []
+    for s in np.unique(stride):
+        rows = np.flatnonzero(stride == s)
+        groups.append((rows, int(lengths[rows].max())))
+    return groups
+
+
 # ---------------------------------------------------------------------------------------- public
 
 
@@ -182,19 +207,35 @@ def _run(
         v, o = v.reshape(n * ch, 1, t), o.reshape(n * ch, 1, t)
         long_rows = long_rows.repeat_interleave(ch)
     per = max(1, batch_size // v.shape[1])
-    chunks = []
+    out: torch.Tensor | None = None
     was_training = model.training
     model.eval()
     try:
-        for lo in range(0, v.shape[0], per):
-            sl = slice(lo, lo + per)
-            q = predict_sifi(
-                model, v[sl].to(device), o[sl].to(device), long_rows[sl].to(device), horizon, opts
-            )
-            chunks.append(q.float().cpu())
+        # rows in groups of one SIFI stride (which depends on a row's own history length, not on the
+        # longest series next to it), each cut to its longest history: a series' forecast does not
+        # depend on the other series of the call (also what the distributed path relies on)
+        for rows, width in _stride_groups(batch, model.config.context_length, opts, ch, multivariate):
+            for lo in range(0, len(rows), per):
+                sel = torch.from_numpy(rows[lo : lo + per])
+                # a call of fewer than MIN_ROWS rows is filled up with copies of its first row: BLAS
+                # picks other kernels for tiny matrices (the heads see one row per series), whose
+                # last bits differ; this way a series never depends on how many others came with it
+                pad = torch.cat([sel, sel[:1].repeat(max(0, MIN_ROWS - len(sel)))])
+                q = predict_sifi(
+                    model,
+                    v[pad, :, t - width :].to(device),
+                    o[pad, :, t - width :].to(device),
+                    long_rows[pad].to(device),
+                    horizon,
+                    opts,
+                ).float()[: len(sel)]
+                if out is None:
+                    out = torch.empty((v.shape[0], *q.shape[1:]), dtype=torch.float32)
+                out[sel] = q.cpu()
     finally:
         model.train(was_training)
-    quant = torch.cat(chunks).reshape(n, ch, horizon, -1).numpy().astype(np.float64)
+    assert out is not None
+    quant = out.reshape(n, ch, horizon, -1).numpy().astype(np.float64)
     quant *= scale.numpy().astype(np.float64)[..., None]
     return quant.mean(-1), quant
 
@@ -307,6 +348,10 @@ def forecast_df(
         several targets), ``mean`` and one column per quantile level; rows ordered by series (first
         appearance), then target, then time.
     """
+    if engine_of(df) is not None:
+        cols = {"id_col": id_col, "time_col": time_col, "target_col": target_col}
+        options = {**cols, "horizon": horizon, "quantiles": quantiles, "freq": freq, **kwargs}
+        return run_distributed("forecast", model, df, options)
     opts = Options(
         kwargs.pop("strategy", "auto"),
         kwargs.pop("near_steps", 96),

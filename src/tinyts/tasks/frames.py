@@ -24,6 +24,7 @@ import pandas as pd
 from tinyts.data.convert import Batch, df_to_batch
 from tinyts.data.convert_df import _time_key
 from tinyts.models.pulse import TinyPulse
+from tinyts.tasks.distributed import engine_of, run_distributed
 
 
 def _targets(target_col: str | Sequence[str]) -> list[str]:
@@ -153,6 +154,9 @@ def impute_df(
     """
     from tinyts.tasks.impute import impute
 
+    if engine_of(df) is not None:
+        cols = {"id_col": id_col, "time_col": time_col, "target_col": target_col}
+        return run_distributed("impute", model, df, {**cols, **kwargs})
     targets = _targets(target_col)
     flags = ["imputed"] if len(targets) == 1 else [f"{c}_imputed" for c in targets]
     if isinstance(df, pd.DataFrame):
@@ -225,6 +229,9 @@ def detect_df(
     """
     from tinyts.tasks.anomaly import DEFAULT_THRESHOLD, anomaly_flags, anomaly_scores
 
+    if engine_of(df) is not None:
+        cols = {"id_col": id_col, "time_col": time_col, "target_col": target_col}
+        return run_distributed("detect", model, df, {**cols, "mode": mode, "threshold": threshold, **kwargs})
     if kwargs.get("scale", "robust") == "minmax" and threshold is None:
         raise ValueError("scale='minmax' scores lie in [0, 1]: pass a threshold in [0, 1] for the flags")
     limit = DEFAULT_THRESHOLD if threshold is None else float(threshold)
@@ -280,6 +287,9 @@ def embed_df(
     """
     from tinyts.tasks.embed import embed
 
+    if engine_of(df) is not None:
+        cols = {"id_col": id_col, "time_col": time_col, "target_col": target_col}
+        return run_distributed("embed", model, df, {**cols, "kind": kind, **kwargs})
     batch, _ = _prepare(model, df, id_col, time_col, target_col, min_length=2)
     vectors = np.asarray(embed(model, list(batch.source), kind=kind, **kwargs))
     ids = batch.ids if batch.ids is not None else pd.Index([0])
@@ -416,6 +426,9 @@ def classify_df(
         As :func:`impute_df` (``clf`` without ``predict_proba``); also a series with fewer than 2
         rows, an unfitted classifier, a channel count other than at fit time.
     """
+    if engine_of(df) is not None:
+        cols = {"id_col": id_col, "time_col": time_col, "target_col": target_col, "label_col": label_col}
+        return run_distributed("classify", clf, df, cols)
     _check_classifier(clf, "predict_proba")
     batch, _ = _prepare(clf, df, id_col, time_col, target_col, min_length=2, pulse=False)
     proba = np.asarray(clf.predict_proba(list(batch.source)), dtype=np.float64)
