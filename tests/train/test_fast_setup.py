@@ -154,6 +154,7 @@ def test_a_run_switches_to_the_fast_recipe_and_records_it(tmp_path: Path) -> Non
     assert new["recipe"] == "tiny-pulse-fast.yaml" and new["setup"].startswith("bf16 eager, rand dropout")
     assert (new["from_step"], new["to_step"]) == (4, 8)
     card = model_card(state)
+    assert "`tinyts pretrain tiny-pulse-fast --run-dir RUN_DIR --resume`" in card
     assert "tiny-pulse.yaml, fp32 eager, on-the-fly data | 0-4" in card
     assert "tiny-pulse-fast.yaml, bf16 eager, rand dropout, synth bank" in card
     # the card keeps the sources of the earlier segment (the bank recipe lists its own first)

@@ -84,7 +84,7 @@ def test_second_schedule_warms_up_again_from_schedule_start() -> None:
     assert cfg.lr_at(110 + 95) == pytest.approx(0.5)  # half-way through the 190 decay steps
     assert cfg.lr_at(300) == pytest.approx(0.0, abs=1e-12)
     with pytest.raises(ValueError, match="schedule_start"):
-        TrainConfig(steps=100, schedule_start=100)
+        TrainConfig(steps=100, schedule_start=-1)
 
 
 def test_non_finite_loss_is_reported(tmp_path: Path) -> None:

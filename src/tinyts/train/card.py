@@ -25,7 +25,8 @@ def model_card(state: dict[str, Any], extra: str = "") -> str:
     lines = [
         f"# {meta['model']}",
         "",
-        f"Recipe: `{Path(meta['recipe']).name}` (re-run with `tinyts pretrain {meta['model']} --resume`).",
+        f"Recipe: `{Path(meta['recipe']).name}` (continue the run with "
+        f"`tinyts pretrain {Path(meta['recipe']).stem} --run-dir RUN_DIR --resume`).",
         "",
         "## Training",
         "",
