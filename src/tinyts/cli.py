@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import typer
 
 from tinyts import __version__
 from tinyts.cli_common import Overwrite, check_outputs, fail
+from tinyts.cli_distributed import EngineOpt, WorkersOpt, check_engine, run_frame
 
 if TYPE_CHECKING:
     from tinyts.models.cast import TinyCast
@@ -49,7 +50,7 @@ def bench(
     suite: Annotated[
         str,
         typer.Argument(
-            help="imputation|anomaly|classification|retrieval|forecasting|forecasting_ablation|forecasting_broad|speed|search|compression|service|pretrain"
+            help="imputation|anomaly|classification|retrieval|forecasting|forecasting_ablation|forecasting_broad|speed|search|compression|service|pretrain|distributed"
         ),
     ],
     data_dir: Annotated[
@@ -226,6 +227,12 @@ def _long_mode(id_col: str | None, time_col: str | None, target_col: str | None)
     return True
 
 
+def _engine_mode(engine: str | None, long: bool, id_col: str | None) -> None:
+    check_engine(engine)
+    if engine is not None and (not long or id_col is None):
+        _fail("--engine needs a long-format csv with several series: --id-col, --time-col, --target-col")
+
+
 def _sorted_note(table: WideTable) -> None:
     if table.sorted_rows:
         typer.echo(
@@ -245,6 +252,8 @@ def impute(
     id_col: IdCol = None,
     time_col: TimeCol = None,
     target_col: TargetCol = None,
+    engine: EngineOpt = None,
+    workers: WorkersOpt = 2,
 ) -> None:
     """Fill the missing values (empty cells, NaN) of a csv with TinyPulse; observed values are kept.
 
@@ -259,15 +268,22 @@ def impute(
     long = _long_mode(id_col, time_col, target_col)
     if long and plot is not None:
         _fail("--plot is available for wide csv files only")
+    _engine_mode(engine, long, id_col)
     _outputs(file, [(target, "--out"), (plot, "--plot")], overwrite)
     try:
         if long:
             assert time_col is not None and target_col is not None
             frame = read_long_csv(file, id_col=id_col, time_col=time_col, target_col=target_col)
             n_missing = int(frame[target_col].isna().sum())
-            result = impute_df(
-                _load_pulse(model), frame, id_col=id_col, time_col=time_col, target_col=target_col
-            )
+            cols: dict[str, Any] = {"id_col": id_col, "time_col": time_col, "target_col": target_col}
+            if engine is not None:
+                assert id_col is not None
+                _load_pulse(model)
+                result = run_frame(
+                    engine, workers, lambda f: impute_df(model, f, **cols), frame, id_col, per_row=True
+                )
+            else:
+                result = impute_df(_load_pulse(model), frame, **cols)
         else:
             table = read_wide_csv(file)
             filled = run(_load_pulse(model), table.values)
@@ -307,6 +323,8 @@ def detect(
     id_col: IdCol = None,
     time_col: TimeCol = None,
     target_col: TargetCol = None,
+    engine: EngineOpt = None,
+    workers: WorkersOpt = 2,
 ) -> None:
     """Score every time point of a csv for anomalies with TinyPulse (zero-shot) and flag the ones to act on.
 
@@ -328,20 +346,22 @@ def detect(
     long = _long_mode(id_col, time_col, target_col)
     if long and (plot is not None or label_col is not None):
         _fail("--plot and --label-col are available for wide csv files only")
+    _engine_mode(engine, long, id_col)
     _outputs(file, [(target, "--out"), (plot, "--plot")], overwrite)
     try:
         if long:
             assert time_col is not None and target_col is not None
             frame = read_long_csv(file, id_col=id_col, time_col=time_col, target_col=target_col)
-            result = detect_df(
-                _load_pulse(model),
-                frame,
-                mode=mode,
-                id_col=id_col,
-                time_col=time_col,
-                target_col=target_col,
-                threshold=threshold,
-            )
+            opts: dict[str, Any] = {"id_col": id_col, "time_col": time_col, "target_col": target_col}
+            opts.update(mode=mode, threshold=threshold)
+            if engine is not None:
+                assert id_col is not None
+                _load_pulse(model)
+                result = run_frame(
+                    engine, workers, lambda f: detect_df(model, f, **opts), frame, id_col, per_row=True
+                )
+            else:
+                result = detect_df(_load_pulse(model), frame, **opts)
         else:
             table = read_wide_csv(file, label_col=label_col)
             scores = anomaly_scores(_load_pulse(model), table.values, mode=mode)
@@ -423,6 +443,8 @@ def forecast(
     id_col: IdCol = None,
     time_col: TimeCol = None,
     target_col: TargetCol = None,
+    engine: EngineOpt = None,
+    workers: WorkersOpt = 2,
 ) -> None:
     """Forecast every channel of a csv with TinyCast (zero-shot): mean and quantile columns.
 
@@ -443,21 +465,27 @@ def forecast(
     long = _long_mode(id_col, time_col, target_col)
     if long and plot is not None:
         _fail("--plot is available for wide csv files only")
+    _engine_mode(engine, long, id_col)
     _outputs(file, [(target, "--out"), (plot, "--plot")], overwrite)
     if long:
         assert time_col is not None and target_col is not None
         try:
             frame_in = read_long_csv(file, id_col=id_col, time_col=time_col, target_col=target_col)
-            result_df = forecast_df(
-                _load_cast(model),
-                frame_in,
-                horizon,
-                id_col=id_col,
-                time_col=time_col,
-                target_col=target_col,
-                quantiles=levels,
-                freq=step,
-            )
+            opts: dict[str, Any] = {"id_col": id_col, "time_col": time_col, "target_col": target_col}
+            opts.update(quantiles=levels, freq=step)
+            if engine is not None:
+                assert id_col is not None
+                _load_cast(model)  # the command's own checks, before the cluster starts
+                result_df = run_frame(
+                    engine,
+                    workers,
+                    lambda f: forecast_df(model, f, horizon, **opts),
+                    frame_in,
+                    id_col,
+                    per_row=False,
+                )
+            else:
+                result_df = forecast_df(_load_cast(model), frame_in, horizon, **opts)
         except (ValueError, TypeError, FileNotFoundError) as exc:
             _fail(str(exc))
         write_frame(target, result_df)

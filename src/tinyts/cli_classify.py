@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tinyts.cli_common import Overwrite, check_outputs, fail
+from tinyts.cli_distributed import EngineOpt, WorkersOpt, cases_frame, check_engine, run_frame
 
 if TYPE_CHECKING:  # pragma: no cover
     from tinyts.data.types import ClassificationSplit
@@ -149,6 +150,8 @@ def predict_cmd(
         typer.Option(help="Plot the confusion matrix and per-class accuracy here (png; labelled files)."),
     ] = None,
     overwrite: Overwrite = False,
+    engine: EngineOpt = None,
+    workers: WorkersOpt = 2,
 ) -> None:
     """Predict every case of a file; writes one row per case (label and class probabilities).
 
@@ -172,8 +175,23 @@ def predict_cmd(
     labelled = bool(truth.size) and bool((truth != "").all())
     if plot is not None and not labelled:
         _fail(f"--plot draws the confusion matrix of a labelled file; {test} has cases without a label")
+    check_engine(engine)
     try:
-        proba = clf.predict_proba(split.X)
+        if engine is None:
+            proba = clf.predict_proba(split.X)
+        else:
+            from tinyts.tasks.frames import classify_df
+
+            frame, targets = cases_frame(list(split.X), list(range(len(split.X))))
+            scored = run_frame(
+                engine,
+                workers,
+                lambda f: classify_df(str(model_dir), f, target_col=targets),
+                frame,
+                "unique_id",
+                per_row=False,
+            )
+            proba = scored[[f"proba_{c}" for c in clf.classes_]].to_numpy(dtype=np.float64)
     except (ValueError, TypeError) as exc:
         _fail(str(exc))
     pred = clf.classes_[proba.argmax(axis=1)]

@@ -20,6 +20,7 @@ from typing import Annotated, Any
 import typer
 
 from tinyts.cli_common import Overwrite, check_outputs, fail
+from tinyts.cli_distributed import EngineOpt, WorkersOpt, cases_frame, check_engine, run_frame
 
 search_app = typer.Typer(
     help="Build and query a similarity index of TinyPulse embeddings.", no_args_is_help=True
@@ -99,6 +100,26 @@ _SHIFTS = Annotated[
 _CHANNELS = Annotated[str, typer.Option(help="concat | mean: how channel embeddings combine.")]
 
 
+def embed_on_engine(
+    engine: str, workers: int, model: str, series: list[Any], ids: list[str], **options: Any
+) -> Any:
+    """Embeddings ``(n, dim)`` of ``series`` (in their order) computed by ``engine``'s workers."""
+    import numpy as np
+
+    from tinyts.tasks.frames import embed_df
+
+    frame, targets = cases_frame(series, ids)
+    out = run_frame(
+        engine,
+        workers,
+        lambda f: embed_df(model, f, target_col=targets, **options),
+        frame,
+        "unique_id",
+        per_row=False,
+    )
+    return np.ascontiguousarray(out.drop(columns="unique_id").to_numpy(), dtype=np.float32)
+
+
 @search_app.command("build")
 def build(
     files: Annotated[list[Path], typer.Argument(help=_FILES_HELP)],
@@ -111,6 +132,8 @@ def build(
     model: _MODEL = "tinypulse",
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     overwrite: Overwrite = False,
+    engine: EngineOpt = None,
+    workers: WorkersOpt = 2,
 ) -> None:
     """Embed every series of FILES with TinyPulse and write a similarity index folder."""
     from tinyts.fileio import atomic_dir
@@ -118,10 +141,31 @@ def build(
     from tinyts.tasks.retrieve import SimilarityIndex
 
     check_outputs([(out, "--out", "dir")], overwrite=overwrite, inputs=files)
+    check_engine(engine)
     try:
         series, ids = _read_all(files)
         index = SimilarityIndex(model, shifts=shifts, channels=channels, method=method)
-        index.add(series, ids, progress=progress)
+        if engine is None:
+            index.add(series, ids, progress=progress)
+        elif method == "hnsw":  # no shards for HNSW: embedded on the cluster, built here
+            c = index.embed_config
+            options = {"kind": c.kind, "shifts": c.shifts, "channels": c.channels}
+            index.add_vectors(embed_on_engine(engine, workers, model, series, ids, **options), ids)
+        else:  # exact, or IVF trained on a sample and filled by shards (tinyts.tasks.distributed_index)
+            from tinyts.cli_distributed import cluster
+            from tinyts.tasks.distributed import to_engine
+            from tinyts.tasks.distributed_index import build_index
+
+            frame, targets = cases_frame(series, ids)
+            with cluster(engine, workers):
+                index = build_index(
+                    to_engine(frame, engine, 2 * workers),
+                    model,
+                    target_col=targets,
+                    shifts=shifts,
+                    channels=channels,
+                    method=method,
+                )
         with atomic_dir(out) as tmp:
             index.save(tmp)
         folder = out
@@ -179,6 +223,8 @@ def embed_command(
     channels: _CHANNELS = "concat",
     model: _MODEL = "tinypulse",
     overwrite: Overwrite = False,
+    engine: EngineOpt = None,
+    workers: WorkersOpt = 2,
 ) -> None:
     """Write one TinyPulse embedding vector per series of FILE."""
     import numpy as np
@@ -192,12 +238,17 @@ def embed_command(
     if target.suffix.lower() not in (".npy", ".csv"):
         _fail(f"--out must end in .npy or .csv, got {target.name}")
     check_outputs([(target, "--out", "file")], overwrite=overwrite, inputs=[file])
+    check_engine(engine)
     try:
         pulse = load(model)
         if not isinstance(pulse, TinyPulse):
             raise ValueError(f"{model} is a {type(pulse).__name__}; embeddings need a TinyPulse model")
         series, ids = read_series_file(file)
-        vectors = embed(pulse, series, kind=kind, shifts=shifts, channels=channels, progress=True)
+        if engine is None:
+            vectors = embed(pulse, series, kind=kind, shifts=shifts, channels=channels, progress=True)
+        else:
+            options = {"kind": kind, "shifts": shifts, "channels": channels}
+            vectors = embed_on_engine(engine, workers, model, series, ids, **options)
     except (ValueError, TypeError, FileNotFoundError, CheckpointError) as exc:
         _fail(str(exc))
         return

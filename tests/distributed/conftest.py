@@ -17,7 +17,7 @@ import pytest
 import torch
 
 
-def long_frame(n_series: int = 14, seed: int = 0) -> pd.DataFrame:
+def long_frame(n_series: int = 10, seed: int = 0) -> pd.DataFrame:
     """Series of different lengths (40 to 1,300 points: shorter and longer than the context), hourly,
     with missing values; ids are strings."""
     rng = np.random.default_rng(seed)

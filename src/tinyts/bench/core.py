@@ -39,6 +39,7 @@ METRICS = frozenset(
         "samples_per_s",
         "params",
         "speedup",
+        "overhead",
         "param_ratio",
         "peak_mem_mb",
         "fit_seconds",

@@ -30,6 +30,7 @@ SUITES: dict[str, str] = {
     "service": "service",
     "pretrain": "pretrain",
     "pretrain_ablation": "pretrain_ablation",
+    "distributed": "distributed",
 }
 
 
@@ -54,7 +55,7 @@ def run_suite(
     if suite not in SUITES:
         raise ValueError(f"unknown suite {suite!r}; choose one of: {', '.join(SUITES)}")
     # these suites measure models on generated inputs and need no data folder
-    generated = suite in ("speed", "search", "service", "pretrain")
+    generated = suite in ("speed", "search", "service", "pretrain", "distributed")
     root = resolve_data_dir(data_dir) if not generated or data_dir else Path(".")
     module = importlib.import_module(f"tinyts.bench.suites.{SUITES[suite]}")
     ctx = BenchContext(

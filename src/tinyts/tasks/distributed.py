@@ -44,6 +44,7 @@ __all__ = [
     "engine_of",
     "load_counts",
     "require_engine",
+    "resolve",
     "run_distributed",
     "to_engine",
     "to_pandas",
@@ -120,6 +121,17 @@ def worker_model(kind: str, source: str, threads: int | None = DEFAULT_THREADS) 
             _CACHE[key] = _load(kind, source)
             _LOADS[key] = _LOADS.get(key, 0) + 1
         return _CACHE[key]
+
+
+def resolve(model: Any, task: str) -> Any:
+    """A model given by name or folder, loaded (and cached in this process); any other object as is.
+
+    Lets the DataFrame functions take ``"tinypulse"`` / a folder for pandas frames too.
+    """
+    if isinstance(model, (str, os.PathLike)):
+        kind = "classifier" if task == "classify" else KINDS[task]
+        return worker_model(kind, os.fspath(model), threads=None)
+    return model
 
 
 def load_counts() -> dict[str, int]:
@@ -267,7 +279,7 @@ def _empty_result(
                 frame[col] = pd.Series([0] * n).astype(dtype, errors="ignore")
     frame = frame[[c for c in dtypes if c in frame.columns] + [c for c in frame.columns if c not in dtypes]]
     kind = "classifier" if task == "classify" else KINDS[task]
-    out = _task_function(task)(_load(kind, model), frame, **options)
+    out = _task_function(task)(worker_model(kind, model, threads=None), frame, **options)
     return out.iloc[:0]
 
 

@@ -47,6 +47,7 @@ quantiles is returned.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -58,7 +59,7 @@ import torch
 from tinyts.data.convert import Batch, df_to_batch, from_batch_horizon, to_batch
 from tinyts.data.scaling import row_scale_torch
 from tinyts.models.cast import TinyCast
-from tinyts.tasks.distributed import engine_of, run_distributed
+from tinyts.tasks.distributed import engine_of, resolve, run_distributed
 from tinyts.tasks.forecast_engine import STRATEGIES, Options, predict_sifi
 
 
@@ -312,7 +313,7 @@ def forecast(
 
 
 def forecast_df(
-    model: TinyCast,
+    model: TinyCast | str | os.PathLike[str],
     df: pd.DataFrame,
     horizon: int,
     *,
@@ -327,9 +328,12 @@ def forecast_df(
 
     Parameters
     ----------
-    model : TinyCast
-    df : pd.DataFrame
-        Long format with ``id_col``, ``time_col`` and ``target_col`` (Nixtla naming by default).
+    model : TinyCast, str or path
+        A model, or a bundled name / checkpoint folder (loaded once per process; the only form a Dask
+        DataFrame or Ray Dataset takes, see :mod:`tinyts.tasks.distributed`).
+    df : pd.DataFrame, dask.dataframe.DataFrame or ray.data.Dataset
+        Long format with ``id_col``, ``time_col`` and ``target_col`` (Nixtla naming by default). A
+        Dask or Ray frame gives the same engine's frame back (rows partition by partition).
     horizon : int
     id_col, time_col, target_col
         Column names (see :func:`tinyts.data.convert.df_to_batch`); several target columns are the
@@ -352,6 +356,7 @@ def forecast_df(
         cols = {"id_col": id_col, "time_col": time_col, "target_col": target_col}
         options = {**cols, "horizon": horizon, "quantiles": quantiles, "freq": freq, **kwargs}
         return run_distributed("forecast", model, df, options)
+    cast: TinyCast = resolve(model, "forecast")
     opts = Options(
         kwargs.pop("strategy", "auto"),
         kwargs.pop("near_steps", 96),
@@ -364,9 +369,9 @@ def forecast_df(
     batch_size = kwargs.pop("batch_size", 256)
     if kwargs:
         raise TypeError(f"forecast_df got unexpected option(s) {sorted(kwargs)}")
-    picks = _check_args(model, horizon, quantiles, opts, batch_size)
+    picks = _check_args(cast, horizon, quantiles, opts, batch_size)
     batch = df_to_batch(df, id_col=id_col, time_col=time_col, target_col=target_col, freq=freq)
-    mean, quant = _run(model, batch, int(horizon), opts, multivariate, int(batch_size))
+    mean, quant = _run(cast, batch, int(horizon), opts, multivariate, int(batch_size))
     from tinyts.data.convert import batch_to_df_horizon
 
     targets = batch.target_cols or ["y"]
@@ -376,7 +381,7 @@ def forecast_df(
         if len(targets) > 1:
             frame.insert(list(frame.columns).index("mean"), "target_name", name)
         for k in picks:
-            frame[f"{model.config.quantiles[k]:g}"] = quant[:, c, :, k].reshape(-1)
+            frame[f"{cast.config.quantiles[k]:g}"] = quant[:, c, :, k].reshape(-1)
         frames.append(frame)
     if len(frames) == 1:
         return frames[0]

@@ -15,6 +15,7 @@ classification problem (one row per series out).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,7 +25,7 @@ import pandas as pd
 from tinyts.data.convert import Batch, df_to_batch
 from tinyts.data.convert_df import _time_key
 from tinyts.models.pulse import TinyPulse
-from tinyts.tasks.distributed import engine_of, run_distributed
+from tinyts.tasks.distributed import engine_of, resolve, run_distributed
 
 
 def _targets(target_col: str | Sequence[str]) -> list[str]:
@@ -114,7 +115,7 @@ def _by_length(batch: Batch) -> dict[int, list[int]]:
 
 
 def impute_df(
-    model: TinyPulse,
+    model: TinyPulse | str | os.PathLike[str],
     df: pd.DataFrame,
     *,
     id_col: str | None = "unique_id",
@@ -126,10 +127,13 @@ def impute_df(
 
     Parameters
     ----------
-    model : TinyPulse
-        E.g. ``tinyts.load("tinypulse")``.
-    df : pd.DataFrame
-        Long format with ``id_col``, ``time_col`` and ``target_col``; NaN targets are filled.
+    model : TinyPulse, str or path
+        E.g. ``tinyts.load("tinypulse")``, or a bundled name / checkpoint folder (loaded once per
+        process; the only form a Dask DataFrame or Ray Dataset takes, see :mod:`tinyts.tasks.distributed`).
+    df : pd.DataFrame, dask.dataframe.DataFrame or ray.data.Dataset
+        Long format with ``id_col``, ``time_col`` and ``target_col``; NaN targets are filled. A Dask
+        or Ray frame gives the same engine's frame back (rows partition by partition, values as the
+        in-memory call's; pandas index kept by Dask only).
     id_col, time_col, target_col
         Column names (see :func:`tinyts.data.convert.df_to_batch`); ``id_col=None`` means the whole
         frame is one series; several target columns are the channels of one multivariate series.
@@ -157,17 +161,18 @@ def impute_df(
     if engine_of(df) is not None:
         cols = {"id_col": id_col, "time_col": time_col, "target_col": target_col}
         return run_distributed("impute", model, df, {**cols, **kwargs})
+    pulse: TinyPulse = resolve(model, "impute")
     targets = _targets(target_col)
     flags = ["imputed"] if len(targets) == 1 else [f"{c}_imputed" for c in targets]
     if isinstance(df, pd.DataFrame):
         for name in flags:
             _new_column(df, name)
-    batch, order = _prepare(model, df, id_col, time_col, targets)
+    batch, order = _prepare(pulse, df, id_col, time_col, targets)
     filled: list[np.ndarray] = [np.empty(0)] * batch.n_series
     for _, members in _by_length(batch).items():
         # series of one length are imputed together (each row on its own, as in impute)
         stack = np.stack([batch.source[i] for i in members])  # (k, C, L)
-        out = np.asarray(impute(model, stack, **kwargs))
+        out = np.asarray(impute(pulse, stack, **kwargs))
         for k, i in enumerate(members):
             filled[i] = out[k]
     sorted_vals = np.concatenate([f.T for f in filled], axis=0)  # (rows, C) in (series, time) order
@@ -186,7 +191,7 @@ def impute_df(
 
 
 def detect_df(
-    model: TinyPulse,
+    model: TinyPulse | str | os.PathLike[str],
     df: pd.DataFrame,
     *,
     mode: str = "ensemble",
@@ -200,8 +205,9 @@ def detect_df(
 
     Parameters
     ----------
-    model : TinyPulse
-    df : pd.DataFrame
+    model : TinyPulse, str or path
+        As in :func:`impute_df`.
+    df : pd.DataFrame, dask.dataframe.DataFrame or ray.data.Dataset
         Long format with ``id_col``, ``time_col`` and ``target_col``; NaN targets allowed.
     mode : {"time", "fft", "forecast", "ensemble"}
         Which head(s) score; see :func:`tinyts.tasks.anomaly.anomaly_scores`.
@@ -232,17 +238,18 @@ def detect_df(
     if engine_of(df) is not None:
         cols = {"id_col": id_col, "time_col": time_col, "target_col": target_col}
         return run_distributed("detect", model, df, {**cols, "mode": mode, "threshold": threshold, **kwargs})
+    pulse: TinyPulse = resolve(model, "detect")
     if kwargs.get("scale", "robust") == "minmax" and threshold is None:
         raise ValueError("scale='minmax' scores lie in [0, 1]: pass a threshold in [0, 1] for the flags")
     limit = DEFAULT_THRESHOLD if threshold is None else float(threshold)
     if isinstance(df, pd.DataFrame):
         _new_column(df, "anomaly_score")
         _new_column(df, "anomaly_flag")
-    batch, order = _prepare(model, df, id_col, time_col, target_col, min_length=2)
+    batch, order = _prepare(pulse, df, id_col, time_col, target_col, min_length=2)
     scores = []
     for src in batch.source:  # (C, L), NaN = missing
         x = src[0] if src.shape[0] == 1 else src
-        scores.append(np.asarray(anomaly_scores(model, x, mode=mode, **kwargs), dtype=np.float64))
+        scores.append(np.asarray(anomaly_scores(pulse, x, mode=mode, **kwargs), dtype=np.float64))
     result = df.copy()
     result["anomaly_score"] = _unsort(np.concatenate(scores), order)
     result["anomaly_flag"] = anomaly_flags(result["anomaly_score"].to_numpy(), limit)
@@ -250,7 +257,7 @@ def detect_df(
 
 
 def embed_df(
-    model: TinyPulse,
+    model: TinyPulse | str | os.PathLike[str],
     df: pd.DataFrame,
     *,
     id_col: str | None = "unique_id",
@@ -263,8 +270,9 @@ def embed_df(
 
     Parameters
     ----------
-    model : TinyPulse
-    df : pd.DataFrame
+    model : TinyPulse, str or path
+        As in :func:`impute_df`.
+    df : pd.DataFrame, dask.dataframe.DataFrame or ray.data.Dataset
         Long format with ``id_col``, ``time_col`` and ``target_col``; NaN targets allowed.
     id_col, time_col, target_col
         Column names, as in :func:`impute_df`.
@@ -290,8 +298,9 @@ def embed_df(
     if engine_of(df) is not None:
         cols = {"id_col": id_col, "time_col": time_col, "target_col": target_col}
         return run_distributed("embed", model, df, {**cols, "kind": kind, **kwargs})
-    batch, _ = _prepare(model, df, id_col, time_col, target_col, min_length=2)
-    vectors = np.asarray(embed(model, list(batch.source), kind=kind, **kwargs))
+    pulse: TinyPulse = resolve(model, "embed")
+    batch, _ = _prepare(pulse, df, id_col, time_col, target_col, min_length=2)
+    vectors = np.asarray(embed(pulse, list(batch.source), kind=kind, **kwargs))
     ids = batch.ids if batch.ids is not None else pd.Index([0])
     frame = pd.DataFrame(vectors, columns=[f"emb_{k}" for k in range(vectors.shape[1])])
     frame.insert(0, id_col or "unique_id", np.asarray(ids))
@@ -401,11 +410,12 @@ def classify_df(
 
     Parameters
     ----------
-    clf : classifier
+    clf : classifier, str or path
         Fitted, with ``predict_proba`` and ``classes_``: ``tinyts.PulseClassifier``,
         ``tinyts.estimators.TinyPulseClassifier`` or any scikit-learn / aeon style classifier that
-        takes a list of ``(channels, time)`` arrays.
-    df : pd.DataFrame
+        takes a list of ``(channels, time)`` arrays; or the folder of a saved ``PulseClassifier``
+        (``clf.save_pretrained(DIR)``, ``tinyts classify fit``), the form Dask and Ray frames take.
+    df : pd.DataFrame, dask.dataframe.DataFrame or ray.data.Dataset
         Long format with ``id_col``, ``time_col`` and ``target_col``; NaN targets allowed. The series
         need the channels the classifier was fitted on.
     id_col, time_col, target_col
@@ -429,6 +439,7 @@ def classify_df(
     if engine_of(df) is not None:
         cols = {"id_col": id_col, "time_col": time_col, "target_col": target_col, "label_col": label_col}
         return run_distributed("classify", clf, df, cols)
+    clf = resolve(clf, "classify")
     _check_classifier(clf, "predict_proba")
     batch, _ = _prepare(clf, df, id_col, time_col, target_col, min_length=2, pulse=False)
     proba = np.asarray(clf.predict_proba(list(batch.source)), dtype=np.float64)

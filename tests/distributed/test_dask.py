@@ -1,0 +1,79 @@
+"""The DataFrame functions on a Dask DataFrame: a local cluster of 2 worker processes, 1 thread each.
+
+Every result equals the in-memory call's bit for bit (after sorting: partitions come in the engine's
+order), for several partitionings, and each worker loads each model once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dask.dataframe as dd
+import pandas as pd
+import pytest
+
+import tinyts
+from tinyts.tasks.distributed import load_counts, to_engine, to_pandas
+from tinyts.tasks.forecast import forecast_df
+from tinyts.tasks.frames import classify_df, detect_df, embed_df, impute_df
+
+
+@pytest.fixture(scope="module")
+def data(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.drop(columns="cls")
+
+
+def _run(fn: Any, data: pd.DataFrame, parts: int) -> pd.DataFrame:
+    ddf = to_engine(data, "dask", parts)
+    assert ddf.npartitions == parts
+    out = fn(ddf)
+    assert isinstance(out, dd.DataFrame)  # the same engine's frame, lazy
+    return to_pandas(out)
+
+
+def test_embed_and_forecast_match_in_memory_for_several_partitionings(
+    dask_client: Any, data: pd.DataFrame, same: Any
+) -> None:
+    pulse, cast = tinyts.load("tinypulse"), tinyts.load("tinycast")
+    emb = embed_df(pulse, data, shifts=2)
+    fc = forecast_df(cast, data, 12, quantiles=(0.1, 0.5, 0.9))
+    # (test_partitions.py checks many more partitionings in-process, on the workers' code)
+    same(emb, _run(lambda d: embed_df("tinypulse", d, shifts=2), data, 5), ["unique_id"])
+    got = _run(lambda d: forecast_df("tinycast", d, 12, quantiles=(0.1, 0.5, 0.9)), data, 2)
+    same(fc, got, ["unique_id", "ds"])
+    counts = dask_client.run(load_counts)
+    assert len(counts) == 2
+    for per_worker in counts.values():  # each worker loaded each model at most once, over two runs
+        assert set(per_worker.values()) <= {1}
+    assert sum(c.get("tinypulse:tinypulse", 0) for c in counts.values()) >= 1
+
+
+def test_impute_and_detect_match_in_memory(dask_client: Any, data: pd.DataFrame, same: Any) -> None:
+    pulse = tinyts.load("tinypulse")
+    got = _run(lambda d: impute_df("tinypulse", d), data, 3)
+    same(impute_df(pulse, data), got, ["unique_id", "ds"])
+    assert got["imputed"].sum() == data["y"].isna().sum()
+    got = _run(lambda d: detect_df("tinypulse", d, mode="time"), data, 3)
+    same(detect_df(pulse, data, mode="time"), got, ["unique_id", "ds"])
+
+
+def test_classify_matches_in_memory(
+    dask_client: Any, data: pd.DataFrame, classifier_dir: Path, same: Any
+) -> None:
+    from tinyts.tasks.classify import PulseClassifier
+
+    expected = classify_df(PulseClassifier.from_pretrained(classifier_dir), data)
+    same(expected, _run(lambda d: classify_df(str(classifier_dir), d), data, 4), ["unique_id"])
+
+
+def test_errors_are_raised_on_the_driver_before_any_work(dask_client: Any, data: pd.DataFrame) -> None:
+    ddf = to_engine(data, "dask", 2)
+    with pytest.raises(TypeError, match="bundled name"):
+        embed_df(tinyts.load("tinypulse"), ddf)
+    with pytest.raises(ValueError, match="no column"):
+        embed_df("tinypulse", ddf, target_col="value")
+    with pytest.raises(ValueError, match="id_col"):
+        embed_df("tinypulse", ddf, id_col=None)
+    with pytest.raises(ValueError, match="quantile"):
+        forecast_df("tinycast", ddf, 12, quantiles=(0.05,))
