@@ -97,3 +97,11 @@ def test_training_status_reads_the_model_cards() -> None:
     status = training_status("tinypulse")
     assert status.startswith("step ") or status.startswith("its recipe's full")
     assert training_status("no-such-model") == "see its model card"
+
+
+def test_training_data_reads_the_model_cards() -> None:
+    from tinyts.demo import training_data
+
+    assert training_data("tinypulse").startswith("synthetic series plus real series")  # tinypulse-broad
+    assert training_data("tinycast") == "synthetic series only"
+    assert training_data("no-such-model") == "see its model card"

@@ -94,6 +94,18 @@ def training_status(name: str) -> str:
     return f"step {steps:,} of its recipe's {total:,} (an early checkpoint; the recipe continues)"
 
 
+def training_data(name: str) -> str:
+    """What the bundled checkpoint ``name`` was pre-trained on, from the data sources of its model card."""
+    card = Path(__file__).parent / "models" / "weights" / name / "MODEL_CARD.md"
+    try:
+        text = card.read_text(encoding="utf-8")
+    except OSError:
+        return "see its model card"
+    if re.search(r"^- real: ", text, re.MULTILINE):
+        return "synthetic series plus real series of a public corpus (no benchmark data)"
+    return "synthetic series only"
+
+
 def _intro(pulse: TinyPulse, cast: TinyCast) -> list[str]:
     import torch
 
@@ -108,9 +120,10 @@ def _intro(pulse: TinyPulse, cast: TinyCast) -> list[str]:
         "plus synthetic series from `tinyts.data.synth`. Each task first shows the real dataset, then "
         "the kind of data where the model earns its place, and says which is which.",
         "",
-        "- Both checkpoints are pre-trained from scratch on synthetic series only, on a 2-core CPU: "
-        f"TinyPulse to {training_status('tinypulse')}, TinyCast to {training_status('tinycast')} "
-        "(their model cards have the details).",
+        "- Both checkpoints are pre-trained from scratch on a 2-core CPU: TinyPulse on "
+        f"{training_data('tinypulse')}, to {training_status('tinypulse')}; TinyCast on "
+        f"{training_data('tinycast')}, to {training_status('tinycast')} (their model cards have the "
+        "details).",
         "- Every number below is one run on one small dataset: a check that the models run end to end, "
         "**not a benchmark**. Rows where a peer beats the tinyts model are shown as they came out.",
         "- Benchmarks over many datasets against the peers: `tinyts bench` (see `tinyts bench --help`) "
