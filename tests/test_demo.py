@@ -44,7 +44,9 @@ def test_demo_writes_report_rows_and_plots(tmp_path: Path) -> None:
     assert "Synthetic data" in sections
     assert "not a benchmark" in report and "tinyts bench" in report
     # the checkpoints' status comes from their model cards, not from a sentence that goes stale
-    assert "interim" not in report and "TinyCast to its recipe's full" in report
+    assert "interim" not in report
+    assert "TinyCast on synthetic series only, to its recipe's full" in report
+    assert "TinyPulse on synthetic series plus real series" in report
     assert report.count("earns its place") >= 5  # every task says where the model earns its place
     for title, method in TINYTS_ROWS.items():
         values = _row(sections[title], method)

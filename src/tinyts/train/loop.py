@@ -80,7 +80,8 @@ class TrainConfig:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.schedule_start < 0:
             raise ValueError(
-                f"schedule_start must be >= 0 (the step where a second schedule starts), got {self.schedule_start}"
+                "schedule_start must be >= 0 (the step where a second schedule starts), "
+                f"got {self.schedule_start}"
             )
 
     def setup(self) -> str:
