@@ -46,3 +46,12 @@ def test_python_dash_m_runs() -> None:
         [sys.executable, "-m", "tinyts", "--version"], capture_output=True, text=True, check=True
     )
     assert __version__ in out.stdout
+
+
+def test_bench_help_lists_every_registered_suite() -> None:
+    from tinyts.bench.runner import SUITES
+
+    res = runner.invoke(app, ["bench", "--help"], env={"COLUMNS": "400"})
+    assert res.exit_code == 0
+    for suite in SUITES:
+        assert suite in res.output, suite

@@ -9,6 +9,7 @@ import numpy as np
 import typer
 
 from tinyts import __version__
+from tinyts.bench.runner import SUITES
 from tinyts.cli_common import Overwrite, check_outputs, fail
 from tinyts.cli_distributed import EngineOpt, WorkersOpt, check_engine, run_frame
 
@@ -49,9 +50,7 @@ _fail = fail
 def bench(
     suite: Annotated[
         str,
-        typer.Argument(
-            help="imputation|anomaly|classification|retrieval|forecasting|forecasting_ablation|forecasting_broad|speed|search|compression|service|pretrain|distributed"
-        ),
+        typer.Argument(help="|".join(SUITES)),
     ],
     data_dir: Annotated[
         Path | None,
