@@ -51,7 +51,7 @@ def test_python_dash_m_runs() -> None:
 def test_bench_help_lists_every_registered_suite() -> None:
     from tinyts.bench.runner import SUITES
 
-    res = runner.invoke(app, ["bench", "--help"], env={"COLUMNS": "400"})
+    res = runner.invoke(app, ["bench", "--help"])
     assert res.exit_code == 0
-    for suite in SUITES:
-        assert suite in res.output, suite
+    text = "".join(res.output.split())  # the help column wraps inside words
+    assert "|".join(SUITES) in text
