@@ -187,6 +187,23 @@ def _load_pulse(name: str) -> TinyPulse:
     return model
 
 
+def _pulse_frame(
+    fn: Any,
+    model: str,
+    frame: Any,
+    opts: dict[str, Any],
+    engine: str | None,
+    workers: int,
+    id_col: str | None,
+) -> Any:
+    """``fn(model, frame, **opts)`` in memory, or on ``engine`` with each worker loading ``model`` by name."""
+    pulse = _load_pulse(model)  # fails with the CLI's message before any cluster starts
+    if engine is None:
+        return fn(pulse, frame, **opts)
+    assert id_col is not None
+    return run_frame(engine, workers, lambda f: fn(model, f, **opts), frame, id_col, per_row=True)
+
+
 def _load_cast(name: str) -> TinyCast:
     from tinyts.models.base import CheckpointError, bundled_names, load
     from tinyts.models.cast import TinyCast
@@ -275,14 +292,7 @@ def impute(
             frame = read_long_csv(file, id_col=id_col, time_col=time_col, target_col=target_col)
             n_missing = int(frame[target_col].isna().sum())
             cols: dict[str, Any] = {"id_col": id_col, "time_col": time_col, "target_col": target_col}
-            if engine is not None:
-                assert id_col is not None
-                _load_pulse(model)
-                result = run_frame(
-                    engine, workers, lambda f: impute_df(model, f, **cols), frame, id_col, per_row=True
-                )
-            else:
-                result = impute_df(_load_pulse(model), frame, **cols)
+            result = _pulse_frame(impute_df, model, frame, cols, engine, workers, id_col)
         else:
             table = read_wide_csv(file)
             filled = run(_load_pulse(model), table.values)
@@ -353,14 +363,7 @@ def detect(
             frame = read_long_csv(file, id_col=id_col, time_col=time_col, target_col=target_col)
             opts: dict[str, Any] = {"id_col": id_col, "time_col": time_col, "target_col": target_col}
             opts.update(mode=mode, threshold=threshold)
-            if engine is not None:
-                assert id_col is not None
-                _load_pulse(model)
-                result = run_frame(
-                    engine, workers, lambda f: detect_df(model, f, **opts), frame, id_col, per_row=True
-                )
-            else:
-                result = detect_df(_load_pulse(model), frame, **opts)
+            result = _pulse_frame(detect_df, model, frame, opts, engine, workers, id_col)
         else:
             table = read_wide_csv(file, label_col=label_col)
             scores = anomaly_scores(_load_pulse(model), table.values, mode=mode)
