@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 import tinyts
-from tinyts.tasks.distributed import _empty_result, apply_partition
-from tinyts.tasks.forecast import MIN_ROWS, forecast_df
+from tinyts.tasks.distributed import MIN_ROWS, _empty_result, apply_partition
+from tinyts.tasks.forecast import forecast_df
 from tinyts.tasks.frames import classify_df, detect_df, embed_df, impute_df
 
 COLS = {"id_col": "unique_id", "time_col": "ds", "target_col": "y"}

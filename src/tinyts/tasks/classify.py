@@ -53,7 +53,6 @@ from tinyts.tasks.classify_frozen import (
 from tinyts.tasks.classify_head import POOLINGS, PulseLens, lens_config_for
 from tinyts.tasks.classify_train import (
     INFER_BATCH,
-    MIN_ROWS,
     FitSettings,
     encode_views,
     fit_standardisation,
@@ -61,6 +60,7 @@ from tinyts.tasks.classify_train import (
     say,
     train,
 )
+from tinyts.tasks.distributed import fill_rows
 
 __all__ = ["METHODS", "PulseClassifier"]
 
@@ -339,11 +339,10 @@ class PulseClassifier:
         out = []
         with torch.no_grad():
             for s in range(0, len(x), INFER_BATCH):
-                # a pass of fewer than MIN_ROWS cases is filled up with copies of its first case: BLAS
-                # kernels for tiny matrices give other last bits, and a case's probabilities must not
-                # depend on how many cases come with it (distributed runs match in-memory ones)
+                # fill_rows: at least MIN_ROWS cases per pass; a case's probabilities must not depend on how
+                # many cases come with it (distributed runs match in-memory ones)
                 rows = torch.arange(s, min(s + INFER_BATCH, len(x)))
-                pad = torch.cat([rows, rows[:1].repeat(max(0, MIN_ROWS - len(rows)))])
+                pad = fill_rows(rows)
                 logits = model(x[pad], obs[pad])[: len(rows)]
                 out.append(torch.softmax(logits.double(), dim=-1))
         return torch.cat(out).numpy()

@@ -24,8 +24,6 @@ from tinyts.tasks.classify_head import PulseLens
 
 #: cases per forward pass when encoding and evaluating
 INFER_BATCH = 64
-#: inference passes hold at least this many cases (see PulseClassifier.predict_proba)
-MIN_ROWS = 8
 
 
 @dataclass

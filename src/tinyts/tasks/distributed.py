@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import torch
 
 from tinyts._errors import require
 
@@ -42,6 +43,7 @@ __all__ = [
     "Engine",
     "apply_partition",
     "engine_of",
+    "fill_rows",
     "load_counts",
     "require_engine",
     "resolve",
@@ -54,8 +56,16 @@ Engine = Literal["dask", "ray"]
 ENGINES: tuple[str, ...] = ("dask", "ray")
 #: install hint per engine (the error for a missing engine names it)
 EXTRAS = {"dask": 'pip install "tinyts[dask]"', "ray": 'pip install "tinyts[ray]"'}
-#: what each task loads on the workers
-KINDS = {"forecast": "tinycast", "impute": "tinypulse", "detect": "tinypulse", "embed": "tinypulse"}
+#: what each task loads on the workers (``classifier``: a saved PulseClassifier folder)
+KINDS = {
+    "forecast": "tinycast",
+    "impute": "tinypulse",
+    "detect": "tinypulse",
+    "embed": "tinypulse",
+    "classify": "classifier",
+}
+#: model calls hold at least this many rows (:func:`fill_rows`)
+MIN_ROWS = 8
 #: torch threads per worker process unless the caller says otherwise
 DEFAULT_THREADS = 1
 
@@ -129,9 +139,19 @@ def resolve(model: Any, task: str) -> Any:
     Lets the DataFrame functions take ``"tinypulse"`` / a folder for pandas frames too.
     """
     if isinstance(model, (str, os.PathLike)):
-        kind = "classifier" if task == "classify" else KINDS[task]
-        return worker_model(kind, os.fspath(model), threads=None)
+        return worker_model(KINDS[task], os.fspath(model), threads=None)
     return model
+
+
+def fill_rows(rows: torch.Tensor, min_rows: int = MIN_ROWS) -> torch.Tensor:
+    """Row indices of one model call, filled up to ``min_rows`` with copies of the first row.
+
+    BLAS picks other kernels for matrices of very few rows, whose last bits differ; calls of at least
+    ``min_rows`` rows make a series' result independent of how many others come with it (what the
+    distributed path, which splits the series over partitions, relies on). Keep the first
+    ``len(rows)`` outputs.
+    """
+    return torch.cat([rows, rows[:1].repeat(max(0, min_rows - len(rows)))])
 
 
 def load_counts() -> dict[str, int]:
@@ -184,8 +204,7 @@ def apply_partition(
     """
     if len(part) == 0:
         return empty.copy()
-    kind = "classifier" if task == "classify" else KINDS[task]
-    model = worker_model(kind, source, threads)
+    model = worker_model(KINDS[task], source, threads)
     return _task_function(task)(model, part, **options)
 
 
@@ -194,8 +213,7 @@ class RayPartition:
 
     def __init__(self, task: str, source: str, options: dict[str, Any], empty: pd.DataFrame, threads: Any):
         self.task, self.source, self.options, self.empty, self.threads = task, source, options, empty, threads
-        kind = "classifier" if task == "classify" else KINDS[task]
-        worker_model(kind, source, threads)
+        worker_model(KINDS[task], source, threads)
 
     def __call__(self, part: pd.DataFrame) -> pd.DataFrame:
         return apply_partition(part, self.task, self.source, self.options, self.empty, self.threads)
@@ -260,9 +278,10 @@ def _empty_result(
 
     It also validates the options (the same error as the in-memory call, before any work).
     """
+    from tinyts.tasks.frames import _targets
+
     id_col, time_col = options["id_col"], options["time_col"]
-    targets = options["target_col"]
-    targets = [targets] if isinstance(targets, str) else list(targets)
+    targets = _targets(options["target_col"])
     frame = pd.DataFrame(
         {
             id_col: _synthetic_column(dtypes.get(id_col, object), n, "id"),
@@ -278,14 +297,14 @@ def _empty_result(
             except (TypeError, ValueError):
                 frame[col] = pd.Series([0] * n).astype(dtype, errors="ignore")
     frame = frame[[c for c in dtypes if c in frame.columns] + [c for c in frame.columns if c not in dtypes]]
-    kind = "classifier" if task == "classify" else KINDS[task]
-    out = _task_function(task)(worker_model(kind, model, threads=None), frame, **options)
+    out = _task_function(task)(worker_model(KINDS[task], model, threads=None), frame, **options)
     return out.iloc[:0]
 
 
 def _check_columns(columns: Sequence[str], options: dict[str, Any]) -> None:
-    targets = options["target_col"]
-    targets = [targets] if isinstance(targets, str) else list(targets)
+    from tinyts.tasks.frames import _targets
+
+    targets = _targets(options["target_col"])
     if options.get("id_col") is None:
         raise ValueError(
             "a distributed frame needs id_col (the series id): its rows are grouped by series across "

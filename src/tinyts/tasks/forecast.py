@@ -59,7 +59,7 @@ import torch
 from tinyts.data.convert import Batch, df_to_batch, from_batch_horizon, to_batch
 from tinyts.data.scaling import row_scale_torch
 from tinyts.models.cast import TinyCast
-from tinyts.tasks.distributed import engine_of, resolve, run_distributed
+from tinyts.tasks.distributed import engine_of, fill_rows, resolve, run_distributed
 from tinyts.tasks.forecast_engine import STRATEGIES, Options, predict_sifi
 
 
@@ -163,10 +163,6 @@ def _check_history(batch: Batch, context_length: int | None = None) -> None:
         )
 
 
-#: model calls are made with at least this many series rows (see :func:`_run`)
-MIN_ROWS = 8
-
-
 def _stride_groups(
     batch: Batch, context_length: int, opts: Options, channels: int, multivariate: bool
 ) -> list[tuple[np.ndarray, int]]:
@@ -218,10 +214,9 @@ def _run(
         for rows, width in _stride_groups(batch, model.config.context_length, opts, ch, multivariate):
             for lo in range(0, len(rows), per):
                 sel = torch.from_numpy(rows[lo : lo + per])
-                # a call of fewer than MIN_ROWS rows is filled up with copies of its first row: BLAS
-                # picks other kernels for tiny matrices (the heads see one row per series), whose
-                # last bits differ; this way a series never depends on how many others came with it
-                pad = torch.cat([sel, sel[:1].repeat(max(0, MIN_ROWS - len(sel)))])
+                # fill_rows: at least MIN_ROWS rows per call (the heads see one row per series);
+                # a series never depends on how many others came with it
+                pad = fill_rows(sel)
                 q = predict_sifi(
                     model,
                     v[pad, :, t - width :].to(device),
