@@ -34,7 +34,7 @@ import numpy as np
 from tinyts.bench.core import BenchContext, Row, SuiteResult, timer
 from tinyts.bench.metrics import mse
 from tinyts.bench.suites.imputation import MASKS, PATCH, QUICK_RATIOS, RATIOS, WINDOW, _mask_rng, _prepare
-from tinyts.bench.suites.pretrain_val_cast import cast_val_losses, score_cast_runs
+from tinyts.bench.suites.pretrain_val_cast import score_cast_runs
 from tinyts.data.discover import find_ltsf
 from tinyts.data.io import read_ltsf_csv
 
@@ -56,7 +56,8 @@ DATASETS = ("ETTh1", "ETTm1")
 VAL_SEED = 987_654_321
 #: Validation batches per set (x the run's batch size).
 VAL_BATCHES, QUICK_VAL_BATCHES = 16, 2
-VAL_SETS = ("synth_default", "synth_broad", "real_heldout")
+#: validation sets and the synthetic mix each draws from (``real_heldout``: corpus windows instead)
+VAL_SETS = {"synth_default": "default", "synth_broad": "broad", "real_heldout": "default"}
 
 
 def find_runs(root: Path) -> dict[str, Path]:
@@ -83,85 +84,55 @@ def _val_series(name: str, corpus: Path) -> Any:
 def _val_losses(
     model: Any, meta: dict[str, Any], n_batches: int, corpus: Path
 ) -> dict[str, dict[str, float]]:
-    """Mean validation loss parts per set: ``{set: {"val_loss": ..., "val_time": ...}}``."""
+    """Mean validation loss per set: ``{set: {"val_loss": total, "val_time" | "val_fine": part}}``.
+
+    The run's own objective (TinyPulse: ``val_time``, the time head's masked MSE; TinyCast:
+    ``val_fine``, the fine head's pinball loss) in eval mode on :data:`VAL_SETS`.
+    """
     import torch
 
-    from tinyts.models.pulse import PulseConfig
-    from tinyts.train.pulse_objective import PulseObjective
+    config_cls: Any
+    objective_cls: Any
+    if meta["model"] == "tinycast":
+        from tinyts.models.cast import CastConfig as config_cls
+        from tinyts.train.cast_objective import CastObjective as objective_cls
 
-    cfg = PulseConfig(**meta["model_config"])
+        part = "fine"
+    else:
+        from tinyts.models.pulse import PulseConfig as config_cls
+        from tinyts.train.pulse_objective import PulseObjective as objective_cls
+
+        part = "time"
+    cfg = config_cls(**meta["model_config"])
     settings = {
         k: v for k, v in meta["objective"].items() if k not in {"mix", "real_dir", "real_share", "seed"}
     }
     out: dict[str, dict[str, float]] = {}
     model.eval()
-    for name in VAL_SETS:
-        mix = {"synth_default": "default", "synth_broad": "broad", "real_heldout": "default"}[name]
-        objective = PulseObjective(**settings, mix=mix, seed=VAL_SEED)
+    for name, mix in VAL_SETS.items():
+        objective = objective_cls(**settings, mix=mix, seed=VAL_SEED)
         series = _val_series(name, corpus)
-        totals, times = [], []
+        totals, parts = [], []
         with torch.inference_mode():
             for step in range(n_batches):
+                torch.manual_seed(VAL_SEED + step)  # TinyCast's coarse-point draw in the loss
                 batch = objective.batch(step, 0, cfg, series)
-                total, parts = objective.loss(model, batch, cfg)
+                total, terms = objective.loss(model, batch, cfg)
                 totals.append(float(total))
-                times.append(parts["time"])
-        out[name] = {"val_loss": float(np.mean(totals)), "val_time": float(np.mean(times))}
+                parts.append(float(terms[part]))
+        out[name] = {"val_loss": float(np.mean(totals)), f"val_{part}": float(np.mean(parts))}
     return out
 
 
-def run(ctx: BenchContext) -> SuiteResult:
+def _score_imputation(
+    ctx: BenchContext, result: SuiteResult, models: dict[str, Any], names: list[str]
+) -> None:
+    """The imputation protocol over the validation rows, for the TinyPulse runs and ``linear_interp``."""
     from tinyts.bench.peers.imputers import linear_fill
     from tinyts.tasks.impute import impute
-    from tinyts.train.card import load_run
 
-    result = SuiteResult()
-    root = Path(os.environ.get(ENV_RUNS) or DEFAULT_RUNS)
-    corpus = Path(os.environ.get(ENV_CORPUS) or DEFAULT_CORPUS)
-    runs = find_runs(root)
-    names = ctx.select_methods([*runs, "linear_interp"], result, NAME)
-    if not runs:
-        result.skip("runs", f"no run folder with a checkpoint under {root} (set {ENV_RUNS})")
-        return result
-    models: dict[str, Any] = {}  # TinyPulse runs
-    casts: dict[str, Any] = {}  # TinyCast runs
-    samples: dict[str, int] = {}
-    for name in names:
-        if name == "linear_interp":
-            continue
-        model, state = load_run(runs[name])
-        kind = state["meta"]["model"]
-        if kind not in ("tinypulse", "tinycast"):
-            result.skip(name, f"a {kind} run; this suite scores TinyPulse and TinyCast runs")
-            continue
-        samples[name] = int(state["samples"])
-        result.notes.append(
-            f"{name}: {kind}, {runs[name]}, step {state['step']:,}, {state['samples']:,} samples, "
-            f"{state['train_seconds'] / 3600:.2f} h of training; recipe {Path(state['meta']['recipe']).name}"
-        )
-        n_batches = QUICK_VAL_BATCHES if ctx.quick else VAL_BATCHES
-        if kind == "tinycast":
-            casts[name] = model
-            losses = cast_val_losses(
-                model, state["meta"], n_batches, VAL_SEED, lambda vset: _val_series(vset, corpus)
-            )
-        else:
-            models[name] = model
-            losses = _val_losses(model, state["meta"], n_batches, corpus)
-        for vset, metrics in losses.items():
-            for metric, value in metrics.items():
-                result.add(Row(vset, name, metric, value))
-    if samples and (max(samples.values()) - min(samples.values())) > 0.01 * max(samples.values()):
-        result.notes.append(
-            "WARNING: the runs saw different numbers of samples ("
-            + ", ".join(f"{k} {v:,}" for k, v in samples.items())
-            + "): this is not an equal-budget comparison"
-        )
-    score_cast_runs(ctx, result, casts, tuple(ctx.datasets or DATASETS), corpus)
-    if not models:
-        names = [n for n in names if n != "linear_interp"]
     ratios = QUICK_RATIOS if ctx.quick else RATIOS
-    wanted = [d.lower() for d in (ctx.datasets or DATASETS)] if models else []
+    wanted = [d.lower() for d in (ctx.datasets or DATASETS)]
     paths = [p for p in sorted(find_ltsf(ctx.data_dir)) if p.stem.lower() in wanted]
     for missing in sorted(set(wanted) - {p.stem.lower() for p in paths}):
         result.skip(missing, f"no LTSF csv named {missing} under {ctx.data_dir}")
@@ -216,10 +187,54 @@ def run(ctx: BenchContext) -> SuiteResult:
                         extra={"mask": "all", "ratio": "avg"},
                     )
                 )
+
+
+def run(ctx: BenchContext) -> SuiteResult:
+    from tinyts.train.card import load_run
+
+    result = SuiteResult()
+    root = Path(os.environ.get(ENV_RUNS) or DEFAULT_RUNS)
+    corpus = Path(os.environ.get(ENV_CORPUS) or DEFAULT_CORPUS)
+    runs = find_runs(root)
+    names = ctx.select_methods([*runs, "linear_interp"], result, NAME)
+    if not runs:
+        result.skip("runs", f"no run folder with a checkpoint under {root} (set {ENV_RUNS})")
+        return result
+    models: dict[str, Any] = {}  # TinyPulse runs
+    casts: dict[str, Any] = {}  # TinyCast runs
+    samples: dict[str, int] = {}
+    for name in names:
+        if name == "linear_interp":
+            continue
+        model, state = load_run(runs[name])
+        kind = state["meta"]["model"]
+        if kind not in ("tinypulse", "tinycast"):
+            result.skip(name, f"a {kind} run; this suite scores TinyPulse and TinyCast runs")
+            continue
+        samples[name] = int(state["samples"])
+        result.notes.append(
+            f"{name}: {kind}, {runs[name]}, step {state['step']:,}, {state['samples']:,} samples, "
+            f"{state['train_seconds'] / 3600:.2f} h of training; recipe {Path(state['meta']['recipe']).name}"
+        )
+        (casts if kind == "tinycast" else models)[name] = model
+        losses = _val_losses(model, state["meta"], QUICK_VAL_BATCHES if ctx.quick else VAL_BATCHES, corpus)
+        for vset, metrics in losses.items():
+            for metric, value in metrics.items():
+                result.add(Row(vset, name, metric, value))
+    if samples and (max(samples.values()) - min(samples.values())) > 0.01 * max(samples.values()):
+        result.notes.append(
+            "WARNING: the runs saw different numbers of samples ("
+            + ", ".join(f"{k} {v:,}" for k, v in samples.items())
+            + "): this is not an equal-budget comparison"
+        )
+    score_cast_runs(ctx, result, casts, tuple(ctx.datasets or DATASETS), corpus)
+    if models:
+        _score_imputation(ctx, result, models, names)
     result.notes.insert(
         0,
         f"Validation data only. Imputation: the imputation suite's protocol over the validation rows of "
-        f"{', '.join(DATASETS)} (masks {'/'.join(MASKS)} at {', '.join(f'{r:.1%}' for r in ratios)}, "
+        f"{', '.join(DATASETS)} (masks {'/'.join(MASKS)} at "
+        f"{', '.join(f'{r:.1%}' for r in (QUICK_RATIOS if ctx.quick else RATIOS))}, "
         f"seeded by --seed); held-out loss: the run's objective in eval mode on "
         f"{QUICK_VAL_BATCHES if ctx.quick else VAL_BATCHES} fixed batches per set (seed {VAL_SEED}; "
         f"real_heldout = corpus series held back from training, from {corpus}).",

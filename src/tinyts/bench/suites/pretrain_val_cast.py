@@ -1,11 +1,10 @@
 """TinyCast training runs on validation data only: the forecasting half of ``pretrain_ablation``.
 
 Not a suite of its own; :mod:`tinyts.bench.suites.pretrain_ablation` calls :func:`score_cast_runs`
-for the run folders whose model is ``tinycast``. Three measurements, none on a test part:
+for the run folders whose model is ``tinycast`` (their held-out pre-training loss is scored there,
+as for TinyPulse runs, with ``val_fine`` = the fine head's pinball part). Two measurements, none on
+a test part:
 
-- **held-out pre-training loss**: the run's objective (same heads, weights and augmentations) in eval
-  mode on fixed batches of the old three-generator mix, the broad mix and windows of the held-back
-  corpus series (``val_loss``; ``val_fine`` = the fine-head pinball part).
 - **LTSF validation windows**: the forecasting suite's protocol (context 512, standardised with train
   statistics, each channel its own series) over the *validation* rows of ETTh1 and ETTm1 at
   horizon :data:`HORIZON`, :data:`ORIGINS` origins; MASE and MASE relative to seasonal naive.
@@ -42,42 +41,6 @@ OTHER_HORIZON = 48
 #: held-back series keep at most this many training points (the MASE scale uses the same points)
 MAX_HISTORY = 2048
 REFERENCE = "seasonal_naive"
-#: validation sets of the held-out loss and the mix each draws from
-VAL_SETS = {"synth_default": "default", "synth_broad": "broad", "real_heldout": "default"}
-
-
-def cast_val_losses(
-    model: Any, meta: dict[str, Any], n_batches: int, seed: int, series_of: Any
-) -> dict[str, dict[str, float]]:
-    """Mean held-out loss of a TinyCast run per validation set: ``{set: {"val_loss", "val_fine"}}``.
-
-    ``series_of(name)`` gives the ``series(n, length, rng)`` function of a set (``None``: the
-    objective's own generator with the set's mix).
-    """
-    import torch
-
-    from tinyts.models.cast import CastConfig
-    from tinyts.train.cast_objective import CastObjective
-
-    cfg = CastConfig(**{k: v for k, v in meta["model_config"].items() if k != "pruning"})
-    settings = {
-        k: v for k, v in meta["objective"].items() if k not in {"mix", "real_dir", "real_share", "seed"}
-    }
-    out: dict[str, dict[str, float]] = {}
-    model.eval()
-    for name, mix in VAL_SETS.items():
-        objective = CastObjective(**settings, mix=mix, seed=seed)
-        series = series_of(name)
-        totals, fines = [], []
-        with torch.inference_mode():
-            for step in range(n_batches):
-                torch.manual_seed(seed + step)  # the coarse-point draw of the loss
-                batch = objective.batch(step, 0, cfg, series)
-                total, parts = objective.loss(model, batch, cfg)
-                totals.append(float(total))
-                fines.append(float(parts["fine"]))
-        out[name] = {"val_loss": float(np.mean(totals)), "val_fine": float(np.mean(fines))}
-    return out
 
 
 def ltsf_val_data(
