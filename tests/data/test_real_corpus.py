@@ -119,6 +119,38 @@ def test_windows_crop_and_left_pad(corpus_dir: Path) -> None:
     assert all(is_crop(r, [c.series[c.names.index("alpha.tsf:long")]]) for r in only_long)
 
 
+def test_cut_windows_place_short_series_at_a_forecast_origin(corpus_dir: Path) -> None:
+    c = RealCorpus(corpus_dir)
+    short = c.series[c.names.index("alpha.tsf:gappy")], c.series[c.names.index("beta.tsf:short")]
+    w = c.cut_windows(np.random.default_rng(4), 80, 500, 300, min_history=16)
+    assert w.shape == (80, 500)
+    np.testing.assert_array_equal(w, c.cut_windows(np.random.default_rng(4), 80, 500, 300, min_history=16))
+    cuts = set()
+    for row in w:
+        assert np.isfinite(row[299])  # the origin is observed
+        present = np.flatnonzero(~np.isnan(row))
+        # the series' points are one contiguous run (gaps inside allowed), history then future
+        span = row[present[0] : present[-1] + 1]
+        assert any(is_crop(span, [s]) for s in short)  # only series shorter than the window
+        hist = int(np.sum(~np.isnan(row[:300])))
+        assert hist >= 16  # min_history points before the origin
+        cuts.add(hist)
+        # history + future never exceed the series: nothing after its end
+        assert present[-1] - present[0] + 1 <= 400
+    assert len(cuts) > 10  # random origins
+    # the 600-point series is as long as the window: never drawn (whole windows are sample()'s job)
+    for row in c.cut_windows(np.random.default_rng(0), 20, 600, 300):
+        present = np.flatnonzero(~np.isnan(row))
+        assert present[-1] - present[0] + 1 <= 400
+    with pytest.raises(ValueError, match="between"):
+        c.cut_windows(np.random.default_rng(0), 4, 30, 20)
+    with pytest.raises(ValueError, match="context"):
+        c.cut_windows(np.random.default_rng(0), 4, 100, 100)
+    lines = c.cut_source_lines(0.1, 500)
+    assert lines[0].startswith("real_short: 2 real series of 17 to 499 points, 440 points")
+    assert [ln.split(":")[1].strip() for ln in lines[1:]] == ["alpha.tsf (daily)", "beta.tsf (monthly)"]
+
+
 def test_sample_is_finite_whole_windows(corpus_dir: Path) -> None:
     c = RealCorpus(corpus_dir)
     x = c.sample(np.random.default_rng(3), 50, 300)

@@ -48,6 +48,59 @@ def test_augmentations_produce_missing_points_and_short_histories() -> None:
     assert bool(none.all())
 
 
+def _corpus(tmp_path: Path) -> Path:
+    import numpy as np
+
+    d = tmp_path / "corpus"
+    d.mkdir()
+    rng = np.random.default_rng(0)
+    rows = [
+        f"s{i}:2020-01-01 00-00-00:" + ",".join(f"{v:.4f}" for v in rng.standard_normal(n).cumsum())
+        for i, n in enumerate((20, 35, 60, 90, 400))
+    ]
+    head = "@relation c\n@attribute series_name string\n@attribute start_timestamp date\n@frequency monthly\n"
+    (d / "c.tsf").write_text(head + "@missing false\n@equallength false\n@data\n" + "\n".join(rows) + "\n")
+    return d
+
+
+def test_real_short_windows_mask_the_missing_targets(tmp_path: Path) -> None:
+    """``real_short_share``: short real series cut at an origin; targets after their end are not scored."""
+    corpus = str(_corpus(tmp_path))
+    obj = CastObjective(
+        batch_size=8, mv_batch_size=2, short_horizon=24, real_dir=corpus, real_short_share=0.25
+    )
+    a = obj.batch(3, 0, CFG)
+    assert a.keys() == {"x", "observed", "target_ok", "x_mv", "observed_mv"}
+    ok = a["target_ok"][:, 0]
+    assert ok.shape == (8, 112) and bool(ok[:6].all())  # the synthetic rows are whole
+    assert not bool(ok[6:].all(1).any())  # the 2 short rows have padding or an early end
+    assert bool(a["observed"][..., -1].all()) and not bool((a["observed"][:, 0] & ~ok[:, :64]).any())
+    assert torch.isfinite(a["x"]).all() and bool((a["x"][:, 0][~ok] == 0).all())
+    assert all(torch.equal(a[k], obj.batch(3, 0, CFG)[k]) for k in a)
+    model = _model()
+    torch.manual_seed(0)
+    loss, parts = obj.loss(model, a, CFG)
+    assert torch.isfinite(loss) and set(parts) == {"fine", "coarse_short", "coarse_long"}
+    loss.backward()
+    # values after a series' end do not matter: change them, the loss stays the same
+    b = dict(a, x=torch.where(a["target_ok"], a["x"], torch.full_like(a["x"], 1e6)))
+    torch.manual_seed(0)
+    assert torch.equal(obj.loss(model, b, CFG)[0], loss)
+    # a mask that keeps every point gives the unmasked loss
+    plain = CastObjective(batch_size=8, mv_batch_size=2, short_horizon=24)
+    c = plain.batch(3, 0, CFG)
+    torch.manual_seed(0)
+    ref = plain.loss(model, c, CFG)[0]
+    torch.manual_seed(0)
+    masked = plain.loss(model, dict(c, target_ok=torch.ones_like(c["x"], dtype=torch.bool)), CFG)[0]
+    assert torch.allclose(masked, ref, rtol=1e-6)
+    assert "target_ok" not in c
+    with pytest.raises(ValueError, match="real_dir"):
+        CastObjective(real_short_share=0.1)
+    with pytest.raises(ValueError, match="real_short_share"):
+        CastObjective(real_short_share=1.0, real_dir=corpus)
+
+
 def test_pinball_is_the_quantile_loss() -> None:
     levels = torch.tensor([0.1, 0.5, 0.9])
     loss = pinball(torch.zeros(3), torch.tensor(2.0), levels)

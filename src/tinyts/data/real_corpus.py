@@ -398,6 +398,87 @@ class RealCorpus:
             out[r] = _fill_gaps(w)
         return out
 
+    def cut_windows(
+        self,
+        rng: np.random.Generator,
+        n: int,
+        length: int,
+        context: int,
+        *,
+        min_history: int = 16,
+    ) -> np.ndarray:
+        """``n`` windows of the series shorter than ``length``, cut at a random forecast origin.
+
+        The ``real_short`` source of TinyCast pre-training: the short business series (yearly to
+        weekly, tens to hundreds of points) that :meth:`sample` never draws because they are shorter
+        than a whole window. A series of ``L`` points is cut after ``c`` points (``c`` uniform among
+        the observed points with ``max(min_history, L - (length - context)) <= c < L``); its first ``c``
+        points end the context (index ``context - 1``, left-padded with NaN; longer histories keep their
+        last ``context`` points), the rest follows as the future, NaN after the series' end.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            Generator to draw from.
+        n, length : int
+            Number of windows and points per window (context + farthest target).
+        context : int
+            Points of the window before the forecast origin (``< length``).
+        min_history : int
+            Fewest points before the origin; series need at least ``min_history + 1`` points.
+
+        Returns
+        -------
+        np.ndarray
+            ``(n, length)`` float64 in raw scale; NaN = padding, missing, or after the series' end. The
+            value at ``context - 1`` (the origin) is always finite.
+        """
+        n, length = check_int("n", n, 1), check_int("length", length, 2)
+        context = check_int("context", context, 1)
+        min_history = check_int("min_history", min_history, 1)
+        if context >= length:
+            raise ValueError(f"context ({context}) must be shorter than length ({length})")
+        future = length - context
+        eligible = (self.lengths > min_history) & (self.lengths < length)
+        idx = self._pick(rng, n, eligible, f"between {min_history + 1} and {length - 1} points")
+        out = np.full((n, length), np.nan)
+        for r, i in enumerate(idx):
+            s = self.series[int(i)]
+            lo = max(min_history, s.size - future)
+            cuts = lo + np.flatnonzero(np.isfinite(s[lo - 1 : s.size - 1]))
+            # no observed origin in range (gaps): cut after the last observed point instead
+            last = int(np.flatnonzero(np.isfinite(s))[-1]) + 1
+            c = int(cuts[rng.integers(cuts.size)]) if cuts.size else last
+            h = s[max(0, c - context) : c]
+            out[r, context - h.size : context] = h
+            f = s[c : c + future]
+            out[r, context : context + f.size] = f
+        return out
+
+    def cut_source_lines(self, share: float, length: int, min_history: int = 16) -> list[str]:
+        """Model-card lines of the :meth:`cut_windows` source: a summary, then one line per file."""
+        used = (self.lengths > min_history) & (self.lengths < length)
+        origins = corpus_origins(self.directory)
+        held = int(((self.other_lengths > min_history) & (self.other_lengths < length)).sum())
+        lines = [
+            f"real_short: {int(used.sum())} real series of {min_history + 1} to {length - 1} points, "
+            f"{int(self.lengths[used].sum()):,} points, from {len(self.files)} .tsf files in "
+            f"{self.directory.name}/ ({100.0 * share:.3g} % of each batch), each cut at a random forecast "
+            f"origin after >= {min_history} points (history left-padded, no targets after the series' end); "
+            "series drawn with probability ~ points^0.5; no benchmark data (name guard and window-overlap "
+            f"check); {held} series of these lengths held back for validation (holdout {self.holdout:g}, "
+            "by a hash of the series name) and never trained on"
+        ]
+        for i, f in enumerate(self.files):
+            sel = (self.file_of == i) & used
+            if sel.any():
+                freq = self.frequencies[i] or "unknown frequency"
+                lines.append(
+                    f"real_short: {f} ({freq}): {int(sel.sum())} series, {int(self.lengths[sel].sum()):,} "
+                    f"points; {_origin_for(f, origins)}"
+                )
+        return lines
+
     def source_lines(self, share: float | None = None, length: int | None = None) -> list[str]:
         """Model-card lines: a summary, then one line per file with its origin from ``SOURCES.md``.
 

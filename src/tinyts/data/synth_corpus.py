@@ -46,6 +46,7 @@ __all__ = [
     "SYNTHETIC_SOURCES",
     "SyntheticCorpus",
     "data_source_lines",
+    "real_corpus",
     "resolve_mix",
     "synth_batch",
 ]
@@ -125,7 +126,7 @@ def _load_real(path: str) -> RealCorpus:
     return RealCorpus(path, holdout=HOLDOUT)  # the held-back series stay out of training
 
 
-def _real_corpus(real: RealLike) -> RealCorpus | None:
+def real_corpus(real: RealLike) -> RealCorpus | None:
     """A :class:`RealCorpus` from an instance or a folder (loaded once per process and folder)."""
     if real is None:
         return None
@@ -164,7 +165,7 @@ def data_source_lines(mix: MixLike = None, real: RealLike = None, length: int | 
         if weights[name] > 0
     ]
     if weights["real"] > 0:
-        corpus = _real_corpus(real)
+        corpus = real_corpus(real)
         if corpus is None:
             raise ValueError("the mix gives 'real' a weight: pass real=<RealCorpus or folder>")
         lines.extend(corpus.source_lines(share=weights["real"], length=length))
@@ -220,7 +221,7 @@ def synth_batch(
         raise ValueError(
             "mix: unknown source(s) ['real'] without a real corpus: pass real=<RealCorpus or folder>"
         )
-    corpus = _real_corpus(real) if weights["real"] > 0 else None
+    corpus = real_corpus(real) if weights["real"] > 0 else None
     gen = resolve_rng(seed, rng)
     if any(weights[s] > 0 for s in SOURCES if s not in LEGACY_SOURCES):
         return _broad_batch(gen, n, length, weights, config, max_kernels, channels, corpus)
@@ -324,7 +325,7 @@ class SyntheticCorpus:
         self.channels = check_int("channels", channels, 1)
         if self.mix["real"] > 0 and real is None:
             raise ValueError("mix gives 'real' a weight: pass real=<RealCorpus or folder>")
-        self.real = _real_corpus(real) if self.mix["real"] > 0 else None
+        self.real = real_corpus(real) if self.mix["real"] > 0 else None
         self._rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(self.stream,)))
 
     def sample(self, n: int | None = None) -> np.ndarray:

@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from tinyts.data.synth import synth_multivariate
-from tinyts.data.synth_corpus import resolve_mix, synth_batch
+from tinyts.data.synth_corpus import real_corpus, resolve_mix, synth_batch
 from tinyts.models.cast import CastConfig
 from tinyts.nn.dartnorm import PrefixStats, to_frame
 from tinyts.train.pulse_objective import SeriesFn
@@ -86,6 +86,12 @@ class CastObjective:
     #: folder of real ``.tsf`` series and their share of each batch (see ``synth_corpus.resolve_mix``)
     real_dir: str | None = None
     real_share: float = 0.0
+    #: share of each univariate batch cut from the corpus' *short* series at a random forecast origin
+    #: (``RealCorpus.cut_windows``: left-padded history, no targets after the series' end); needs
+    #: ``real_dir``. 0 = none (the batch is then exactly what it was before this option).
+    real_short_share: float = 0.0
+    #: fewest points of history before the origin of a ``real_short`` window
+    real_short_min_history: int = 16
 
     def __post_init__(self) -> None:
         self.scale_log10_range = tuple(self.scale_log10_range)  # type: ignore[assignment]
@@ -96,6 +102,12 @@ class CastObjective:
             raise ValueError("coarse_every, min_points and short_horizon must be >= 1")
         if self.coarse_points < 0:
             raise ValueError(f"coarse_points must be >= 0 (0 = every point), got {self.coarse_points}")
+        if not 0.0 <= self.real_short_share < 1.0:
+            raise ValueError(f"real_short_share must be in [0, 1), got {self.real_short_share!r}")
+        if self.real_short_share > 0 and not self.real_dir:
+            raise ValueError("real_short_share > 0 needs real_dir (the folder of the real corpus)")
+        if self.real_short_min_history < 1:
+            raise ValueError(f"real_short_min_history must be >= 1, got {self.real_short_min_history}")
         for name in ("offset_prob", "sign_flip_prob", "missing_prob", "missing_max_ratio", "short_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
@@ -111,7 +123,9 @@ class CastObjective:
         rows = x.shape[0]
         lo, hi = self.scale_log10_range
         x = x * 10.0 ** rng.uniform(lo, hi, (rows, 1))
-        spread = x.std(axis=1, keepdims=True) + 1e-8
+        # NaN only in real_short rows (padding); np.std keeps the old draws bit for bit without them
+        std = np.nanstd if np.isnan(x).any() else np.std
+        spread = std(x, axis=1, keepdims=True) + 1e-8
         lo, hi = self.offset_log10_range
         off = rng.standard_normal((rows, 1)) * spread * 10.0 ** rng.uniform(lo, hi, (rows, 1))
         x = x + off * (rng.random((rows, 1)) < self.offset_prob)
@@ -144,16 +158,31 @@ class CastObjective:
         rng = np.random.default_rng([self.seed, step, rank])
         t, p = config.context_length, config.patch_length
         length = self.window_length(config)
+        n_short = round(self.batch_size * self.real_short_share)
+        n_main = self.batch_size - n_short
         if series is None:
             mix = resolve_mix(self.mix, self.real_share)
-            raw = synth_batch(self.batch_size, length, rng, mix=mix, real=self.real_dir)
+            raw = synth_batch(n_main, length, rng, mix=mix, real=self.real_dir)
         else:
-            raw = series(self.batch_size, length, rng)
-        x = self._augment(rng, raw.astype(np.float64))
+            raw = series(n_main, length, rng)
+        raw = raw.astype(np.float64)
+        if n_short:
+            corpus = real_corpus(self.real_dir)
+            assert corpus is not None  # real_dir is checked in __post_init__
+            cut = corpus.cut_windows(rng, n_short, length, t, min_history=self.real_short_min_history)
+            raw = np.concatenate([raw, cut], axis=0)
+        x = self._augment(rng, raw)
+        observed = self._observed(rng, self.batch_size, t, p)
+        ok = np.isfinite(x) if n_short else None
+        if ok is not None:  # NaN marks padding / missing / beyond the series' end: never observed or a target
+            observed &= ok[:, :t]
+            x = np.where(ok, x, 0.0)
         out = {
             "x": torch.from_numpy(x[:, None, :].astype(np.float32)),
-            "observed": torch.from_numpy(self._observed(rng, self.batch_size, t, p)[:, None, :]),
+            "observed": torch.from_numpy(observed[:, None, :]),
         }
+        if ok is not None:
+            out["target_ok"] = torch.from_numpy(ok[:, None, :])
         if self.mv_batch_size:
             m, c = self.mv_batch_size, self.mv_channels
             rows = synth_multivariate(m, c, length, rng=rng).reshape(m * c, length).astype(np.float64)
@@ -166,9 +195,19 @@ class CastObjective:
 
     # ------------------------------------------------------------------ loss
     def _sums(
-        self, model: nn.Module, x: torch.Tensor, observed: torch.Tensor, config: CastConfig
+        self,
+        model: nn.Module,
+        x: torch.Tensor,
+        observed: torch.Tensor,
+        config: CastConfig,
+        target_ok: torch.Tensor | None = None,
     ) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-        """Summed loss and number of scored terms per component, for one ``(B, C, L)`` part."""
+        """Summed loss and number of scored terms per component, for one ``(B, C, L)`` part.
+
+        ``target_ok`` ``(B, C, L)`` marks the points that exist (``real_short`` windows end early):
+        each patch and coarse block is then averaged over its existing points only, and a position
+        is scored where it has any. Without it (every point exists) the arithmetic is as before.
+        """
         t, p = config.context_length, config.patch_length
         out = model(x[..., :t], observed)
         stats = PrefixStats(out["mean"], out["std"], out["count"])
@@ -183,32 +222,55 @@ class CastObjective:
         clip = self.target_clip
         fut = x[..., p : t + p].reshape(b, ch, n, p)
         target = to_frame(fut, stats, 1).clamp(-clip, clip)
-        fine = pinball(out["fine"], target[..., None], levels).mean((-1, -2))
-        sums = {"fine": ((fine * w).sum(), w.sum())}
+        pin = pinball(out["fine"], target[..., None], levels)
+        if target_ok is None:
+            fine = pin.mean((-1, -2))
+            wf = w
+        else:
+            m = target_ok[..., p : t + p].reshape(b, ch, n, p).to(x.dtype)
+            fine = (pin.mean(-1) * m).sum(-1) / m.sum(-1).clamp_min(1.0)
+            wf = w * (m.sum(-1) > 0).to(x.dtype)
+        sums = {"fine": ((fine * wf).sum(), wf.sum())}
         if "coarse" in out:
             g, blk = config.num_blocks, config.coarse_block
             pos = torch.arange(n - 1, -1, -self.coarse_every, device=x.device).flip(0)
             win = x[..., p:].unfold(-1, config.coarse_horizon, p)[:, :, pos]
             sub = PrefixStats(*(s[..., pos] for s in stats))
             tgt = to_frame(win, sub, 1).clamp(-clip, clip).reshape(b, ch, len(pos), g, blk, 1)
+            mb = None
+            if target_ok is not None:
+                mb = target_ok[..., p:].unfold(-1, config.coarse_horizon, p)[:, :, pos]
+                mb = mb.reshape(b, ch, len(pos), g, blk).to(x.dtype)
             if 0 < self.coarse_points < blk:
                 # the Trainer seeds torch's generator per step, so the draw is reproducible on resume
                 pick = torch.randperm(blk)[: self.coarse_points].to(x.device)
                 tgt = tgt[..., pick, :]
+                mb = None if mb is None else mb[..., pick]
             pred = out["coarse"][:, :, pos, :, None, :]
-            per_block = pinball(pred, tgt, levels).mean((-1, -2))  # (B, C, n_pos, G)
             wc = w[..., pos]
             short = (torch.arange(1, g + 1, device=x.device) * blk) <= self.short_horizon
-            for name, sel in (("coarse_short", short), ("coarse_long", ~short)):
-                if bool(sel.any()):
-                    sums[name] = ((per_block[..., sel].mean(-1) * wc).sum(), wc.sum())
+            if mb is None:
+                per_block = pinball(pred, tgt, levels).mean((-1, -2))  # (B, C, n_pos, G)
+                for name, sel in (("coarse_short", short), ("coarse_long", ~short)):
+                    if bool(sel.any()):
+                        sums[name] = ((per_block[..., sel].mean(-1) * wc).sum(), wc.sum())
+            else:
+                per_point = pinball(pred, tgt, levels).mean(-1)  # (B, C, n_pos, G, points)
+                per_block = (per_point * mb).sum(-1) / mb.sum(-1).clamp_min(1.0)
+                has = (mb.sum(-1) > 0).to(x.dtype)  # blocks with any existing point
+                for name, sel in (("coarse_short", short), ("coarse_long", ~short)):
+                    if bool(sel.any()):
+                        hs = has[..., sel]
+                        per_pos = (per_block[..., sel] * hs).sum(-1) / hs.sum(-1).clamp_min(1.0)
+                        wp = wc * (hs.sum(-1) > 0).to(x.dtype)
+                        sums[name] = ((per_pos * wp).sum(), wp.sum())
         return sums
 
     def loss(
         self, model: nn.Module, batch: Mapping[str, torch.Tensor], config: CastConfig
     ) -> tuple[torch.Tensor, dict[str, float]]:
         """Weighted sum of the fine and coarse losses, and the value of each part."""
-        sums = self._sums(model, batch["x"], batch["observed"], config)
+        sums = self._sums(model, batch["x"], batch["observed"], config, batch.get("target_ok"))
         if "x_mv" in batch:
             for key, (s, c) in self._sums(model, batch["x_mv"], batch["observed_mv"], config).items():
                 s0, c0 = sums.get(key, (0.0 * s, 0.0 * c))
