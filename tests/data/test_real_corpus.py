@@ -368,7 +368,7 @@ def test_real_recipe_card_lines_match_the_corpus() -> None:
     from tinyts.data.synth_corpus import data_source_lines, resolve_mix
     from tinyts.train.recipes import load_recipe
 
-    for name in ("ablations/pulse_broad_real", "tinypulse-broad"):
+    for name in ("ablations/pulse_broad_real", "tinypulse-broad", "tinypulse-long"):
         r = load_recipe(name)
         o, cfg = r["objective"], r["model_config"]
         mix = resolve_mix(o["mix"], o["real_share"])
