@@ -2,8 +2,9 @@
 
 ``tinyts forecast|impute|detect`` (long csv), ``tinyts embed``, ``tinyts search build`` and
 ``tinyts classify predict`` take these options. The file is read on this machine, handed to the engine
-as a frame of whole series, processed by the workers (each loads the model once, by name or folder)
-and written back in the order the command writes without an engine, with the same values bit for bit.
+as a frame of whole series (declared with ``by_series``: no shuffle), processed by the workers (each
+loads the model once, by name or folder) and written back in the order the command writes without an
+engine, with the same values bit for bit.
 
 Which cluster: Dask connects to ``DASK_SCHEDULER_ADDRESS`` when it is set, Ray to ``RAY_ADDRESS``;
 otherwise a local cluster of ``--workers`` processes (one torch thread each) is started for the
@@ -99,7 +100,7 @@ def run_frame(
     """
     import numpy as np
 
-    from tinyts.tasks.distributed import to_engine, to_pandas
+    from tinyts.tasks.distributed import by_series, to_engine, to_pandas
 
     work = frame.copy()
     row_key = "__tinyts_row__"
@@ -108,7 +109,8 @@ def run_frame(
             row_key += "_"
         work[row_key] = np.arange(len(work))
     with cluster(engine, workers):
-        result = to_pandas(fn(to_engine(work, engine, 2 * workers, id_col=id_col)))
+        # to_engine puts whole series in each partition: no shuffle needed (checked, see by_series)
+        result = to_pandas(fn(by_series(to_engine(work, engine, 2 * workers, id_col=id_col), id_col)))
     if per_row:
         result = result.sort_values(row_key, kind="stable").drop(columns=row_key)
         result.index = frame.index

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import tinyts
-from tinyts.tasks.distributed import load_counts, to_engine, to_pandas
+from tinyts.tasks.distributed import by_series, load_counts, to_engine, to_pandas
 from tinyts.tasks.forecast import forecast_df
 from tinyts.tasks.frames import classify_df, detect_df, embed_df, impute_df
 
@@ -77,3 +77,34 @@ def test_errors_are_raised_on_the_driver_before_any_work(dask_client: Any, data:
         embed_df("tinypulse", ddf, id_col=None)
     with pytest.raises(ValueError, match="quantile"):
         forecast_df("tinycast", ddf, 12, quantiles=(0.05,))
+
+
+def test_grouped_frames_skip_the_shuffle_with_the_same_results(
+    dask_client: Any, data: pd.DataFrame, same: Any
+) -> None:
+    pulse = tinyts.load("tinypulse")
+
+    def layers(out: Any) -> str:
+        return " ".join(str(k) for k in out.__dask_graph__())
+
+    assert "shuffle" in layers(embed_df("tinypulse", to_engine(data, "dask", 3), shifts=2))
+    out = embed_df("tinypulse", by_series(to_engine(data, "dask", 3)), shifts=2)
+    assert "shuffle" not in layers(out) and "_apply_checked" in layers(out)
+    same(embed_df(pulse, data, shifts=2), to_pandas(out), ["unique_id"])
+    # grouped=True through the function's options does the same, for one call
+    ddf = to_engine(data, "dask", 3)
+    same(impute_df(pulse, data), to_pandas(impute_df("tinypulse", ddf, grouped=True)), ["unique_id", "ds"])
+    assert "shuffle" in layers(impute_df("tinypulse", ddf))
+
+
+def test_a_broken_grouping_promise_raises_instead_of_a_wrong_answer(
+    dask_client: Any, data: pd.DataFrame
+) -> None:
+    split = dd.from_pandas(data.sample(frac=1.0, random_state=0), npartitions=3, sort=False)
+    out = embed_df("tinypulse", by_series(split))  # lazy: the check is part of the graph
+    with pytest.raises(ValueError, match=r"10 series id\(s\) of 'unique_id' lie in more than one partition"):
+        to_pandas(out)
+    with pytest.raises(ValueError, match=r"declared grouped by 'series' \(by_series\), not by 'unique_id'"):
+        embed_df("tinypulse", by_series(split, "series"), id_col="unique_id")
+    with pytest.raises(TypeError, match="Dask DataFrame or a Ray Dataset"):
+        by_series(data)

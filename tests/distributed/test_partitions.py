@@ -123,3 +123,26 @@ def test_tslens_classify_does_not_depend_on_the_partition(
     clf.save_pretrained(tmp_path / "lens")
     full = classify_df(PulseClassifier.from_pretrained(tmp_path / "lens"), data)
     _check("classify", str(tmp_path / "lens"), data, dict(COLS, label_col="label"), full, ["unique_id"], same)
+
+
+def test_malloc_is_tuned_only_under_a_low_trim_threshold() -> None:
+    # Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536 (2.4x slower torch here);
+    # tune_malloc raises glibc's thresholds then, once, and leaves other processes alone
+    import os
+    import subprocess
+    import sys
+
+    code = "from tinyts.tasks.distributed import tune_malloc; print(tune_malloc(), tune_malloc())"
+    base = {k: v for k, v in os.environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
+    for extra, want in (({"MALLOC_TRIM_THRESHOLD_": "65536"}, "True False"), ({}, "False False")):
+        env = {**base, **extra}
+        run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+        assert run.stdout.split() == want.split(), run.stderr
+
+
+def test_ids_in_more_than_one_partition_are_counted() -> None:
+    from tinyts.tasks.distributed import _count_split
+
+    parts = [np.array(ids, dtype=object) for ids in (["a", "b"], ["c"], ["b", "a"])]
+    assert _count_split(parts) == 2
+    assert _count_split(parts[:2]) == 0 and _count_split([]) == 0

@@ -1,8 +1,9 @@
 """The DataFrame functions on a Ray Dataset: a local Ray runtime with 2 CPUs.
 
-Ray starts an actor per worker (each loads the model once, in its constructor); a run costs seconds of
-fixed overhead here, so this module checks two calls (forecast: timestamps and floats through Arrow;
-classify: a classifier folder loaded by the actors) against the in-memory call, bit for bit.
+The work runs as plain Ray tasks on pooled worker processes (each keeps the model it loaded); this
+module checks forecast (timestamps and floats through Arrow), classify (a classifier folder loaded by
+the workers) and embed (the grouped path, a broken grouping promise, the hash grouping of blocks that
+split series) against the in-memory call, bit for bit.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pytest
 import ray.data
 
 import tinyts
-from tinyts.tasks.distributed import to_engine, to_pandas
+from tinyts.tasks.distributed import by_series, to_engine, to_pandas
 from tinyts.tasks.forecast import forecast_df
-from tinyts.tasks.frames import classify_df
+from tinyts.tasks.frames import classify_df, embed_df
 
 
 def _run(fn: Any, data: pd.DataFrame, parts: int) -> pd.DataFrame:
@@ -41,3 +43,17 @@ def test_classify_matches_in_memory(
     data = frame.drop(columns="cls")
     expected = classify_df(PulseClassifier.from_pretrained(classifier_dir), data)
     same(expected, _run(lambda d: classify_df(str(classifier_dir), d), data, 2), ["unique_id"])
+
+
+def test_grouped_blocks_skip_the_shuffle_and_a_broken_promise_raises(
+    ray_runtime: Any, frame: pd.DataFrame, same: Any
+) -> None:
+    data = frame.drop(columns="cls")
+    expected = embed_df(tinyts.load("tinypulse"), data, shifts=1)
+    same(expected, _run(lambda d: embed_df("tinypulse", by_series(d), shifts=1), data, 3), ["unique_id"])
+    shuffled = data.sample(frac=1.0, random_state=0)
+    split = ray.data.from_pandas([shuffled.iloc[: len(data) // 2], shuffled.iloc[len(data) // 2 :]])
+    with pytest.raises(ValueError, match=r"10 series id\(s\) of 'unique_id' lie in more than one partition"):
+        embed_df("tinypulse", by_series(split))
+    # the default path groups the same blocks by id (hash buckets) and gets the in-memory result
+    same(expected, to_pandas(embed_df("tinypulse", split, shifts=1)), ["unique_id"])

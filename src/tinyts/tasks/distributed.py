@@ -27,8 +27,10 @@ naming the extra. See docs/distributed.md for the choice of engines and the meas
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -42,6 +44,7 @@ __all__ = [
     "ENGINES",
     "Engine",
     "apply_partition",
+    "by_series",
     "engine_of",
     "fill_rows",
     "load_counts",
@@ -50,6 +53,7 @@ __all__ = [
     "run_distributed",
     "to_engine",
     "to_pandas",
+    "tune_malloc",
 ]
 
 Engine = Literal["dask", "ray"]
@@ -68,6 +72,11 @@ KINDS = {
 MIN_ROWS = 8
 #: torch threads per worker process unless the caller says otherwise
 DEFAULT_THREADS = 1
+#: glibc malloc thresholds set in a worker whose environment lowered them (:func:`tune_malloc`)
+MMAP_THRESHOLD = 32 * 1024 * 1024
+TRIM_THRESHOLD = 128 * 1024 * 1024
+#: Dask, grouped frames: up to this many partitions, the check gathers the distinct ids in one task
+GATHER_IDS = 256
 
 
 def engine_of(df: Any) -> str | None:
@@ -114,6 +123,43 @@ def _load(kind: str, source: str) -> Any:
     from tinyts.models.base import load
 
     return load(source)
+
+
+_TUNED: list[bool] = []
+
+
+def tune_malloc() -> bool:
+    """Undo a low ``MALLOC_TRIM_THRESHOLD_`` in this process (once); True if it was changed.
+
+    Dask's nanny starts every worker with ``MALLOC_TRIM_THRESHOLD_=65536`` (its
+    ``distributed.nanny.pre-spawn-environ``) so that freed memory goes back to the system at once.
+    With it glibc also stops adapting its mmap threshold: every tensor above 128 kB is mapped and
+    unmapped on each use and the heap is trimmed after every free, which made the same embedding
+    2.4x slower on a Dask worker than in a plain process (measured: 2.44 s vs 1.00 s for 1,000
+    series). When that variable is set below :data:`TRIM_THRESHOLD`, this sets glibc's mmap threshold
+    to :data:`MMAP_THRESHOLD` (32 MB) and its trim threshold to :data:`TRIM_THRESHOLD` (128 MB) with
+    ``mallopt``: the worker keeps up to that much freed memory for reuse. Results do not change.
+    Nothing happens elsewhere (no variable, another C library).
+    """
+    if _TUNED:
+        return False
+    _TUNED.append(True)
+    try:
+        low = int(os.environ.get("MALLOC_TRIM_THRESHOLD_", "")) < TRIM_THRESHOLD
+    except ValueError:
+        return False
+    if not low:
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3  # glibc's malloc.h
+        return bool(libc.mallopt(m_mmap_threshold, MMAP_THRESHOLD)) and bool(
+            libc.mallopt(m_trim_threshold, TRIM_THRESHOLD)
+        )
+    except (OSError, AttributeError):
+        return False
 
 
 def worker_model(kind: str, source: str, threads: int | None = DEFAULT_THREADS) -> Any:
@@ -204,19 +250,130 @@ def apply_partition(
     """
     if len(part) == 0:
         return empty.copy()
+    tune_malloc()
     model = worker_model(KINDS[task], source, threads)
     return _task_function(task)(model, part, **options)
 
 
-class RayPartition:
-    """Ray Data callable class: loads the model once per actor, then runs :func:`apply_partition`."""
+def _apply_checked(
+    part: pd.DataFrame,
+    task: str,
+    source: str,
+    options: dict[str, Any],
+    empty: pd.DataFrame,
+    threads: int | None,
+    split: Any,
+    id_col: str,
+) -> pd.DataFrame:
+    """:func:`apply_partition` after the check of a frame said to be grouped (``split``: how many
+    series ids lie in more than one partition; see :func:`by_series`)."""
+    if int(split):
+        raise ValueError(_split_message(int(split), id_col))
+    return apply_partition(part, task, source, options, empty, threads)
 
-    def __init__(self, task: str, source: str, options: dict[str, Any], empty: pd.DataFrame, threads: Any):
-        self.task, self.source, self.options, self.empty, self.threads = task, source, options, empty, threads
-        worker_model(KINDS[task], source, threads)
 
-    def __call__(self, part: pd.DataFrame) -> pd.DataFrame:
-        return apply_partition(part, self.task, self.source, self.options, self.empty, self.threads)
+def _split_message(split: int, id_col: str) -> str:
+    return (
+        f"the frame was declared grouped by series (by_series / grouped=True), but {split} series "
+        f"id(s) of {id_col!r} lie in more than one partition: nothing was computed. Call without "
+        "grouped=True / by_series() (the rows are then shuffled by id), or write the data so that every "
+        "series lies in one partition (e.g. parquet partitioned by id)"
+    )
+
+
+def _ray_block(block: Any) -> pd.DataFrame:
+    """A Ray Data block (Arrow table or pandas) as pandas, as ``batch_format="pandas"`` gives it."""
+    from ray.data.block import BlockAccessor
+
+    return BlockAccessor.for_block(block).to_pandas()
+
+
+def _ray_split(block: Any, key: str, parts: int) -> tuple[pd.DataFrame, ...] | pd.DataFrame:
+    """A block cut into ``parts`` pieces by a hash of the series id (all rows of an id together)."""
+    frame = _ray_block(block)
+    if parts == 1:
+        return frame
+    bucket = pd.util.hash_pandas_object(frame[key], index=False).to_numpy() % parts
+    return tuple(frame[bucket == j] for j in range(parts))
+
+
+def _ray_apply(
+    task: str,
+    source: str,
+    options: dict[str, Any],
+    empty: pd.DataFrame,
+    threads: int | None,
+    *pieces: Any,
+) -> pd.DataFrame:
+    """One output partition on Ray: the pieces of one hash bucket (or one grouped block), processed."""
+    frames = [p if isinstance(p, pd.DataFrame) else _ray_block(p) for p in pieces]
+    part = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    return apply_partition(part, task, source, options, empty, threads)
+
+
+def _ray_ids(block: Any, key: str) -> np.ndarray:
+    """The distinct series ids of one block (the check of :func:`by_series` on Ray)."""
+    return np.asarray(pd.unique(_ray_block(block)[key].astype(str)))
+
+
+_REMOTE: dict[str, Any] = {}
+
+
+def _remote(name: str) -> Any:
+    """This module's function ``name`` as a Ray remote function (made once per driver)."""
+    if name not in _REMOTE:
+        import ray
+
+        _REMOTE[name] = ray.remote(num_cpus=1)(globals()[name])
+    return _REMOTE[name]
+
+
+# ------------------------------------------------------------------------------ grouped frames
+_GROUPED: dict[int, tuple[Any, str]] = {}
+
+
+def by_series(df: Any, id_col: str = "unique_id") -> Any:
+    """Declare that every partition of ``df`` (Dask) or every block (Ray) already holds whole series.
+
+    The DataFrame functions then skip the shuffle by ``id_col`` (the largest fixed cost of a call,
+    see docs/distributed.md) and run on the partitions as they are. Use it for data written by series,
+    e.g. parquet partitioned by id. The promise is checked, much more cheaply than a shuffle: the
+    distinct ids of each partition are counted, and if any id lies in more than one partition the
+    call raises a ValueError saying so (never a silent wrong answer). Dask: the check is part of the
+    lazy graph, every output partition waits for it. Ray: the input is materialised and the check
+    runs before any model call.
+
+    Parameters
+    ----------
+    df : dask.dataframe.DataFrame or ray.data.Dataset
+        Long format, every series in one partition / block.
+    id_col : str
+        The series id column (the same as the DataFrame function's ``id_col``).
+
+    Returns
+    -------
+    dask.dataframe.DataFrame or ray.data.Dataset
+        A shallow copy of ``df`` (the same data and plan), marked: the DataFrame functions skip the
+        shuffle for it. ``df`` itself and transformations of the copy are not marked.
+        ``grouped=True`` (``embed_df(..., grouped=True)``) does the same for one call.
+    """
+    engine = engine_of(df)
+    if engine is None:
+        raise TypeError(f"by_series takes a Dask DataFrame or a Ray Dataset, got {type(df).__name__}")
+    # a new object (the same data and plan), so that ``df`` itself keeps the default (shuffle)
+    marked = df.copy() if engine == "dask" else copy.copy(df)
+    key = id(marked)
+    _GROUPED[key] = (weakref.ref(marked, lambda _: _GROUPED.pop(key, None)), id_col)
+    return marked
+
+
+def _marked(df: Any, id_col: str) -> bool:
+    entry = _GROUPED.get(id(df))
+    if entry is None or entry[0]() is not df:
+        return False
+    if entry[1] != id_col:
+        raise ValueError(f"the frame was declared grouped by {entry[1]!r} (by_series), not by {id_col!r}")
+    return True
 
 
 # ------------------------------------------------------------------------------------ driver side
@@ -320,7 +477,12 @@ def _check_columns(columns: Sequence[str], options: dict[str, Any]) -> None:
 
 
 def run_distributed(
-    task: str, model: Any, df: Any, options: dict[str, Any], threads: int | None = DEFAULT_THREADS
+    task: str,
+    model: Any,
+    df: Any,
+    options: dict[str, Any],
+    threads: int | None = DEFAULT_THREADS,
+    grouped: bool | None = None,
 ) -> Any:
     """Run a DataFrame task on a Dask DataFrame or a Ray Dataset; the same engine's frame comes back.
 
@@ -333,20 +495,27 @@ def run_distributed(
         Long format; grouped by ``options["id_col"]`` here (series are never split).
     options : dict
         Keyword arguments of the pandas function, with ``id_col``, ``time_col`` and ``target_col``.
+        A ``grouped`` key is taken out and used as ``grouped`` (so that ``embed_df(..., grouped=True)``
+        reaches here through the functions that pass their ``**kwargs``).
     threads : int, optional
         torch threads per worker process (default 1; None leaves the worker's setting).
+    grouped : bool, optional
+        True: every partition (Dask) or block (Ray) already holds whole series, so the shuffle by id
+        is skipped; the promise is checked and a ValueError raised if an id lies in two partitions.
+        None (default): True if the frame was marked with :func:`by_series`, else False (shuffle).
 
     Returns
     -------
     dask.dataframe.DataFrame or ray.data.Dataset
-        The results, partition by partition (lazy).
+        The results, partition by partition (Dask: lazy; Ray: computed, a materialised Dataset).
 
     Raises
     ------
     TypeError
         A model object instead of its name or folder.
     ValueError
-        No ``id_col``, missing columns, bad options (checked on the driver before any work).
+        No ``id_col``, missing columns, bad options (checked on the driver before any work); a frame
+        declared grouped whose series span partitions (Ray: here; Dask: when computed).
     ImportError
         The engine is not installed (the message names the extra).
     """
@@ -354,51 +523,94 @@ def run_distributed(
     if engine is None:
         raise TypeError(f"expected a Dask DataFrame or a Ray Dataset, got {type(df).__name__}")
     require_engine(engine)
+    options = dict(options)
+    if "grouped" in options:
+        asked = options.pop("grouped")
+        grouped = asked if grouped is None else grouped
     source = _source(model, task)
     _check_columns(_columns(df, engine), options)
+    if grouped is None:
+        grouped = _marked(df, options["id_col"])
     empty = _empty_result(task, source, _dtypes(df, engine), options)
     if engine == "dask":
-        return _run_dask(df, task, source, options, empty, threads)
-    return _run_ray(df, task, source, options, empty, threads)
+        return _run_dask(df, task, source, options, empty, threads, bool(grouped))
+    return _run_ray(df, task, source, options, empty, threads, bool(grouped))
 
 
-def _run_dask(df: Any, task: str, source: str, options: dict[str, Any], empty: Any, threads: Any) -> Any:
-    grouped = df if df.npartitions == 1 else df.shuffle(on=options["id_col"])
-    return grouped.map_partitions(
-        apply_partition, task, source, options, empty, threads, meta=empty, enforce_metadata=False
+def _unique_ids(ids: pd.Series) -> pd.Series:
+    return pd.Series(ids.unique(), name=ids.name, dtype=ids.dtype)
+
+
+def _run_dask(
+    df: Any, task: str, source: str, options: dict[str, Any], empty: Any, threads: Any, grouped: bool
+) -> Any:
+    key = options["id_col"]
+    if df.npartitions == 1:
+        return df.map_partitions(
+            apply_partition, task, source, options, empty, threads, meta=empty, enforce_metadata=False
+        )
+    if not grouped:
+        return df.shuffle(on=key).map_partitions(
+            apply_partition, task, source, options, empty, threads, meta=empty, enforce_metadata=False
+        )
+    # the promise, checked lazily: the distinct ids of each partition, counted over all partitions (a
+    # tree reduction of one value per series, not a shuffle of the rows; above GATHER_IDS partitions
+    # the ids, not the rows, are shuffled instead); every output partition waits for that count and
+    # raises if an id is in two partitions
+    ids = df[key].map_partitions(_unique_ids, meta=df[key]._meta)
+    split = (ids.value_counts(split_out=1 if df.npartitions <= GATHER_IDS else True) > 1).sum()
+    return df.map_partitions(
+        _apply_checked, task, source, options, empty, threads, split, key, meta=empty, enforce_metadata=False
     )
 
 
-def _run_ray(ds: Any, task: str, source: str, options: dict[str, Any], empty: Any, threads: Any) -> Any:
+def _ray_blocks(ds: Any) -> list[Any]:
+    """The block references of a Ray Dataset, materialised (executed if it is not yet)."""
+    refs: list[Any] = []
+    for bundle in ds.materialize().iter_internal_ref_bundles():
+        refs += list(bundle.block_refs)
+    return refs
+
+
+def _run_ray(
+    ds: Any, task: str, source: str, options: dict[str, Any], empty: Any, threads: Any, grouped: bool
+) -> Any:
+    """Ray: plain Ray tasks on the blocks, not Ray Data operators.
+
+    Measured here (docs/distributed.md): Ray Data's hash repartition starts its aggregator actors on
+    every call (4-5 s for any small input on 2 CPUs) and a class-based UDF starts an actor pool that
+    loads the model on every call. Two layers of plain tasks do the same grouping: each block is cut
+    into hash buckets of series ids (all rows of an id go to one bucket), each bucket is one output
+    partition. Tasks run on Ray's pooled worker processes, which keep the model in the per-process
+    cache between tasks and calls (as Dask workers do), and hold no CPU while waiting, so the
+    2-CPU deadlock of an actor pool next to a shuffle cannot happen.
+    """
     import ray
-    from ray.data.context import DataContext, ShuffleStrategy
 
     key = options["id_col"]
-    ctx = DataContext.get_current()
-    cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
-    hashed = {getattr(ShuffleStrategy, n, None) for n in ("HASH_SHUFFLE", "SHUFFLE_V2", "GPU_SHUFFLE")}
-    if ctx.shuffle_strategy in hashed - {None}:
-        # what GroupedData.map_groups does: a hash repartition by key, sorted, one block per batch
-        try:
-            parts = max(cpus, int(ds.num_blocks()))
-        except Exception:  # not known without executing the input
-            parts = cpus
-        grouped = ds.repartition(parts, keys=[key], sort=True)
+    blocks = _ray_blocks(ds)
+    if grouped:
+        found = ray.get([_remote("_ray_ids").remote(b, key) for b in blocks])
+        split = _count_split(found)
+        if split:
+            raise ValueError(_split_message(split, key))
+        groups = [[b] for b in blocks]
     else:
-        grouped = ds.sort(key)
-    # the shuffle runs first, on its own: an actor pool holding every CPU would starve its tasks
-    grouped = grouped.materialize()
-    return grouped.map_batches(
-        RayPartition,
-        batch_size=None,  # a batch is a whole block: whole series
-        batch_format="pandas",
-        zero_copy_batch=False,
-        # a fixed pool, one actor per CPU: an autoscaling pool started with one actor and, for a
-        # job of a few blocks, never grew (measured: 2 CPUs, 1 actor)
-        compute=ray.data.ActorPoolStrategy(size=cpus),
-        fn_constructor_args=(task, source, options, empty, threads),
-        num_cpus=1,
-    )
+        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        parts = max(cpus, len(blocks))
+        cut = _remote("_ray_split").options(num_returns=parts)
+        pieces = [cut.remote(b, key, parts) for b in blocks]
+        groups = [pieces] if parts == 1 else [[p[j] for p in pieces] for j in range(parts)]
+    run = _remote("_ray_apply")
+    return ray.data.from_pandas_refs([run.remote(task, source, options, empty, threads, *g) for g in groups])
+
+
+def _count_split(ids: Sequence[np.ndarray]) -> int:
+    """How many ids occur in more than one of the per-partition arrays of distinct ids."""
+    if not ids:
+        return 0
+    values, counts = np.unique(np.concatenate([np.asarray(a, dtype=object) for a in ids]), return_counts=True)
+    return int((counts > 1).sum()) if len(values) else 0
 
 
 # ------------------------------------------------------------------------------------ conveniences
@@ -406,7 +618,8 @@ def to_engine(df: pd.DataFrame, engine: str, partitions: int, id_col: str = "uni
     """A pandas long frame as a Dask DataFrame or Ray Dataset of ``partitions`` partitions.
 
     Whole series go to one partition (consecutive series in order of first appearance), so the result
-    is already grouped; :func:`run_distributed` shuffles anyway, which is cheap then.
+    is already grouped: pass it through :func:`by_series` to skip the shuffle (the DataFrame functions
+    shuffle by default).
     """
     module = require_engine(engine)
     codes = pd.factorize(df[id_col], sort=False)[0]
