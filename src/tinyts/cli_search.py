@@ -218,7 +218,12 @@ def embed_command(
         Path | None,
         typer.Option("--out", help="Output .npy (n, dim) or .csv (id + one column per dimension)."),
     ] = None,
-    kind: Annotated[str, typer.Option(help="register (semantic) | detail (time + FFT tokens)")] = "register",
+    kind: Annotated[
+        str,
+        typer.Option(
+            help="register (semantic) | detail (time + FFT tokens) | pooled (shift-robust, 2 passes)"
+        ),
+    ] = "register",
     shifts: _SHIFTS = None,
     channels: _CHANNELS = "concat",
     model: _MODEL = "tinypulse",

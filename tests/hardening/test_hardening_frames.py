@@ -64,7 +64,7 @@ def test_detect_df(tally: Tally, tiny_pulse: TinyPulse, drawn: Drawn, mode: str)
 
 
 @cases(90)
-@given(frames(), st.sampled_from(["register", "detail"]))
+@given(frames(), st.sampled_from(["register", "detail", "pooled"]))
 def test_embed_df(tally: Tally, tiny_pulse: TinyPulse, drawn: Drawn, emb_kind: str) -> None:
     df, forced, arrays = drawn
     shifts = 2 if emb_kind == "register" else 1

@@ -82,6 +82,53 @@ def test_shift_averaging_makes_embeddings_shift_invariant(model: TinyPulse) -> N
     assert not np.allclose(embed(model, rolled, shifts=1), embed(model, x, shifts=1), atol=1e-3)
 
 
+def test_pooled_embeddings(model: TinyPulse) -> None:
+    """kind="pooled": max / min / PPV of the time tokens at every depth, standardised, 2 passes."""
+    from tinyts.data.synth_corpus import synth_batch
+    from tinyts.tasks.embed import REF_SEED, REF_SERIES, embedding_dim
+
+    levels = 1 + len(model.encoder) + len(model.decoder)
+    dim = levels * 3 * CFG.d_model
+    assert embedding_dim(model, "pooled") == dim
+    x = _series(6, 64)
+    a = embed(model, x, kind="pooled")
+    assert a.shape == (6, dim) and a.dtype == np.float32 and np.isfinite(a).all()
+    np.testing.assert_array_equal(a, embed(model, x, kind="pooled"))  # deterministic (cached statistics)
+    assert not np.allclose(embed(model, x, kind="pooled", shifts=1), a)  # two passes by default
+    # standardised by the reference series: their own pooled features have mean 0 and std 1
+    ref = synth_batch(REF_SERIES, CFG.context_length, seed=REF_SEED, mix="default")
+    z = embed(model, ref[:, None, :].astype(np.float64), kind="pooled")
+    np.testing.assert_allclose(z.mean(0), 0.0, atol=1e-3)
+    live = z.std(0) > 0.5  # (features that never vary, e.g. a PPV that is always 0, stay at 0)
+    np.testing.assert_allclose(z.std(0)[live], 1.0, atol=1e-3)
+    # channels and shifts work as for register embeddings
+    m = _series(2, 64, channels=3)
+    assert embed(model, m, kind="pooled").shape == (2, 3 * dim)
+    assert embed(model, m, kind="pooled", channels="mean").shape == (2, dim)
+    # pooling over time: with the bundled weights, copies shifted by 5-100 of 512 points mostly find
+    # their source first; one-pass register embeddings (positional) mostly do not
+    bundled = TinyPulse.from_pretrained("tinypulse")
+    src = synth_batch(20, 512, seed=3, mix="default").astype(np.float64)[:, None, :]
+    shifted = np.stack([np.roll(row, 5 + 5 * i, axis=-1) for i, row in enumerate(src)])
+
+    def found(kind: str, shifts: int) -> int:
+        e, r = (
+            embed(bundled, src, kind=kind, shifts=shifts),
+            embed(bundled, shifted, kind=kind, shifts=shifts),
+        )
+        return int((((r[:, None, :] - e[None, :, :]) ** 2).sum(-1).argmin(1) == np.arange(20)).sum())
+
+    # measured 2026-12-05, step-35,926 weights: pooled 17 / 20 (one pass 15), register 6 (16 passes 18)
+    assert found("pooled", 2) >= 15 and found("register", 1) <= 10
+    # the statistics follow the weights: a changed parameter gives new statistics
+    twin = TinyPulse(CFG).eval()
+    twin.load_state_dict(model.state_dict())
+    np.testing.assert_array_equal(embed(twin, x, kind="pooled"), a)
+    with torch.no_grad():
+        twin.encoder[0].parameters().__next__().mul_(1.5)
+    assert not np.allclose(embed(twin, x, kind="pooled"), a)
+
+
 def test_to_context_resampling() -> None:
     ramp = np.arange(16, dtype=float)
     v, o = to_context(to_batch([ramp], align="left"), 64)

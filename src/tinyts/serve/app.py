@@ -439,7 +439,7 @@ def create_app(config: ServeConfig | None = None, **settings: Any) -> FastAPI:
         return runner.detect(req)
 
     def embed(req: S.EmbedRequest) -> S.EmbedResponse:
-        """One embedding vector per series (TinyPulse register or detail embeddings)."""
+        """One embedding vector per series (TinyPulse register, detail or pooled embeddings)."""
         return runner.embed(req)
 
     def forecast(req: S.ForecastRequest) -> S.ForecastResponse:

@@ -158,9 +158,10 @@ class DetectRequest(SeriesRequest):
 
 
 class EmbedRequest(SeriesRequest):
-    kind: Literal["register", "detail"] = "register"
+    kind: Literal["register", "detail", "pooled"] = "register"
     shifts: Annotated[StrictInt, Field(ge=1, le=64)] | None = Field(
-        default=None, description="Circular shifts averaged (default 16 for register, 1 for detail)."
+        default=None,
+        description="Circular shifts averaged (default 16 for register, 1 for detail, 2 for pooled).",
     )
     channels: Literal["concat", "mean"] = "concat"
 

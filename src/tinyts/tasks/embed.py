@@ -19,14 +19,21 @@ How a series becomes a vector
    ``kind="detail"``: the time and FFT tokens of the decoder output, flattened in token order
    ``[time patches | FFT patches]``, ``(context / patch + context / fft_patch) * d_model`` = 2,304 values
    per channel; they keep *where* things happen and are for fine-grained comparison, not for
-   shift-robust search.
-4. **Shift averaging** (register embeddings only). The model's tokens are positional, so a series and a
+   shift-robust search. ``kind="pooled"``: the time tokens at every depth (the input tokens and the
+   output of each encoder and decoder layer, ``1 + num_layers + decoder_layers`` = 14 levels) pooled
+   over time by max, min and the proportion of positive values (MiniRocket's PPV), ``14 * 3 * d_model``
+   = 1,008 values per channel, standardised per value with fixed statistics (the same pooled features
+   of :data:`REF_SERIES` seeded synthetic series, computed once per model). Pooling over time makes it
+   nearly invariant to shifts without shift averaging: the cheap embedding for large collections.
+4. **Shift averaging** (register and pooled embeddings). The model's tokens are positional, so a series and a
    copy of it shifted by a few points get different register tokens. With ``shifts=S`` the series is
    circularly rolled by ``round(i * 512 / S)`` points, ``i = 0..S-1``, and the ``S`` embeddings are
    averaged; the result changes little when the series is shifted. This costs ``S`` forward passes.
    The default ``S=16`` is what the retrieval benchmark uses (UCR protocol with shifted queries: family
    P@3 0.43 with one pass, 0.91 with 16 passes on our data folder); ``shifts=1`` is the single pass for
-   very large collections (about 16x the throughput).
+   very large collections (about 16x the throughput). Pooled embeddings are already shift-robust
+   across patches; their shifts are spread *within one patch* (``round(i * patch_length / S)``), so
+   that patch boundaries fall at several phases: the default ``S=2`` (offsets 0 and half a patch).
 5. **Channels.** ``channels="concat"`` (default) concatenates the per-channel vectors in channel order
    (L2 distance is then the sum over channels; every series of a collection must have the same
    channel count); ``channels="mean"`` averages them (one width whatever the channel count, channel
@@ -51,10 +58,14 @@ from tinyts.models.pulse import TinyPulse
 
 __all__ = ["KINDS", "EmbedConfig", "embed", "embed_batch", "embedding_dim", "to_context"]
 
-KINDS = ("register", "detail")
+KINDS = ("register", "detail", "pooled")
 CHANNELS = ("concat", "mean")
 #: shift passes averaged for register embeddings when ``shifts`` is not given
 DEFAULT_SHIFTS = 16
+#: shift passes averaged for pooled embeddings when ``shifts`` is not given (offsets within one patch)
+DEFAULT_POOLED_SHIFTS = 2
+#: seeded synthetic series whose pooled features give the fixed standardisation of ``kind="pooled"``
+REF_SERIES, REF_SEED = 256, 20261205
 #: rows per forward pass (series x shifts x channels); small batches are the fastest on one core
 DEFAULT_BATCH = 64
 
@@ -65,10 +76,11 @@ class EmbedConfig:
 
     Attributes
     ----------
-    kind : {"register", "detail"}
-        Semantic register embedding or positional detail (time + FFT token) embedding.
+    kind : {"register", "detail", "pooled"}
+        Semantic register embedding, positional detail (time + FFT token) embedding, or time tokens
+        of every depth pooled over time.
     shifts : int
-        Circular shifts averaged (register only; 1 = a single pass).
+        Circular shifts averaged (register and pooled; 1 = a single pass).
     channels : {"concat", "mean"}
         How per-channel vectors are combined.
     """
@@ -95,7 +107,7 @@ class EmbedConfig:
     def make(cls, kind: str = "register", shifts: int | None = None, channels: str = "concat") -> EmbedConfig:
         """The config with ``shifts=None`` resolved: 16 for register embeddings, 1 for detail ones."""
         if shifts is None:
-            shifts = 1 if kind == "detail" else DEFAULT_SHIFTS
+            shifts = {"detail": 1, "pooled": DEFAULT_POOLED_SHIFTS}.get(kind, DEFAULT_SHIFTS)
         return cls(
             kind=kind, shifts=int(shifts) if isinstance(shifts, np.integer) else shifts, channels=channels
         )
@@ -109,10 +121,21 @@ def embedding_dim(
 ) -> int:
     """Width of the vectors :func:`embed` returns for ``n_channels``-channel series."""
     c = model.config
-    per = (
-        c.num_registers * c.d_model if kind == "register" else (c.num_patches + c.num_fft_patches) * c.d_model
-    )
+    per = {
+        "register": c.num_registers * c.d_model,
+        "detail": (c.num_patches + c.num_fft_patches) * c.d_model,
+        "pooled": _levels(model) * len(POOLS) * c.d_model,
+    }[kind]
     return per * (n_channels if channels == "concat" else 1)
+
+
+#: how ``kind="pooled"`` summarises the time tokens of one depth over time
+POOLS = ("max", "min", "ppv")
+
+
+def _levels(model: TinyPulse) -> int:
+    """Depths whose time tokens ``kind="pooled"`` pools: the input tokens and every layer's output."""
+    return 1 + len(model.encoder) + len(model.decoder)
 
 
 # ------------------------------------------------------------------------------------ resampling
@@ -184,15 +207,52 @@ def _offsets(shifts: int, length: int) -> list[int]:
     return [round(i * length / shifts) for i in range(shifts)]
 
 
+def _pool(h: torch.Tensor, n_time: int) -> torch.Tensor:
+    """``(B, C, 3d)``: max, min and proportion of positive values of the time tokens over time."""
+    t = h[:, :, :n_time]
+    return torch.cat([t.amax(2), t.amin(2), (t > 0).to(t.dtype).mean(2)], dim=2)
+
+
 @torch.inference_mode()
 def _vectors(model: TinyPulse, x: torch.Tensor, obs: torch.Tensor, kind: str) -> torch.Tensor:
-    """One pass: ``(B, C, dim)`` embeddings of ``(B, C, T)`` model inputs."""
+    """One pass: ``(B, C, dim)`` embeddings of ``(B, C, T)`` model inputs (pooled: unstandardised)."""
     xin, _, spec = model.prepare(x, obs)
+    c = model.config
+    if kind == "pooled":
+        h = model.input_tokens(xin, spec, obs)
+        levels = [_pool(h, c.num_patches)]
+        for layer in [*model.encoder, *model.decoder]:
+            h = layer(h)
+            levels.append(_pool(h, c.num_patches))
+        return torch.cat(levels, dim=2)
     h = model.encode(xin, spec, obs)
     if kind == "register":
         return model.register_features(h)
-    c = model.config
     return h[:, :, : c.num_patches + c.num_fft_patches].flatten(2)
+
+
+def _pooled_stats(model: TinyPulse, shifts: int, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std of the pooled features of :data:`REF_SERIES` seeded synthetic series (cached).
+
+    The cache lives on the model and is recomputed when any parameter changed in place since (e.g.
+    fine-tuning) or for another ``shifts``.
+    """
+    key = (shifts, tuple(int(p._version) for p in model.parameters()))
+    cached = getattr(model, "_tinyts_pooled_stats", None)
+    if cached is not None and cached[0] == key:
+        return cached[1], cached[2]
+    from tinyts.data.synth_corpus import synth_batch
+
+    length = model.config.context_length
+    ref = synth_batch(REF_SERIES, length, seed=REF_SEED, mix="default").astype(np.float32)
+    group = model.config.channel_mixing or 1  # a channel-mixing model sees the series on every channel
+    ref = np.repeat(ref[:, None, :], group, axis=1)
+    feats = _raw_batch(model, ref, np.ones(ref.shape, dtype=bool), "pooled", shifts, batch_size)
+    feats = feats.reshape(-1, feats.shape[-1])
+    loc = feats.mean(axis=0)
+    scale = feats.std(axis=0) + 1e-6
+    object.__setattr__(model, "_tinyts_pooled_stats", (key, loc, scale))
+    return loc, scale
 
 
 def embed_batch(
@@ -202,29 +262,41 @@ def embed_batch(
 
     Rows go through the model ``batch_size`` at a time (series x channels x shifts per pass).
     """
-    n, ch, length = values.shape
+    n, ch, _ = values.shape
     mixing = model.config.channel_mixing
     if mixing and ch != mixing:
         raise ValueError(f"this model mixes {mixing} channels; got series with {ch} channel(s)")
-    group = ch if mixing else 1  # rows that must stay together in one forward
+    per_channel = _raw_batch(model, values, observed, config.kind, config.shifts, batch_size)
+    if config.kind == "pooled":
+        loc, scale = _pooled_stats(model, config.shifts, batch_size)
+        per_channel = (per_channel - loc) / scale
+    if config.channels == "mean":
+        return np.ascontiguousarray(per_channel.mean(axis=1), dtype=np.float32)
+    return np.ascontiguousarray(per_channel.reshape(n, -1), dtype=np.float32)
+
+
+def _raw_batch(
+    model: TinyPulse, values: np.ndarray, observed: np.ndarray, kind: str, shifts: int, batch_size: int
+) -> np.ndarray:
+    """Per-channel vectors ``(n, C, dim)`` of ``(n, C, context)`` arrays, averaged over the shifts."""
+    n, ch, length = values.shape
+    group = ch if model.config.channel_mixing else 1  # rows that must stay together in one forward
     x = torch.from_numpy(np.ascontiguousarray(values)).reshape(-1, group, length)
     o = torch.from_numpy(np.ascontiguousarray(observed)).reshape(-1, group, length)
-    offsets = _offsets(config.shifts, length)
+    span = model.config.patch_length if kind == "pooled" else length
+    offsets = _offsets(shifts, span)
     rows_per_pass = max(1, batch_size // (len(offsets) * group))
     chunks: list[torch.Tensor] = []
     for lo in range(0, x.shape[0], rows_per_pass):
         xb, ob = x[lo : lo + rows_per_pass], o[lo : lo + rows_per_pass]
         if len(offsets) == 1:
-            chunks.append(_vectors(model, xb, ob, config.kind))
+            chunks.append(_vectors(model, xb, ob, kind))
             continue
         xs = torch.cat([torch.roll(xb, s, dims=-1) for s in offsets])
         os_ = torch.cat([torch.roll(ob, s, dims=-1) for s in offsets])
-        vec = _vectors(model, xs, os_, config.kind)
+        vec = _vectors(model, xs, os_, kind)
         chunks.append(vec.reshape(len(offsets), xb.shape[0], group, -1).mean(dim=0))
-    per_channel = torch.cat(chunks).reshape(n, ch, -1).numpy()
-    if config.channels == "mean":
-        return np.ascontiguousarray(per_channel.mean(axis=1), dtype=np.float32)
-    return np.ascontiguousarray(per_channel.reshape(n, -1), dtype=np.float32)
+    return torch.cat(chunks).reshape(n, ch, -1).numpy()
 
 
 def _check_batch_size(batch_size: int) -> int:
@@ -259,12 +331,15 @@ def embed(
         time)``, or a list of ``(time,)`` / ``(channels, time)`` series of any lengths (at least 2
         points each, same channel count). NaN = missing. Any length is resampled to the model's context
         (see the module docstring).
-    kind : {"register", "detail"}
+    kind : {"register", "detail", "pooled"}
         ``"register"``: the semantic embedding (``num_registers * d_model`` = 192 per channel).
         ``"detail"``: the decoder's time and FFT tokens (2,304 per channel), positional.
+        ``"pooled"``: time tokens of every depth pooled over time (1,008 per channel), standardised;
+        shift-robust at 2 passes (see the module docstring).
     shifts : int, optional
-        Circular shifts whose register embeddings are averaged (default 16; 1 = one pass, ~16x faster,
-        less robust to shifted copies). Detail embeddings need ``shifts=1`` (their default).
+        Circular shifts whose embeddings are averaged (register: default 16, spread over the context;
+        1 = one pass, ~16x faster, less robust to shifted copies; pooled: default 2, spread within one
+        patch). Detail embeddings need ``shifts=1`` (their default).
     channels : {"concat", "mean"}
         Per-channel vectors concatenated in channel order (``(n, C * dim)``) or averaged (``(n, dim)``).
     batch_size : int

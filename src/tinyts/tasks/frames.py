@@ -276,7 +276,7 @@ def embed_df(
         Long format with ``id_col``, ``time_col`` and ``target_col``; NaN targets allowed.
     id_col, time_col, target_col
         Column names, as in :func:`impute_df`.
-    kind : {"register", "detail"}
+    kind : {"register", "detail", "pooled"}
         Embedding kind; see :func:`tinyts.tasks.embed.embed`.
     **kwargs
         Options of :func:`tinyts.tasks.embed.embed` (``shifts``, ``channels``, ``batch_size``,

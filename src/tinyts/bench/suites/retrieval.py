@@ -80,13 +80,17 @@ def minirocket_embed(database: np.ndarray, queries: np.ndarray, seed: int) -> tu
 #: method name -> embedder; the suite runs them in this order. ``tinypulse``: register embeddings
 #: averaged over 16 circular shifts (the default of ``tinyts.tasks.embed.embed``); ``tinypulse_1pass``:
 #: one pass (the fast setting for very large collections); ``tinypulse_detail``: the positional time +
-#: FFT token embeddings (one pass).
+#: FFT token embeddings (one pass); ``tinypulse_pooled``: time tokens of every depth pooled over time
+#: (max, min, PPV), standardised, averaged over 2 passes (offsets 0 and half a patch);
+#: ``tinypulse_pooled_1pass``: the same in one pass.
 METHODS: dict[str, Embedder] = {
     "raw_euclidean": raw_euclidean,
     "minirocket": minirocket_embed,
     "tinypulse": pulse_retrieval_embedder("register", 16),
     "tinypulse_1pass": pulse_retrieval_embedder("register", 1),
     "tinypulse_detail": pulse_retrieval_embedder("detail", 1),
+    "tinypulse_pooled": pulse_retrieval_embedder("pooled", 2),
+    "tinypulse_pooled_1pass": pulse_retrieval_embedder("pooled", 1),
 }
 
 
@@ -246,7 +250,11 @@ def run(ctx: BenchContext) -> SuiteResult:
         "z-normalised queries, unscaled. `tinypulse`: the bundled TinyPulse's register embeddings (192-d, "
         "zero-shot) averaged over 16 circular shifts of the series (`tinyts.tasks.embed.embed` default); "
         "`tinypulse_1pass`: the same from a single pass (no shift averaging; the fast setting); "
-        "`tinypulse_detail`: the decoder's time + FFT tokens flattened (2,304-d, one pass). Shift averaging "
+        "`tinypulse_detail`: the decoder's time + FFT tokens flattened (2,304-d, one pass); "
+        "`tinypulse_pooled`: `embed(kind='pooled')`, the time tokens of all 14 depths pooled over time by "
+        "max, min and PPV (1,008-d), standardised with fixed statistics of 256 seeded synthetic series, "
+        "averaged over 2 passes (offsets 0 and 4 points, half a patch); `tinypulse_pooled_1pass`: one "
+        "pass. Shift averaging "
         "makes the embedding nearly invariant to circular shifts, which is exactly the protocol's main "
         "distortion (queries are shifted by up to 20%); MiniRocket's pooled features are shift-invariant "
         "by construction.",
