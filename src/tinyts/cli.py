@@ -136,6 +136,13 @@ def pretrain(
         Path | None, typer.Option("--export", help="Afterwards, write the checkpoint + model card here.")
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    cooldown: Annotated[
+        int | None,
+        typer.Option(
+            help="With --resume: anneal for this many steps instead (cosine from the current learning "
+            "rate to the recipe's min_lr, no warm-up); for exporting a copy of a run mid-schedule."
+        ),
+    ] = None,
 ) -> None:
     """Pre-train a model from a recipe (also under `torchrun --nproc-per-node N -m tinyts pretrain`)."""
     from tinyts.train.card import export_run
@@ -155,8 +162,17 @@ def pretrain(
     trainer = build_trainer(spec, folder, overrides)
     if (folder / "checkpoint").exists() and not resume:
         _fail(f"{folder} already holds a checkpoint: pass --resume to continue it, or use another --run-dir")
+    if cooldown is not None and (not resume or steps is not None):
+        _fail("--cooldown continues a run: pass it with --resume and without --steps")
     if resume and trainer.resume() and trainer.info.is_main:
         typer.echo(f"resumed at step {trainer.step} ({trainer.samples:,} samples)")
+    if cooldown is not None:
+        try:
+            trainer.config = trainer.config.cooldown(trainer.step, cooldown)
+        except ValueError as exc:
+            _fail(str(exc))
+        if trainer.info.is_main:
+            typer.echo(f"cool-down: {trainer.config.schedule()}")
     summary = trainer.fit()
     if trainer.info.is_main:
         typer.echo(

@@ -52,7 +52,9 @@ def test_anomaly_scores(tally: Tally, tiny_pulse: TinyPulse, x: object, mode: st
 
 
 @cases(180)
-@given(series_inputs(), st.sampled_from(["register", "detail", "pooled"]), st.sampled_from(["concat", "mean"]))
+@given(
+    series_inputs(), st.sampled_from(["register", "detail", "pooled"]), st.sampled_from(["concat", "mean"])
+)
 def test_embed(tally: Tally, tiny_pulse: TinyPulse, x: object, emb_kind: str, channels: str) -> None:
     shifts = 2 if emb_kind == "register" else 1
     call = lambda: tiny_pulse.embed(x, kind=emb_kind, shifts=shifts, channels=channels)  # noqa: E731

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -85,6 +86,49 @@ def test_second_schedule_warms_up_again_from_schedule_start() -> None:
     assert cfg.lr_at(300) == pytest.approx(0.0, abs=1e-12)
     with pytest.raises(ValueError, match="schedule_start"):
         TrainConfig(steps=100, schedule_start=-1)
+
+
+def test_cooldown_anneals_from_the_current_rate(tmp_path: Path) -> None:
+    cfg = TrainConfig(steps=300, lr=1.0, min_lr=0.01, warmup_steps=10, schedule_start=100)
+    cool = cfg.cooldown(150, 40)
+    assert (cool.steps, cool.schedule_start, cool.warmup_steps) == (190, 150, 0)
+    assert cool.lr_at(150) == pytest.approx(cfg.lr_at(150))  # no jump at the fork
+    rates = [cool.lr_at(s) for s in range(150, 191)]
+    assert all(b < a for a, b in itertools.pairwise(rates)) and rates[-1] == pytest.approx(0.01)
+    assert "cosine to 0.01 at step 190 from step 150" in cool.schedule()
+    with pytest.raises(ValueError, match="cool-down"):
+        cfg.cooldown(150, 0)
+    # a run resumed with a cool-down records it in its history
+    t = Trainer(_model(), _batch, _loss, _cfg(steps=10), tmp_path / "run")
+    t.fit()
+    t2 = Trainer(_model(), _batch, _loss, _cfg(steps=30), tmp_path / "run")
+    assert t2.resume() and t2.step == 10
+    t2.config = t2.config.cooldown(t2.step, 5)
+    assert t2.fit()["step"] == 15
+    hist = json.loads((tmp_path / "run" / CHECKPOINT / "state.json").read_text())["history"]
+    assert "from step 10" in hist[-1]["schedule"] and hist[-1]["to_step"] == 15
+
+
+def test_cli_cooldown_needs_resume(tmp_path: Path) -> None:
+    from pretrain_runs import tiny_recipe
+    from typer.testing import CliRunner
+
+    from tinyts.cli import app
+
+    recipe = tiny_recipe(tmp_path, steps=4, checkpoint_every=2)
+    run = tmp_path / "run"
+    res = CliRunner().invoke(app, ["pretrain", str(recipe), "--run-dir", str(run), "--cooldown", "3"])
+    assert res.exit_code == 2 and "--resume" in res.output
+    assert (
+        CliRunner().invoke(app, ["pretrain", str(recipe), "--run-dir", str(run), "--no-progress"]).exit_code
+        == 0
+    )
+    res = CliRunner().invoke(
+        app, ["pretrain", str(recipe), "--run-dir", str(run), "--resume", "--cooldown", "3", "--no-progress"]
+    )
+    assert res.exit_code == 0, res.output
+    assert "cool-down: warm-up 0 steps" in res.output and "at step 7 from step 4" in res.output
+    assert json.loads((run / CHECKPOINT / "state.json").read_text())["step"] == 7
 
 
 def test_non_finite_loss_is_reported(tmp_path: Path) -> None:

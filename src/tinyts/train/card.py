@@ -40,6 +40,8 @@ def model_card(state: dict[str, Any], extra: str = "") -> str:
     for rec in state.get("history", []):
         # records of runs not resumed since setups are recorded: the recipe's default step
         setup = f"{rec.get('recipe', Path(meta['recipe']).name)}, {rec.get('setup', DEFAULT_SETUP)}"
+        if "schedule" in rec:  # recorded since 2026-12-05
+            setup += f"; {rec['schedule']}"
         lines.append(
             f"| {rec['started']} | {rec['hardware']} | {rec['world_size']} | {rec['threads']} | "
             f"{setup} | {rec['from_step']}-{rec['to_step']} | {rec['seconds']} |"

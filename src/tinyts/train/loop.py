@@ -16,6 +16,7 @@ phase of a step (data, forward, backward, optimizer) is kept in ``Trainer.phase_
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -88,6 +89,24 @@ class TrainConfig:
         """A short description of the speed settings (``fp32 eager`` is the default)."""
         drop = ", rand dropout" if self.fast_dropout else ""
         return f"{self.precision} {'compiled' if self.compile else 'eager'}{drop}"
+
+    def schedule(self) -> str:
+        """The learning-rate schedule in words (recorded per segment in the run's history)."""
+        start = f" from step {self.schedule_start}" if self.schedule_start else ""
+        return (
+            f"warm-up {self.warmup_steps} steps to {self.lr:.3g}, cosine to {self.min_lr:.3g} at step "
+            f"{self.steps}{start}"
+        )
+
+    def cooldown(self, step: int, steps: int) -> TrainConfig:
+        """This config turned into a cool-down from ``step``: no warm-up, cosine decay from the rate of
+        ``step`` to ``min_lr`` over ``steps`` steps (a short annealing fork of a long run, e.g. to export
+        a checkpoint in the middle of a schedule)."""
+        if steps < 1:
+            raise ValueError(f"a cool-down needs at least 1 step, got {steps}")
+        return dataclasses.replace(
+            self, steps=step + steps, schedule_start=step, warmup_steps=0, lr=self.lr_at(step)
+        )
 
     def lr_at(self, step: int) -> float:
         """Learning rate of ``step``: linear warm-up, then cosine decay to ``min_lr`` at ``steps``.
@@ -211,6 +230,7 @@ class Trainer:
             "threads": cfg.threads,
             "recipe": Path(str(self.meta.get("recipe", "?"))).name,
             "setup": f"{cfg.setup()}, {self.meta.get('data', {}).get('describe', 'on-the-fly data')}",
+            "schedule": cfg.schedule(),
             "from_step": self.step,
             "to_step": self.step,
             "seconds": 0.0,
