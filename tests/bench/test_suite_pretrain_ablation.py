@@ -84,13 +84,16 @@ def test_pretrain_ablation_without_runs(
     assert any("no run folder" in reason for _, reason in payload["skipped"])
 
 
-def _train_cast(run_dir: Path, steps: int) -> None:
+def _train_cast(run_dir: Path, steps: int, short_corpus: Path | None = None) -> None:
+    """A tiny TinyCast run; with ``short_corpus``, a quarter of each batch is cut from its short series."""
     from tinyts.testing import TINY_CAST
 
     recipe = load_recipe("tinycast-broad")
     recipe["model_config"].update({**TINY_CAST, "coarse_horizon": 48, "coarse_block": 8})
     recipe["objective"].update(batch_size=8, mv_batch_size=1, short_horizon=16, mix="broad", real_share=0.0)
     recipe["objective"].pop("real_dir")
+    if short_corpus is not None:
+        recipe["objective"].update(real_dir=str(short_corpus), real_short_share=0.25)
     recipe["train"].update(
         steps=steps, checkpoint_every=steps, log_every=1, warmup_steps=1, threads=1, schedule_start=0
     )
@@ -102,6 +105,14 @@ def test_pretrain_ablation_scores_tinycast_runs_on_forecasting_validation(
 ) -> None:
     runs = tmp_path / "runs"
     _train_cast(runs / "cast", 2)
+    # a run trained with short real series is scored on the same validation batches (its data keys
+    # are not passed to the validation objective)
+    short = tmp_path / "short"
+    short.mkdir()
+    rows = [f"q{i}:" + ",".join(f"{v:.4f}" for v in np.arange(20 + 7 * i, dtype=float)) for i in range(8)]
+    head = "@relation q\n@attribute series_name string\n@frequency quarterly\n@missing false\n@data\n"
+    (short / "q.tsf").write_text(head + "\n".join(rows) + "\n", encoding="utf-8")
+    _train_cast(runs / "cast_short", 2, short_corpus=short)
     monkeypatch.setenv("TINYTS_ABLATION_RUNS", str(runs))
     monkeypatch.setenv("TINYTS_CORPUS", str(_corpus(tmp_path / "corpus")))
     kw: dict[str, Any] = {"datasets": ["toy_hourly"], "quick": True}
@@ -109,8 +120,9 @@ def test_pretrain_ablation_scores_tinycast_runs_on_forecasting_validation(
     assert payload["skipped"] == []
     for vset in ("synth_default", "synth_broad", "real_heldout"):
         for metric in ("val_loss", "val_fine"):
-            (row,) = _rows(payload, dataset=vset, method="cast", metric=metric)
-            assert math.isfinite(row["value"]) and row["value"] > 0
+            for method in ("cast", "cast_short"):
+                (row,) = _rows(payload, dataset=vset, method=method, metric=metric)
+                assert math.isfinite(row["value"]) and row["value"] > 0
     # no imputation rows for a TinyCast run (and no lone linear_interp reference)
     assert not _rows(payload, metric="val_mse")
     # forecasting on the validation windows of the LTSF set and on the held-back corpus series

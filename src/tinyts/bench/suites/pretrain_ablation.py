@@ -104,9 +104,9 @@ def _val_losses(
 
         part = "time"
     cfg = config_cls(**meta["model_config"])
-    settings = {
-        k: v for k, v in meta["objective"].items() if k not in {"mix", "real_dir", "real_share", "seed"}
-    }
+    # the data keys are the validation set's, not the run's: every run is scored on the same batches
+    data_keys = {"mix", "real_dir", "real_share", "real_short_share", "real_short_min_history", "seed"}
+    settings = {k: v for k, v in meta["objective"].items() if k not in data_keys}
     out: dict[str, dict[str, float]] = {}
     model.eval()
     for name, mix in VAL_SETS.items():
