@@ -365,7 +365,7 @@ def test_real_recipe_card_lines_match_the_corpus() -> None:
     """The model-card lines written in the real-data recipe are what the corpus loader states today."""
     if not SHARED_CORPUS.is_dir():
         pytest.skip(f"needs the shared corpus ({SHARED_CORPUS}); set TINYTS_CORPUS to run it")
-    from tinyts.data.synth_corpus import data_source_lines, resolve_mix
+    from tinyts.data.synth_corpus import data_source_lines, real_corpus, resolve_mix
     from tinyts.train.recipes import load_recipe
 
     for name in ("ablations/pulse_broad_real", "tinypulse-broad", "tinypulse-long"):
@@ -385,3 +385,11 @@ def test_real_recipe_card_lines_match_the_corpus() -> None:
         "tinyts.data.synth.synth_multivariate",
         "augmentations",
     ]
+    # with short real series: their lines first (from the loader), a note, then tinycast-broad's lines
+    short = load_recipe("tinycast-broad-short")
+    o = short["objective"]
+    n_short = round(o["batch_size"] * o["real_short_share"])
+    cut = real_corpus(SHARED_CORPUS).cut_source_lines(n_short / o["batch_size"], length)
+    assert short["data_sources"][: len(cut)] == cut
+    assert short["data_sources"][len(cut)].startswith("note: the shares of the sources below are of the 54")
+    assert short["data_sources"][len(cut) + 1 :] == r["data_sources"]
