@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import tinyts
-from tinyts.tasks.distributed import by_series, load_counts, to_engine, to_pandas
+from tinyts.tasks.distributed import by_series, load_counts, to_engine, to_pandas, warm_up
 from tinyts.tasks.forecast import forecast_df
 from tinyts.tasks.frames import classify_df, detect_df, embed_df, impute_df
 
@@ -108,3 +108,11 @@ def test_a_broken_grouping_promise_raises_instead_of_a_wrong_answer(
         embed_df("tinypulse", by_series(split, "series"), id_col="unique_id")
     with pytest.raises(TypeError, match="Dask DataFrame or a Ray Dataset"):
         by_series(data)
+
+
+def test_warm_up_loads_the_model_in_every_worker(dask_client: Any) -> None:
+    assert warm_up("dask", "tinypulse", "embed") == 2
+    counts = dask_client.run(load_counts)
+    assert all(c.get("tinypulse:tinypulse") == 1 for c in counts.values())  # once, even if warmed again
+    with pytest.raises(TypeError, match="bundled name"):
+        warm_up("dask", tinyts.load("tinypulse"), "embed")

@@ -16,7 +16,7 @@ import pytest
 import ray.data
 
 import tinyts
-from tinyts.tasks.distributed import by_series, to_engine, to_pandas
+from tinyts.tasks.distributed import by_series, to_engine, to_pandas, warm_up
 from tinyts.tasks.forecast import forecast_df
 from tinyts.tasks.frames import classify_df, embed_df
 
@@ -57,3 +57,7 @@ def test_grouped_blocks_skip_the_shuffle_and_a_broken_promise_raises(
         embed_df("tinypulse", by_series(split))
     # the default path groups the same blocks by id (hash buckets) and gets the in-memory result
     same(expected, to_pandas(embed_df("tinypulse", split, shifts=1)), ["unique_id"])
+
+
+def test_warm_up_reaches_one_process_per_cpu(ray_runtime: Any) -> None:
+    assert warm_up("ray", "tinypulse", "embed") == 2  # two distinct worker processes on 2 CPUs

@@ -54,6 +54,7 @@ __all__ = [
     "to_engine",
     "to_pandas",
     "tune_malloc",
+    "warm_up",
 ]
 
 Engine = Literal["dask", "ray"]
@@ -326,6 +327,54 @@ def _remote(name: str) -> Any:
 
         _REMOTE[name] = ray.remote(num_cpus=1)(globals()[name])
     return _REMOTE[name]
+
+
+def _warm(kind: str, source: str, threads: int | None, hold: float = 0.0) -> int:
+    """Load a model into this worker process (and tune its malloc); its pid. ``hold``: seconds to keep
+    the CPU afterwards (Ray: so that concurrent warm-up tasks land on distinct processes)."""
+    import time
+
+    tune_malloc()
+    worker_model(kind, source, threads)
+    time.sleep(hold)
+    return os.getpid()
+
+
+def warm_up(engine: str, model: Any, task: str, threads: int | None = DEFAULT_THREADS) -> int:
+    """Load ``model`` in the worker processes of the running cluster now, before the first call.
+
+    Without it, the first call on each worker process pays the model load (about 1-3 s here), and on
+    Ray a process that ran none of a small warm-up call's tasks pays it in the middle of a timed job.
+    Dask: every worker of the current client (``client.run``). Ray: one task per CPU, all at once,
+    each holding its CPU for half a second after the load so that they land on distinct processes
+    (Ray may still start more worker processes later; those load on first use).
+
+    Parameters
+    ----------
+    engine : {"dask", "ray"}
+    model : str or path
+        Bundled model name or folder, as passed to the DataFrame function.
+    task : {"forecast", "impute", "detect", "embed", "classify"}
+    threads : int, optional
+        torch threads per worker process, as in :func:`run_distributed`.
+
+    Returns
+    -------
+    int
+        How many worker processes hold the model now (that this call reached).
+    """
+    require_engine(engine)
+    source = _source(model, task)
+    if engine == "dask":
+        from distributed import get_client
+
+        return len(get_client().run(_warm, KINDS[task], source, threads))
+    import ray
+
+    cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+    return len(
+        set(ray.get([_remote("_warm").remote(KINDS[task], source, threads, 0.5) for _ in range(cpus)]))
+    )
 
 
 # ------------------------------------------------------------------------------ grouped frames
