@@ -313,8 +313,17 @@ def _ray_apply(
 
 
 def _ray_ids(block: Any, key: str) -> np.ndarray:
-    """The distinct series ids of one block (the check of :func:`by_series` on Ray)."""
-    return np.asarray(pd.unique(_ray_block(block)[key].astype(str)))
+    """The distinct series ids of one block, as text (the check of :func:`by_series` on Ray).
+
+    Reads the id column only (an Arrow block is not converted to pandas).
+    """
+    if isinstance(block, pd.DataFrame):
+        values = pd.unique(block[key])
+    else:
+        import pyarrow.compute as pc
+
+        values = pc.unique(block.column(key)).to_pylist()
+    return np.asarray([str(v) for v in values], dtype=object)
 
 
 _REMOTE: dict[str, Any] = {}
