@@ -45,7 +45,8 @@ def test_demo_writes_report_rows_and_plots(tmp_path: Path) -> None:
     assert "not a benchmark" in report and "tinyts bench" in report
     # the checkpoints' status comes from their model cards, not from a sentence that goes stale
     assert "interim" not in report
-    assert "TinyCast on synthetic series only, to its recipe's full" in report
+    assert "TinyCast on synthetic series plus real series" in report
+    assert "an annealed fork of a run that continues" in report  # the TinyCast card's cool-down fork
     assert "TinyPulse on synthetic series plus real series" in report
     assert report.count("earns its place") >= 5  # every task says where the model earns its place
     for title, method in TINYTS_ROWS.items():
@@ -95,7 +96,7 @@ def test_demo_prints_one_progress_line_per_section(
 def test_training_status_reads_the_model_cards() -> None:
     from tinyts.demo import training_status
 
-    assert training_status("tinycast").startswith("its recipe's full")
+    assert training_status("tinycast").endswith("(an annealed fork of a run that continues)")
     status = training_status("tinypulse")
     assert status.startswith("step ") or status.startswith("its recipe's full")
     assert training_status("no-such-model") == "see its model card"
@@ -105,5 +106,5 @@ def test_training_data_reads_the_model_cards() -> None:
     from tinyts.demo import training_data
 
     assert training_data("tinypulse").startswith("synthetic series plus real series")  # tinypulse-broad
-    assert training_data("tinycast") == "synthetic series only"
+    assert training_data("tinycast").startswith("synthetic series plus real series")  # tinycast-broad-short
     assert training_data("no-such-model") == "see its model card"

@@ -91,6 +91,8 @@ def training_status(name: str) -> str:
         return "see its model card"
     if steps >= total:
         return f"its recipe's full {total:,} steps"
+    if "cool-down fork" in card:  # an annealed copy of a run in the middle of its schedule
+        return f"step {steps:,} of its recipe's {total:,} (an annealed fork of a run that continues)"
     return f"step {steps:,} of its recipe's {total:,} (an early checkpoint; the recipe continues)"
 
 
