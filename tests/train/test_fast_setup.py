@@ -143,7 +143,7 @@ def test_a_run_switches_to_the_fast_recipe_and_records_it(tmp_path: Path) -> Non
     build_trainer(plain, run, {"progress": False}).fit()
     state = json.loads((run / "checkpoint" / "state.json").read_text(encoding="utf-8"))
     for rec in state["history"]:  # a run from before setups were recorded
-        rec.pop("recipe"), rec.pop("setup")
+        rec.pop("recipe"), rec.pop("setup"), rec.pop("schedule")
     (run / "checkpoint" / "state.json").write_text(json.dumps(state), encoding="utf-8")
     switched = build_trainer(fast, run, {"progress": False})
     assert switched.resume() and switched.step == 4
@@ -157,6 +157,7 @@ def test_a_run_switches_to_the_fast_recipe_and_records_it(tmp_path: Path) -> Non
     assert "`tinyts pretrain tiny-pulse-fast --run-dir RUN_DIR --resume`" in card
     assert "tiny-pulse.yaml, fp32 eager, on-the-fly data | 0-4" in card
     assert "tiny-pulse-fast.yaml, bf16 eager, rand dropout, synth bank" in card
+    assert "; warm-up 5 steps to" in card  # the schedule of the recorded segment
     # the card keeps the sources of the earlier segment (the bank recipe lists its own first)
     assert state["meta"]["data_sources"][: len(fast["data_sources"])] == fast["data_sources"]
     for src in plain["data_sources"]:
