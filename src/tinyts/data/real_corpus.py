@@ -446,9 +446,10 @@ class RealCorpus:
             s = self.series[int(i)]
             lo = max(min_history, s.size - future)
             cuts = lo + np.flatnonzero(np.isfinite(s[lo - 1 : s.size - 1]))
-            # no observed origin in range (gaps): cut after the last observed point instead
-            last = int(np.flatnonzero(np.isfinite(s))[-1]) + 1
-            c = int(cuts[rng.integers(cuts.size)]) if cuts.size else last
+            if cuts.size:
+                c = int(cuts[rng.integers(cuts.size)])
+            else:  # no observed origin in range (gaps): cut after the last observed point instead
+                c = int(np.flatnonzero(np.isfinite(s))[-1]) + 1
             h = s[max(0, c - context) : c]
             out[r, context - h.size : context] = h
             f = s[c : c + future]
@@ -458,7 +459,6 @@ class RealCorpus:
     def cut_source_lines(self, share: float, length: int, min_history: int = 16) -> list[str]:
         """Model-card lines of the :meth:`cut_windows` source: a summary, then one line per file."""
         used = (self.lengths > min_history) & (self.lengths < length)
-        origins = corpus_origins(self.directory)
         held = int(((self.other_lengths > min_history) & (self.other_lengths < length)).sum())
         lines = [
             f"real_short: {int(used.sum())} real series of {min_history + 1} to {length - 1} points, "
@@ -469,14 +469,21 @@ class RealCorpus:
             f"check); {held} series of these lengths held back for validation (holdout {self.holdout:g}, "
             "by a hash of the series name) and never trained on"
         ]
+        return lines + self._file_lines("real_short", used)
+
+    def _file_lines(self, source: str, used: np.ndarray) -> list[str]:
+        """One model-card line per file that holds a ``used`` series: counts and origin."""
+        origins = corpus_origins(self.directory)
+        lines = []
         for i, f in enumerate(self.files):
             sel = (self.file_of == i) & used
-            if sel.any():
-                freq = self.frequencies[i] or "unknown frequency"
-                lines.append(
-                    f"real_short: {f} ({freq}): {int(sel.sum())} series, {int(self.lengths[sel].sum()):,} "
-                    f"points; {_origin_for(f, origins)}"
-                )
+            if not sel.any():
+                continue  # no series of the drawn lengths: not a source of these batches
+            freq = self.frequencies[i] or "unknown frequency"
+            lines.append(
+                f"{source}: {f} ({freq}): {int(sel.sum())} series, {int(self.lengths[sel].sum()):,} points; "
+                f"{_origin_for(f, origins)}"
+            )
         return lines
 
     def source_lines(self, share: float | None = None, length: int | None = None) -> list[str]:
@@ -489,7 +496,6 @@ class RealCorpus:
         length : int, optional
             Window length drawn by :meth:`sample`: the lines then count only the series long enough.
         """
-        origins = corpus_origins(self.directory)
         what = "" if share is None else f" ({100.0 * share:.3g} % of each batch)"
         used = np.ones(len(self), dtype=bool) if length is None else self.lengths >= length
         windows = "" if length is None else f", {length}-point windows from series with >= {length} points"
@@ -505,16 +511,7 @@ class RealCorpus:
                 else ""
             )
         ]
-        for i, f in enumerate(self.files):
-            sel = (self.file_of == i) & used
-            if not sel.any():
-                continue  # no series long enough: not a source of these batches
-            freq = self.frequencies[i] or "unknown frequency"
-            lines.append(
-                f"real: {f} ({freq}): {int(sel.sum())} series, {int(self.lengths[sel].sum()):,} points; "
-                f"{_origin_for(f, origins)}"
-            )
-        return lines
+        return lines + self._file_lines("real", used)
 
 
 # ------------------------------------------------------------------------------------ leakage check

@@ -667,8 +667,8 @@ def _count_split(ids: Sequence[np.ndarray]) -> int:
     """How many ids occur in more than one of the per-partition arrays of distinct ids."""
     if not ids:
         return 0
-    values, counts = np.unique(np.concatenate([np.asarray(a, dtype=object) for a in ids]), return_counts=True)
-    return int((counts > 1).sum()) if len(values) else 0
+    _, counts = np.unique(np.concatenate([np.asarray(a, dtype=object) for a in ids]), return_counts=True)
+    return int((counts > 1).sum())
 
 
 # ------------------------------------------------------------------------------------ conveniences

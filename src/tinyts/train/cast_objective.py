@@ -228,8 +228,9 @@ class CastObjective:
             wf = w
         else:
             m = target_ok[..., p : t + p].reshape(b, ch, n, p).to(x.dtype)
-            fine = (pin.mean(-1) * m).sum(-1) / m.sum(-1).clamp_min(1.0)
-            wf = w * (m.sum(-1) > 0).to(x.dtype)
+            present = m.sum(-1)  # existing points of each patch
+            fine = (pin.mean(-1) * m).sum(-1) / present.clamp_min(1.0)
+            wf = w * (present > 0).to(x.dtype)
         sums = {"fine": ((fine * wf).sum(), wf.sum())}
         if "coarse" in out:
             g, blk = config.num_blocks, config.coarse_block
@@ -256,8 +257,9 @@ class CastObjective:
                         sums[name] = ((per_block[..., sel].mean(-1) * wc).sum(), wc.sum())
             else:
                 per_point = pinball(pred, tgt, levels).mean(-1)  # (B, C, n_pos, G, points)
-                per_block = (per_point * mb).sum(-1) / mb.sum(-1).clamp_min(1.0)
-                has = (mb.sum(-1) > 0).to(x.dtype)  # blocks with any existing point
+                present = mb.sum(-1)  # existing (picked) points of each block
+                per_block = (per_point * mb).sum(-1) / present.clamp_min(1.0)
+                has = (present > 0).to(x.dtype)  # blocks with any existing point
                 for name, sel in (("coarse_short", short), ("coarse_long", ~short)):
                     if bool(sel.any()):
                         hs = has[..., sel]
