@@ -159,6 +159,27 @@ def test_channels_are_fused_by_their_raw_window_errors(model: TinyPulse) -> None
     )
 
 
+def test_binary_channels_are_left_out_unless_all_are_binary(model: TinyPulse) -> None:
+    from tinyts.tasks.anomaly import scored_channels
+
+    flag = (np.arange(300) % 37 < 5).astype(float)  # an on/off command that switches often
+    x = np.stack([_series(300), flag, np.zeros(300)])
+    x[1, 10] = np.nan  # NaN is not a third value
+    np.testing.assert_array_equal(scored_channels(x), [True, False, False])
+    np.testing.assert_array_equal(scored_channels(x, "score"), [True, True, True])
+    np.testing.assert_array_equal(scored_channels(x[1:]), [True, True])  # all binary: all scored
+    with pytest.raises(ValueError, match="binary"):
+        scored_channels(x, "drop")
+    # the skipped flag changes nothing: the score is the telemetry channel's own
+    np.testing.assert_allclose(
+        model.anomaly_scores(x, agg=16, smooth=24), model.anomaly_scores(x[0], agg=16, smooth=24), atol=1e-9
+    )
+    assert not np.allclose(
+        model.anomaly_scores(x, agg=16, smooth=24, binary="score"),
+        model.anomaly_scores(x[0], agg=16, smooth=24),
+    )
+
+
 def test_impute_blend_auto_falls_back_where_interpolation_refills_better(model: TinyPulse) -> None:
     from tinyts.tasks.impute import blend_weights
 

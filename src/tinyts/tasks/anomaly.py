@@ -21,8 +21,10 @@ default: TSPulse scores a window by the mean squared error over its last 96 poin
 window score, centred on the window), then min-max scaling. ``ensemble`` fuses the three scaled streams
 point-wise, by their max (``fuse="max"``, TSPulse's rule) or their mean (``fuse="mean"``).
 Multichannel series are scored per channel (each standardised on its own, so squared errors share one
-scale) and combined by the max over channels of the window scores, before min-max scaling. The result
-has one score per time point, aligned to the input.
+scale) and combined by the max over channels of the window scores, before min-max scaling; channels
+with at most two distinct values (flags, one-hot commands) are left out when another channel has more
+(``binary="skip"``, :func:`scored_channels`). The result has one score per time point, aligned to the
+input.
 
 Edges: the moving average runs over the points that have an error (windows shrink at the ends of the
 series instead of repeating the edge value), and the forecast head has no score in the first context
@@ -51,6 +53,7 @@ HEADS = ("time", "fft", "forecast")
 MODES = (*HEADS, "ensemble")
 FUSE = ("max", "mean")
 SCALES = ("robust", "minmax")
+BINARY = ("skip", "score")
 #: Default flag rule: a point is flagged when its robust score exceeds this many robust standard
 #: deviations of the series' own scores (see :func:`anomaly_flags`; calibrated on clean synthetic
 #: series, docs/tinypulse.md "Flags").
@@ -232,14 +235,38 @@ def fuse_heads(errors: dict[str, np.ndarray], fuse: str = "max") -> dict[str, np
     return scores
 
 
-def series_errors(model: TinyPulse, values: np.ndarray, **kwargs: Any) -> dict[str, np.ndarray]:
-    """:func:`window_errors` of every channel of ``(channels, time)`` values, max over channels.
+def scored_channels(values: np.ndarray, binary: str = "skip") -> np.ndarray:
+    """Which channels of ``(channels, time)`` values are scored (boolean mask).
+
+    ``binary="skip"`` (default) leaves out channels with at most two distinct finite values (on/off
+    flags, one-hot commands) when at least one channel has more: such a channel's every switch is
+    unpredictable from its past, so its reconstruction error flags each switch, and the max over
+    channels let a busy command channel hide the telemetry's anomaly (measured on SMAP/MSL training
+    parts with injected anomalies: ``benchmarks/experiments/anomaly_channels_dev.py``). A series whose
+    channels are all binary is scored on all of them. ``binary="score"`` scores every channel.
+    """
+    if binary not in BINARY:
+        raise ValueError(f"binary must be one of {BINARY}, got {binary!r}")
+    v = np.asarray(values, dtype=np.float64)
+    keep = np.ones(v.shape[0], dtype=bool)
+    if binary == "score" or v.shape[0] < 2:
+        return keep
+    many = np.array([np.unique(ch[np.isfinite(ch)]).size > 2 for ch in v])
+    return many if many.any() else keep
+
+
+def series_errors(
+    model: TinyPulse, values: np.ndarray, *, binary: str = "skip", **kwargs: Any
+) -> dict[str, np.ndarray]:
+    """:func:`window_errors` of the scored channels of ``(channels, time)`` values, max over channels.
 
     Channels are standardised one by one, so their squared errors share one scale and the raw
     maximum is meaningful (min-max scaling each channel first would let a quiet channel's noise
-    count as much as a real excursion elsewhere).
+    count as much as a real excursion elsewhere). Which channels are scored: :func:`scored_channels`.
     """
-    per_channel = [window_errors(model, ch, **kwargs) for ch in np.asarray(values, dtype=np.float64)]
+    v = np.asarray(values, dtype=np.float64)
+    keep = scored_channels(v, binary)
+    per_channel = [window_errors(model, ch, **kwargs) for ch in v[keep]]
     return {k: np.fmax.reduce([c[k] for c in per_channel]) for k in HEADS}  # NaN-ignoring max
 
 
@@ -271,6 +298,7 @@ def anomaly_scores(
     fuse: str = "max",
     batch_size: int = 256,
     scale: str = "robust",
+    binary: str = "skip",
 ) -> np.ndarray:
     """One anomaly score per time point of a series (higher = more anomalous).
 
@@ -291,6 +319,10 @@ def anomaly_scores(
     scale : {"robust", "minmax"}
         ``"robust"`` (default): robust standard deviations above the series' typical score (median
         0; :func:`anomaly_flags` thresholds it); ``"minmax"``: the same ranking in [0, 1].
+    binary : {"skip", "score"}
+        Multichannel series: ``"skip"`` (default) leaves channels with at most two distinct values
+        (flags, one-hot commands) out of the score when another channel has more; ``"score"``
+        scores every channel. See :func:`scored_channels`.
 
     Returns
     -------
@@ -312,6 +344,8 @@ def anomaly_scores(
         raise ValueError("anomaly_scores takes one series, (time,) or (channels, time); loop over a batch")
     vals = batch.values[0].numpy().astype(np.float64)
     vals[~batch.observed[0].numpy()] = np.nan
-    errors = series_errors(model, vals, agg=agg, groups=groups, smooth=smooth, batch_size=batch_size)
+    errors = series_errors(
+        model, vals, binary=binary, agg=agg, groups=groups, smooth=smooth, batch_size=batch_size
+    )
     fused = fuse_heads(errors, fuse)[mode]
     return robust_scale(fused) if scale == "robust" else fused

@@ -293,6 +293,10 @@ def run(ctx: BenchContext) -> SuiteResult:
         "field (detector wall time, metric excluded) is on the `vus_pr` row only. Family, univariate, "
         "multivariate and overall means are the notes below (mean over the series each method ran on, "
         "n shown); the tables' mean lines are per family over series where every method has a value.",
+        "`tinypulse*` modes: `tinyts.tasks.anomaly` with its defaults (one pass: blocks of 64, 2 mask "
+        "groups, 96-point window scores; multichannel: each channel standardised, max over channels, "
+        "channels with at most two distinct values left out when another channel has more, "
+        "`binary='skip'`).",
         "`tinypulse_ref` (opt-in): TSPulse's own scoring procedure (stride-1 windows, each copied once per "
         "patch of its last 96 points with that patch hidden; window MSE; 1-step forecast error; per-mode "
         "min-max, moving average of 8 on time/fft, max ensemble) run with the same TinyPulse weights, on "
