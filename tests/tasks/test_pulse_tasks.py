@@ -84,14 +84,14 @@ def test_anomaly_scores_errors(model: TinyPulse) -> None:
 def test_ensemble_fuse_mean_is_the_mean_of_the_heads(model: TinyPulse) -> None:
     from tinyts.tasks.anomaly import score_channel, window_errors
 
-    scores = score_channel(model, _series(400), agg=16, smooth=24, fuse="mean")
+    scores = score_channel(model, _series(400), agg=16, smooth=24, fuse="mean", sharpen=0.0)
     has_forecast = np.isfinite(window_errors(model, _series(400), agg=16, smooth=24)["forecast"])
     assert not has_forecast[:40].any() and has_forecast[60:].all()  # none in the first context
     heads = np.mean([scores["time"], scores["fft"], scores["forecast"]], axis=0)
     np.testing.assert_allclose(scores["ensemble"][has_forecast], heads[has_forecast])
     first = np.mean([scores["time"], scores["fft"]], axis=0)  # there: the other two heads
     np.testing.assert_allclose(scores["ensemble"][~has_forecast], first[~has_forecast])
-    maxed = score_channel(model, _series(400), agg=16, smooth=24, fuse="max")
+    maxed = score_channel(model, _series(400), agg=16, smooth=24, fuse="max", sharpen=0.0)
     np.testing.assert_allclose(
         maxed["ensemble"], np.maximum.reduce([maxed["time"], maxed["fft"], maxed["forecast"]])
     )
@@ -152,11 +152,33 @@ def test_channels_are_fused_by_their_raw_window_errors(model: TinyPulse) -> None
 
     x = np.stack([_series(300), 5.0 * _series(300, seed=2)])
     errors = [window_errors(model, ch, agg=16, smooth=24) for ch in x]
-    expected = fuse_heads({k: np.fmax(errors[0][k], errors[1][k]) for k in errors[0]}, "max")["ensemble"]
+    expected = fuse_heads({k: np.fmax(errors[0][k], errors[1][k]) for k in errors[0]}, "max", smooth=24)[
+        "ensemble"
+    ]
     # anomaly_scores reads the input as float32 (to_batch), hence the tolerance
     np.testing.assert_allclose(
         model.anomaly_scores(x, agg=16, smooth=24, scale="minmax"), expected, atol=1e-4
     )
+
+
+def test_sharpening_ranks_a_spike_above_its_window_and_stays_in_unit_range(model: TinyPulse) -> None:
+    from tinyts.tasks.anomaly import _point_evidence, fuse_heads, window_errors
+
+    x = _series(600)
+    x[400] += 8.0 * x.std()  # a one-point spike
+    errors = window_errors(model, x, agg=16, smooth=48)
+    flat = fuse_heads(errors, sharpen=0.0, smooth=48)["ensemble"]
+    sharp = fuse_heads(errors, sharpen=0.3, smooth=48)["ensemble"]
+    assert sharp.min() == 0.0 and sharp.max() == 1.0
+    near = slice(376, 425)  # the spike's window: flat scores are alike there, sharpened ones peak at it
+    assert int(np.argmax(sharp[near])) + near.start == 400
+    assert np.ptp(sharp[near]) > np.ptp(flat[near])
+    ev = _point_evidence(np.array([np.nan, 1.0, 4.0, 2.0, 0.0]), 3)
+    np.testing.assert_allclose(ev, [np.nan, 0.25, 1.0, 0.5, 0.0])
+    with pytest.raises(ValueError, match="sharpen"):
+        model.anomaly_scores(x, sharpen=1.0)
+    with pytest.raises(ValueError, match="sharpen"):
+        fuse_heads(errors, sharpen=-0.1)
 
 
 def test_binary_channels_are_left_out_unless_all_are_binary(model: TinyPulse) -> None:
