@@ -66,7 +66,8 @@ DEFAULT_THRESHOLD = 6.0
 #: Weight of the point evidence that sharpens the window scores (0 = window scores only): a point's
 #: score is its window score times ``1 - SHARPEN + SHARPEN * e``, where ``e`` in [0, 1] is its own
 #: squared error relative to the largest one within its window (:func:`fuse_heads`). Chosen on corpus
-#: series held back from pre-training, with injected anomalies (docs/tinypulse.md "Sharpening").
+#: series held back from pre-training, with injected anomalies (docs/tinypulse.md "Binary channels
+#: and sharpening").
 SHARPEN = 0.3
 #: Floor of the robust spread, in min-max units of the fused score (a series scored flat everywhere
 #: but one region has MAD 0).
