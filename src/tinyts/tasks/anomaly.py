@@ -243,6 +243,12 @@ def _point_evidence(point: np.ndarray, k: int) -> np.ndarray:
         return np.where(np.isfinite(p), np.where(peak > 0, p / peak, 0.0), np.nan)
 
 
+def _check_sharpen(sharpen: Any) -> None:
+    """Raise unless ``sharpen`` is a real number in [0, 1) (see :func:`fuse_heads`)."""
+    if isinstance(sharpen, bool) or not isinstance(sharpen, (int, float)) or not 0.0 <= sharpen < 1.0:
+        raise ValueError(f"sharpen must be a number in [0, 1), got {sharpen!r}")
+
+
 def fuse_heads(
     errors: dict[str, np.ndarray], fuse: str = "max", *, sharpen: float = SHARPEN, smooth: int = 96
 ) -> dict[str, np.ndarray]:
@@ -261,8 +267,7 @@ def fuse_heads(
     """
     if fuse not in FUSE:
         raise ValueError(f"fuse must be one of {FUSE}, got {fuse!r}")
-    if isinstance(sharpen, bool) or not 0.0 <= float(sharpen) < 1.0:
-        raise ValueError(f"sharpen must be a number in [0, 1), got {sharpen!r}")
+    _check_sharpen(sharpen)
     scaled = {k: _minmax(errors[k]) for k in HEADS}
     stack = np.stack([scaled[k] for k in HEADS])
     has = np.isfinite(stack)
@@ -331,6 +336,7 @@ def score_channel(
     """``time``, ``fft``, ``forecast`` and ``ensemble`` scores of one 1-D series, in [0, 1]."""
     if fuse not in FUSE:
         raise ValueError(f"fuse must be one of {FUSE}, got {fuse!r}")
+    _check_sharpen(sharpen)
     errors = window_errors(model, series, agg=agg, groups=groups, smooth=smooth, batch_size=batch_size)
     return fuse_heads(errors, fuse, sharpen=sharpen, smooth=smooth)
 
@@ -387,8 +393,7 @@ def anomaly_scores(
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if fuse not in FUSE:
         raise ValueError(f"fuse must be one of {FUSE}, got {fuse!r}")
-    if isinstance(sharpen, bool) or not isinstance(sharpen, (int, float)) or not 0.0 <= sharpen < 1.0:
-        raise ValueError(f"sharpen must be a number in [0, 1), got {sharpen!r}")
+    _check_sharpen(sharpen)
     if smooth < 1:
         raise ValueError(f"smooth must be a positive number of points, got {smooth}")
     if agg % model.config.patch_length or agg <= 0:
