@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tinyts import __version__
-from tinyts.cli import app
+from tinyts.cli.main import app
 
 runner = CliRunner()
 

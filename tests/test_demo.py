@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from tinyts.cli import app
+from tinyts.cli.main import app
 
 #: section -> the tinyts row that must be in its table, and one plot file per section
 TINYTS_ROWS = {
@@ -69,7 +69,7 @@ def test_demo_writes_report_rows_and_plots(tmp_path: Path) -> None:
 def test_demo_prints_one_progress_line_per_section(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tinyts import demo
+    from tinyts.cli import demo
 
     def fake_sections(out: Path, *args: Any) -> list[tuple[str, Any]]:
         return [
@@ -94,7 +94,7 @@ def test_demo_prints_one_progress_line_per_section(
 
 
 def test_training_status_reads_the_model_cards() -> None:
-    from tinyts.demo import training_status
+    from tinyts.cli.demo import training_status
 
     assert training_status("tinycast").endswith("(an annealed fork of a run that continues)")
     status = training_status("tinypulse")
@@ -103,7 +103,7 @@ def test_training_status_reads_the_model_cards() -> None:
 
 
 def test_training_data_reads_the_model_cards() -> None:
-    from tinyts.demo import training_data
+    from tinyts.cli.demo import training_data
 
     assert training_data("tinypulse").startswith("synthetic series plus real series")  # tinypulse-broad
     assert training_data("tinycast").startswith("synthetic series plus real series")  # tinycast-broad-short

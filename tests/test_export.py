@@ -129,7 +129,7 @@ def test_pulse_int8_loads_and_stays_close(pulse_files: tuple[Any, Path, Path]) -
 
 
 def test_tinycast_onnx_matches_torch_and_forecast_api(tiny_cast: TinyCast, tmp_path: Path) -> None:
-    from tinyts.tasks.forecast import forecast
+    from tinyts.tasks.forecast.api import forecast
 
     path = export_onnx(tiny_cast, tmp_path / "cast.onnx", observed_dtype="float32")
     session = onnx_session(path)
@@ -155,7 +155,7 @@ def test_tinycast_onnx_matches_torch_and_forecast_api(tiny_cast: TinyCast, tmp_p
 def test_cli_exports_a_checkpoint_folder(tmp_path: Path) -> None:
     import typer
 
-    from tinyts import cli_export
+    from tinyts.cli import export as cli_export
 
     torch.manual_seed(1)
     # TSPulse-style mask token and a fine-tuned channel mixer: the other code paths of the wrapper
@@ -194,7 +194,7 @@ def test_fixed_batch_export(tmp_path: Path) -> None:
 def _cli(args: list[str]) -> Any:
     import typer
 
-    from tinyts import cli_export
+    from tinyts.cli import export as cli_export
 
     app = typer.Typer()
     cli_export.register(app)

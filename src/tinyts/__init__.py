@@ -39,8 +39,8 @@ _LAZY = {
     "PulseConfig": ("tinyts.models.pulse", "PulseConfig"),
     "TinyCast": ("tinyts.models.cast", "TinyCast"),
     "CastConfig": ("tinyts.models.cast", "CastConfig"),
-    "PulseClassifier": ("tinyts.tasks.classify", "PulseClassifier"),
-    "SimilarityIndex": ("tinyts.tasks.retrieve", "SimilarityIndex"),
+    "PulseClassifier": ("tinyts.tasks.classify.api", "PulseClassifier"),
+    "SimilarityIndex": ("tinyts.tasks.search.retrieve", "SimilarityIndex"),
     "prune": ("tinyts.compress.prune", "prune"),
     "distill": ("tinyts.compress.distill", "distill"),
 }
@@ -51,8 +51,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from tinyts.models.base import bundled_names, load
     from tinyts.models.cast import CastConfig, TinyCast
     from tinyts.models.pulse import PulseConfig, TinyPulse
-    from tinyts.tasks.classify import PulseClassifier
-    from tinyts.tasks.retrieve import SimilarityIndex
+    from tinyts.tasks.classify.api import PulseClassifier
+    from tinyts.tasks.search.retrieve import SimilarityIndex
 
 
 def __getattr__(name: str) -> Any:

@@ -1,6 +1,6 @@
 """``python -m tinyts`` runs the command line."""
 
-from tinyts.cli import main
+from tinyts.cli.main import main
 
 if __name__ == "__main__":
     main()

@@ -224,7 +224,7 @@ def test_forecasting_quick_on_the_mini_folder(mini_data_dir: Path, tmp_path: Pat
 
 
 def test_forecast_origins_and_prefix_scoring(mini_data_dir: Path) -> None:
-    from tinyts.data.io import read_ltsf_csv
+    from tinyts.data.io.ltsf import read_ltsf_csv
 
     table = read_ltsf_csv(mini_data_dir / "toy_ltsf" / "toy_hourly.csv")
     data = forecasting._Data(table, 104, (24, 36, 48, 60), quick=False)

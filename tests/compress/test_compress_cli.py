@@ -11,7 +11,7 @@ import pytest
 from compress_models import tiny_cast
 from typer.testing import CliRunner
 
-from tinyts.cli import app
+from tinyts.cli.main import app
 from tinyts.compress import LinearStudent, load_compressed
 from tinyts.models import load
 

@@ -139,7 +139,7 @@ def test_pruned_tinycast_loads_with_tinyts_load(tmp_path: Path) -> None:
     fc_a = ad.predict(X, 40)
     fc_b = adapt(loaded).predict(X, 40)
     torch.testing.assert_close(fc_a, fc_b)
-    from tinyts.tasks.forecast import forecast
+    from tinyts.tasks.forecast.api import forecast
 
     res = forecast(loaded, X[:2].numpy(), 24)  # the public forecast API runs on the pruned model
     assert res.mean.shape == (2, 24)

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from tinyts.data.convert import (
+from tinyts.data.convert.arrays import (
     Batch,
     batch_to_df,
     batch_to_df_horizon,

@@ -1,4 +1,4 @@
-"""Tests for tinyts.data.discover: datasets found by layout, on the mini folder and on unseen names."""
+"""Tests for tinyts.data.io.discover: datasets found by layout, on the mini folder and on unseen names."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tinyts.data.discover import (
+from tinyts.data.io.discover import (
     AnomalySource,
     ClassificationProblem,
     ForecastArchive,
@@ -19,7 +19,7 @@ from tinyts.data.discover import (
     find_forecast_archives,
     find_ltsf,
 )
-from tinyts.data.io_forecast import M4Data, TsfData
+from tinyts.data.io.forecast import M4Data, TsfData
 
 
 def _write(path: Path, text: str) -> Path:

@@ -1,4 +1,4 @@
-"""Tests of the generator families (tinyts.data.families): the common contract for every family
+"""Tests of the generator families (tinyts.data.synth.families): the common contract for every family
 (shape, dtype, finiteness, seeded determinism, variety, scale) and one property per new family."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tinyts.data.families import DESCRIPTIONS, FAMILIES, NEW_FAMILIES
-from tinyts.data.families import counts as counts_mod
-from tinyts.data.families import ou_regime as ou_mod
+from tinyts.data.synth.families import DESCRIPTIONS, FAMILIES, NEW_FAMILIES
+from tinyts.data.synth.families import counts as counts_mod
+from tinyts.data.synth.families import ou_regime as ou_mod
 
 N, L = 64, 256
 

@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tinyts._errors import DataFormatError
-from tinyts.data.io import (
+from tinyts.data.io.ltsf import (
     read_arff,
     read_classification,
     read_ltsf_csv,
@@ -24,6 +23,7 @@ from tinyts.data.io import (
     read_ucr_txt,
     read_value_label,
 )
+from tinyts.errors import DataFormatError
 
 
 def _write(path: Path, text: str) -> Path:

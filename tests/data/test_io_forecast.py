@@ -1,4 +1,4 @@
-"""Tests for tinyts.data.io_forecast: Monash .tsf and M4 csv readers, seasonal periods."""
+"""Tests for tinyts.data.io.forecast: Monash .tsf and M4 csv readers, seasonal periods."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinyts.data.io import read_m4 as read_m4_reexported
-from tinyts.data.io import read_tsf as read_tsf_reexported
-from tinyts.data.io_forecast import (
+from tinyts.data.io.forecast import (
     M4_HORIZON,
     MONASH_PERIOD,
     TsfData,
@@ -18,6 +16,8 @@ from tinyts.data.io_forecast import (
     read_tsf,
     seasonal_period,
 )
+from tinyts.data.io.ltsf import read_m4 as read_m4_reexported
+from tinyts.data.io.ltsf import read_tsf as read_tsf_reexported
 
 HEADER = (
     "# Dataset Information\n"

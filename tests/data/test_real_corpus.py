@@ -17,7 +17,7 @@ from tinyts.data.real_corpus import (
     corpus_origins,
     window_overlap,
 )
-from tinyts.data.synth_corpus import (
+from tinyts.data.synth.corpus import (
     BROAD_MIX,
     SOURCES,
     SyntheticCorpus,
@@ -332,7 +332,7 @@ def test_objectives_take_real_windows(corpus_dir: Path) -> None:
 def test_holdout_split_is_fixed_and_disjoint(tmp_path: Path) -> None:
     """Held-back series: chosen by a hash of the name, disjoint from training, never in a training batch."""
     from tinyts.data.real_corpus import HOLDOUT, is_held_back
-    from tinyts.data.synth_corpus import _load_real
+    from tinyts.data.synth.corpus import _load_real
 
     rng = np.random.default_rng(3)
     d = tmp_path / "c"
@@ -365,7 +365,7 @@ def test_real_recipe_card_lines_match_the_corpus() -> None:
     """The model-card lines written in the real-data recipe are what the corpus loader states today."""
     if not SHARED_CORPUS.is_dir():
         pytest.skip(f"needs the shared corpus ({SHARED_CORPUS}); set TINYTS_CORPUS to run it")
-    from tinyts.data.synth_corpus import data_source_lines, real_corpus, resolve_mix
+    from tinyts.data.synth.corpus import data_source_lines, real_corpus, resolve_mix
     from tinyts.train.recipes import load_recipe
 
     for name in ("ablations/pulse_broad_real", "tinypulse-broad", "tinypulse-long"):
@@ -382,7 +382,7 @@ def test_real_recipe_card_lines_match_the_corpus() -> None:
     lines = data_source_lines(resolve_mix(o["mix"], o["real_share"]), real=SHARED_CORPUS, length=length)
     assert r["data_sources"][: len(lines)] == lines
     assert [s.split(":")[0] for s in r["data_sources"][len(lines) :]] == [
-        "tinyts.data.synth.synth_multivariate",
+        "tinyts.data.synth.core.synth_multivariate",
         "augmentations",
     ]
     # with short real series: their lines first (from the loader), a note, then tinycast-broad's lines

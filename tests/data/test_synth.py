@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from tinyts.data.anomalies import ANOMALY_KINDS, inject_anomalies
-from tinyts.data.kernel_synth import kernel_synth
-from tinyts.data.synth import SynthConfig, synth_multivariate, synth_ts
-from tinyts.data.synth_corpus import SyntheticCorpus, synth_batch
+from tinyts.data.synth.core import SynthConfig, synth_multivariate, synth_ts
+from tinyts.data.synth.corpus import SyntheticCorpus, synth_batch
+from tinyts.data.synth.kernel import kernel_synth
 
 
 def only(**kw: Any) -> SynthConfig:
@@ -475,7 +475,7 @@ def _sha(a: np.ndarray) -> str:
 
 
 def test_default_mix_is_bit_identical_to_before_the_families() -> None:
-    from tinyts.data.synth_corpus import DEFAULT_MIX
+    from tinyts.data.synth.corpus import DEFAULT_MIX
 
     got = {
         "seed0": _sha(synth_batch(64, 528, seed=0)),
@@ -493,8 +493,8 @@ def test_default_mix_is_bit_identical_to_before_the_families() -> None:
 
 
 def test_broad_mix_draws_every_family() -> None:
-    from tinyts.data.families import FAMILIES
-    from tinyts.data.synth_corpus import BROAD_MIX, SOURCES, SYNTHETIC_SOURCES
+    from tinyts.data.synth.corpus import BROAD_MIX, SOURCES, SYNTHETIC_SOURCES
+    from tinyts.data.synth.families import FAMILIES
 
     assert set(BROAD_MIX) == set(SYNTHETIC_SOURCES) == set(FAMILIES)
     assert len(set(BROAD_MIX.values())) == 1 and SOURCES[-1] == "real"

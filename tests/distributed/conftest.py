@@ -75,7 +75,7 @@ def frame() -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def classifier_dir(tmp_path_factory: pytest.TempPathFactory, frame: pd.DataFrame) -> Path:
     """A PulseClassifier (the default: frozen features + MiniRocket) fitted on the frame, saved."""
-    from tinyts.tasks.classify import PulseClassifier
+    from tinyts.tasks.classify.api import PulseClassifier
     from tinyts.tasks.frames import fit_classifier_df
 
     clf = fit_classifier_df(

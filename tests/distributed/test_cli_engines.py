@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from tinyts.cli import app
+from tinyts.cli.main import app
 
 runner = CliRunner()
 LONG = ["--id-col", "unique_id", "--time-col", "ds", "--target-col", "y"]

@@ -15,7 +15,7 @@ import pytest
 
 import tinyts
 from tinyts.tasks.distributed import by_series, load_counts, to_engine, to_pandas, warm_up
-from tinyts.tasks.forecast import forecast_df
+from tinyts.tasks.forecast.api import forecast_df
 from tinyts.tasks.frames import classify_df, detect_df, embed_df, impute_df
 
 
@@ -61,7 +61,7 @@ def test_impute_and_detect_match_in_memory(dask_client: Any, data: pd.DataFrame,
 def test_classify_matches_in_memory(
     dask_client: Any, data: pd.DataFrame, classifier_dir: Path, same: Any
 ) -> None:
-    from tinyts.tasks.classify import PulseClassifier
+    from tinyts.tasks.classify.api import PulseClassifier
 
     expected = classify_df(PulseClassifier.from_pretrained(classifier_dir), data)
     same(expected, _run(lambda d: classify_df(str(classifier_dir), d), data, 4), ["unique_id"])

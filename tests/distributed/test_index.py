@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from tinyts.tasks.distributed import to_engine
-from tinyts.tasks.distributed_index import build_index
-from tinyts.tasks.retrieve import SimilarityIndex
+from tinyts.tasks.search.distributed_index import build_index
+from tinyts.tasks.search.retrieve import SimilarityIndex
 
 
 def _frame(n: int, length: int = 64, seed: int = 0) -> pd.DataFrame:

@@ -16,7 +16,7 @@ import pytest
 
 import tinyts
 from tinyts.tasks.distributed import MIN_ROWS, _empty_result, apply_partition
-from tinyts.tasks.forecast import forecast_df
+from tinyts.tasks.forecast.api import forecast_df
 from tinyts.tasks.frames import classify_df, detect_df, embed_df, impute_df
 
 COLS = {"id_col": "unique_id", "time_col": "ds", "target_col": "y"}
@@ -94,7 +94,7 @@ def test_forecast_of_a_series_alone_equals_it_in_a_batch() -> None:
 def test_classify_does_not_depend_on_the_partition(
     frame: pd.DataFrame, classifier_dir: Path, same: Any
 ) -> None:
-    from tinyts.tasks.classify import PulseClassifier
+    from tinyts.tasks.classify.api import PulseClassifier
 
     data = frame.drop(columns="cls")
     full = classify_df(PulseClassifier.from_pretrained(classifier_dir), data)
@@ -113,7 +113,7 @@ def test_a_model_object_is_refused_with_a_clear_message(frame: pd.DataFrame) -> 
 def test_tslens_classify_does_not_depend_on_the_partition(
     frame: pd.DataFrame, tmp_path: Path, same: Any
 ) -> None:
-    from tinyts.tasks.classify import PulseClassifier
+    from tinyts.tasks.classify.api import PulseClassifier
     from tinyts.tasks.frames import fit_classifier_df
 
     data = frame.drop(columns="cls")

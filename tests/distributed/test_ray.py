@@ -17,7 +17,7 @@ import ray.data
 
 import tinyts
 from tinyts.tasks.distributed import by_series, to_engine, to_pandas, warm_up
-from tinyts.tasks.forecast import forecast_df
+from tinyts.tasks.forecast.api import forecast_df
 from tinyts.tasks.frames import classify_df, embed_df
 
 
@@ -38,7 +38,7 @@ def test_forecast_matches_in_memory(ray_runtime: Any, frame: pd.DataFrame, same:
 def test_classify_matches_in_memory(
     ray_runtime: Any, frame: pd.DataFrame, classifier_dir: Path, same: Any
 ) -> None:
-    from tinyts.tasks.classify import PulseClassifier
+    from tinyts.tasks.classify.api import PulseClassifier
 
     data = frame.drop(columns="cls")
     expected = classify_df(PulseClassifier.from_pretrained(classifier_dir), data)

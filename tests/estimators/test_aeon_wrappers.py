@@ -19,8 +19,8 @@ from sklearn.metrics import roc_auc_score
 
 from tinyts.estimators import TinyCastForecaster, TinyPulseAnomalyDetector, TinyPulseClassifier
 from tinyts.models.base import CheckpointError, TinyModel
-from tinyts.tasks.anomaly import anomaly_scores
-from tinyts.tasks.forecast import forecast
+from tinyts.tasks.forecast.api import forecast
+from tinyts.tasks.pulse.anomaly import anomaly_scores
 from tinyts.testing import random_tiny
 
 torch.set_num_threads(1)

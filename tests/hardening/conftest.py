@@ -19,9 +19,9 @@ import torch
 from hardening_checks import CAST_TINY, CLASSES, PULSE_TINY
 
 from tinyts.models.cast import CastConfig, TinyCast
+from tinyts.models.lens import PulseLens, lens_config_for
 from tinyts.models.pulse import PulseConfig, TinyPulse
-from tinyts.tasks.classify import PulseClassifier
-from tinyts.tasks.classify_head import PulseLens, lens_config_for
+from tinyts.tasks.classify.api import PulseClassifier
 
 _EXAMPLES: Counter[str] = Counter()
 _OUTCOMES: Counter[str] = Counter()

@@ -224,7 +224,7 @@ def _rows_error(rows: np.ndarray, min_length: int, min_observed: int) -> type[Ex
 
 
 def verdict(x: Any, *, min_length: int = 1, min_observed: int = 1) -> type[Exception] | None:
-    """What :func:`tinyts.data.convert.to_batch` (plus a task's minimum counts) must do with ``x``.
+    """What :func:`tinyts.data.convert.arrays.to_batch` (plus a task's minimum counts) must do with ``x``.
 
     Returns None when ``x`` must be accepted, else the exception class it must raise.
     """

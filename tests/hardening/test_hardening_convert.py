@@ -1,4 +1,4 @@
-"""Boundary properties of the data conversion layer (tinyts.data.convert): the one input boundary."""
+"""Boundary properties of the data conversion layer (tinyts.data.convert.arrays): the one input boundary."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from hardening_checks import (
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinyts.data.convert import (
+from tinyts.data.convert.arrays import (
     batch_to_df,
     batch_to_df_horizon,
     df_to_batch,

@@ -19,8 +19,8 @@ from hardening_checks import cases, outcome
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinyts.data.convert_df import future_timestamps
-from tinyts.tasks.files import read_wide_csv, write_wide_csv
+from tinyts.cli.files import read_wide_csv, write_wide_csv
+from tinyts.data.convert.frames import future_timestamps
 
 Tally = Callable[[str], None]
 

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from tinyts.models.cast import TinyCast
 from tinyts.models.pulse import TinyPulse
-from tinyts.tasks.anomaly import DEFAULT_THRESHOLD
-from tinyts.tasks.forecast import forecast_df
+from tinyts.tasks.forecast.api import forecast_df
 from tinyts.tasks.frames import detect_df, embed_df, impute_df
+from tinyts.tasks.pulse.anomaly import DEFAULT_THRESHOLD
 
 Tally = Callable[[str], None]
 Drawn = tuple[Any, type[Exception] | None, list[np.ndarray]]

@@ -20,7 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tinyts.models.pulse import TinyPulse
-from tinyts.tasks.embed import embedding_dim
+from tinyts.tasks.pulse.embed import embedding_dim
 
 Tally = Callable[[str], None]
 

@@ -24,8 +24,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tinyts.models.pulse import TinyPulse
-from tinyts.tasks.classify import PulseClassifier
-from tinyts.tasks.retrieve import SimilarityIndex
+from tinyts.tasks.classify.api import PulseClassifier
+from tinyts.tasks.search.retrieve import SimilarityIndex
 
 Tally = Callable[[str], None]
 N_INDEXED = 5

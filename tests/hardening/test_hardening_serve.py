@@ -28,8 +28,8 @@ from hypothesis import strategies as st
 from tinyts.models.cast import TinyCast
 from tinyts.models.pulse import TinyPulse
 from tinyts.serve import ServeConfig, create_app
-from tinyts.tasks.classify import PulseClassifier
-from tinyts.tasks.embed import embedding_dim
+from tinyts.tasks.classify.api import PulseClassifier
+from tinyts.tasks.pulse.embed import embedding_dim
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx`")

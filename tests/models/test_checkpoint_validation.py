@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 import torch
 
-from tinyts.compress.students import LinearConfig, LinearStudent
 from tinyts.models import CheckpointError, load
 from tinyts.models.cast import CastConfig, TinyCast
 from tinyts.models.checks import (
@@ -31,8 +30,9 @@ from tinyts.models.checks import (
     expected_tensors,
     field_problems,
 )
+from tinyts.models.lens import PulseLens, lens_config_for
+from tinyts.models.linear import LinearConfig, LinearStudent
 from tinyts.models.pulse import TinyPulse
-from tinyts.tasks.classify_head import PulseLens, lens_config_for
 from tinyts.testing import random_tiny
 from tinyts.train.recipes import load_recipe
 

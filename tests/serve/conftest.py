@@ -9,8 +9,8 @@ import torch
 
 from tinyts.models.base import load
 from tinyts.models.cast import CastConfig, TinyCast
+from tinyts.models.lens import PulseLens, lens_config_for
 from tinyts.models.pulse import PulseConfig, TinyPulse
-from tinyts.tasks.classify_head import PulseLens, lens_config_for
 from tinyts.testing import TINY_CAST, TINY_PULSE
 
 #: a TinyCast small enough to build and run in milliseconds (random weights: shapes, not skill)

@@ -45,7 +45,7 @@ def _memory_mb(pid: int) -> dict[str, int]:
 
 def _start(extra: list[str], few_files: bool) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
-    cmd = [sys.executable, "-m", "tinyts.cli_serve", "--port", str(port), "--log-level", "warning", *extra]
+    cmd = [sys.executable, "-m", "tinyts.cli.serve", "--port", str(port), "--log-level", "warning", *extra]
 
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128))

@@ -16,7 +16,7 @@ import pytest
 from tinyts.models.base import CheckpointError
 from tinyts.models.pulse import TinyPulse
 from tinyts.serve import ServeConfig, create_app
-from tinyts.tasks.embed import embed
+from tinyts.tasks.pulse.embed import embed
 
 with warnings.catch_warnings():
     # starlette >= 1.x asks for the httpx2 package and warns when its TestClient runs on httpx
@@ -381,7 +381,7 @@ def test_import_tinyts_and_the_cli_module_do_not_import_fastapi() -> None:
     import subprocess
 
     code = (
-        "import sys, tinyts, tinyts.cli_serve, tinyts.serve; assert 'fastapi' not in sys.modules, 'fastapi'"
+        "import sys, tinyts, tinyts.cli.serve, tinyts.serve; assert 'fastapi' not in sys.modules, 'fastapi'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 

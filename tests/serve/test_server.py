@@ -20,7 +20,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from tinyts.cli_serve import register
+from tinyts.cli.serve import register
 
 
 def _cli() -> typer.Typer:
@@ -104,7 +104,7 @@ def _wait_healthy(proc: subprocess.Popen[bytes], base: str, timeout: float = 90.
 def test_real_server_process(cast_dir: Path) -> None:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "tinyts.cli_serve", "--port", str(port), "--cast", str(cast_dir)]
+    cmd = [sys.executable, "-m", "tinyts.cli.serve", "--port", str(port), "--cast", str(cast_dir)]
     cmd += ["--max-series", "4", "--log-level", "warning"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
@@ -235,7 +235,7 @@ def test_real_server_under_hostile_clients(cast_dir: Path, tmp_path: Path) -> No
 
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "tinyts.cli_serve", "--port", str(port), "--cast", str(cast_dir)]
+    cmd = [sys.executable, "-m", "tinyts.cli.serve", "--port", str(port), "--cast", str(cast_dir)]
     cmd += ["--header-timeout", "1", "--body-timeout", "1.5", "--log-level", "warning"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TINYTS_SERVE_TOKEN": TOKEN}
     log = (tmp_path / "server.log").open("w")  # a file: a full pipe would block the server's logging

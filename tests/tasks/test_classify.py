@@ -10,12 +10,12 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from tinyts.cli import app
+from tinyts.cli.main import app
 from tinyts.models.base import CheckpointError, load
+from tinyts.models.lens import PulseLens, lens_config_for
 from tinyts.models.pulse import TinyPulse
-from tinyts.tasks.classify import PulseClassifier
-from tinyts.tasks.classify_data import resample_cases, stratified_split
-from tinyts.tasks.classify_head import PulseLens, lens_config_for
+from tinyts.tasks.classify.api import PulseClassifier
+from tinyts.tasks.classify.data import resample_cases, stratified_split
 
 torch.set_num_threads(1)
 

@@ -10,12 +10,12 @@ import torch
 from safetensors import safe_open
 from typer.testing import CliRunner
 
-from tinyts.cli import app
+from tinyts.cli.main import app
 from tinyts.models.base import load
 from tinyts.models.pulse import TinyPulse
-from tinyts.tasks.classify import PulseClassifier
-from tinyts.tasks.classify_data import as_cases, resample_cases
-from tinyts.tasks.classify_frozen import (
+from tinyts.tasks.classify.api import PulseClassifier
+from tinyts.tasks.classify.data import as_cases, resample_cases
+from tinyts.tasks.classify.frozen import (
     DEFAULT_LAYERS,
     PulseFrozen,
     default_layers,
@@ -23,8 +23,8 @@ from tinyts.tasks.classify_frozen import (
     rocket_inputs,
     rocket_length_for,
 )
-from tinyts.tasks.classify_train import progress_line
 from tinyts.testing import random_tiny
+from tinyts.train.finetune_classify import progress_line
 
 torch.set_num_threads(1)
 

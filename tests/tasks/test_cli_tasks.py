@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 from typer.testing import CliRunner
 
-from tinyts.cli import app
-from tinyts.tasks.anomaly import DEFAULT_THRESHOLD
+from tinyts.cli.main import app
+from tinyts.tasks.pulse.anomaly import DEFAULT_THRESHOLD
 
 runner = CliRunner()
 
@@ -87,6 +87,6 @@ def test_bad_files_are_clear_errors(tmp_path: Path) -> None:
 def test_detect_threshold_default_is_the_library_default() -> None:
     import inspect
 
-    from tinyts.cli import detect
+    from tinyts.cli.main import detect
 
     assert inspect.signature(detect).parameters["threshold"].default == DEFAULT_THRESHOLD

@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from tinyts.cli import app
-from tinyts.data.convert_df import future_timestamps
-from tinyts.tasks.files import read_wide_csv
+from tinyts.cli.files import read_wide_csv
+from tinyts.cli.main import app
+from tinyts.data.convert.frames import future_timestamps
 
 runner = CliRunner()
 
@@ -239,7 +239,7 @@ def slow(self, path, **kw):
     time.sleep(60)
 pd.DataFrame.to_csv = slow
 sys.argv = ["tinyts", *sys.argv[2:]]
-from tinyts.cli import main
+from tinyts.cli.main import main
 main()
 """
 

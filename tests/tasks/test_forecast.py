@@ -11,9 +11,9 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from tinyts.cli import app
+from tinyts.cli.main import app
 from tinyts.models.cast import CastConfig, TinyCast
-from tinyts.tasks.forecast import forecast, forecast_df
+from tinyts.tasks.forecast.api import forecast, forecast_df
 from tinyts.testing import TINY_CAST
 
 LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -310,7 +310,7 @@ def test_cli_forecast_without_bundled_checkpoint(tmp_path: Path, monkeypatch: py
 
 
 def test_coarse_curve_and_anchor_rules() -> None:
-    from tinyts.tasks.forecast_engine import _anchor, _coarse_curve
+    from tinyts.tasks.forecast.engine import _anchor, _coarse_curve
 
     coarse = torch.tensor([0.0, 8.0, 16.0]).reshape(1, 1, 3, 1)  # block means of a line with slope 1
     curve = _coarse_curve(coarse, 8, 24)[0, 0, :, 0]
@@ -328,7 +328,7 @@ def test_coarse_curve_and_anchor_rules() -> None:
 def test_divergent_rollout_stays_within_the_history_band(
     model: TinyCast, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tinyts.tasks import forecast_engine
+    from tinyts.tasks.forecast import engine as forecast_engine
 
     def exploding(m: TinyCast, v: torch.Tensor, o: torch.Tensor, symmetry: bool) -> tuple[torch.Tensor, None]:
         # positive feedback: every patch is 3x the last value, so a plain rollout grows 3^k

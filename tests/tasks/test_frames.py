@@ -11,9 +11,7 @@ import pytest
 
 import tinyts
 from tinyts.models.pulse import TinyPulse
-from tinyts.tasks.anomaly import DEFAULT_THRESHOLD, anomaly_scores
-from tinyts.tasks.classify import PulseClassifier
-from tinyts.tasks.embed import embed
+from tinyts.tasks.classify.api import PulseClassifier
 from tinyts.tasks.frames import (
     classify_df,
     detect_df,
@@ -23,7 +21,9 @@ from tinyts.tasks.frames import (
     index_df,
     search_df,
 )
-from tinyts.tasks.retrieve import SimilarityIndex
+from tinyts.tasks.pulse.anomaly import DEFAULT_THRESHOLD, anomaly_scores
+from tinyts.tasks.pulse.embed import embed
+from tinyts.tasks.search.retrieve import SimilarityIndex
 from tinyts.testing import random_tiny
 
 

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from matplotlib.patches import Rectangle
 
-from tinyts import plotting
-from tinyts.tasks.classify_plot import confusion, plot_classification
-from tinyts.tasks.files import WideTable, plot_imputation, plot_scores, read_wide_csv
-from tinyts.tasks.forecast_plot import plot_forecast
+from tinyts.cli import plotting
+from tinyts.cli.classify_plot import confusion, plot_classification
+from tinyts.cli.files import WideTable, plot_imputation, plot_scores, read_wide_csv
+from tinyts.cli.forecast_plot import plot_forecast
 
 
 @pytest.fixture

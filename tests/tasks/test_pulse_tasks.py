@@ -82,7 +82,7 @@ def test_anomaly_scores_errors(model: TinyPulse) -> None:
 
 
 def test_ensemble_fuse_mean_is_the_mean_of_the_heads(model: TinyPulse) -> None:
-    from tinyts.tasks.anomaly import score_channel, window_errors
+    from tinyts.tasks.pulse.anomaly import score_channel, window_errors
 
     scores = score_channel(model, _series(400), agg=16, smooth=24, fuse="mean", sharpen=0.0)
     has_forecast = np.isfinite(window_errors(model, _series(400), agg=16, smooth=24)["forecast"])
@@ -102,7 +102,7 @@ def test_ensemble_fuse_mean_is_the_mean_of_the_heads(model: TinyPulse) -> None:
 
 
 def test_window_smoothing_is_a_centred_moving_average() -> None:
-    from tinyts.tasks.anomaly import _smooth
+    from tinyts.tasks.pulse.anomaly import _smooth
 
     s = np.zeros(50)
     s[20] = 6.0
@@ -123,7 +123,7 @@ def test_constant_series_gets_zero_scores(model: TinyPulse) -> None:
 
 
 def test_finetuned_scores_leave_the_model_unchanged(model: TinyPulse) -> None:
-    from tinyts.tasks.anomaly_finetune import finetune_on_prefix, finetuned_anomaly_scores
+    from tinyts.train.finetune_anomaly import finetune_on_prefix, finetuned_anomaly_scores
 
     x = _series(400)
     before = {k: v.clone() for k, v in model.state_dict().items()}
@@ -135,7 +135,7 @@ def test_finetuned_scores_leave_the_model_unchanged(model: TinyPulse) -> None:
 
 
 def test_finetune_errors(model: TinyPulse) -> None:
-    from tinyts.tasks.anomaly_finetune import finetune_on_prefix
+    from tinyts.train.finetune_anomaly import finetune_on_prefix
 
     with pytest.raises(ValueError, match="shorter than the context"):
         finetune_on_prefix(model, _series(400), train_end=30)
@@ -148,7 +148,7 @@ def test_finetune_errors(model: TinyPulse) -> None:
 
 
 def test_channels_are_fused_by_their_raw_window_errors(model: TinyPulse) -> None:
-    from tinyts.tasks.anomaly import fuse_heads, window_errors
+    from tinyts.tasks.pulse.anomaly import fuse_heads, window_errors
 
     x = np.stack([_series(300), 5.0 * _series(300, seed=2)])
     errors = [window_errors(model, ch, agg=16, smooth=24) for ch in x]
@@ -162,7 +162,7 @@ def test_channels_are_fused_by_their_raw_window_errors(model: TinyPulse) -> None
 
 
 def test_sharpening_ranks_a_spike_above_its_window_and_stays_in_unit_range(model: TinyPulse) -> None:
-    from tinyts.tasks.anomaly import _point_evidence, fuse_heads, window_errors
+    from tinyts.tasks.pulse.anomaly import _point_evidence, fuse_heads, window_errors
 
     x = _series(600)
     x[400] += 8.0 * x.std()  # a one-point spike
@@ -182,7 +182,7 @@ def test_sharpening_ranks_a_spike_above_its_window_and_stays_in_unit_range(model
 
 
 def test_binary_channels_are_left_out_unless_all_are_binary(model: TinyPulse) -> None:
-    from tinyts.tasks.anomaly import scored_channels
+    from tinyts.tasks.pulse.anomaly import scored_channels
 
     flag = (np.arange(300) % 37 < 5).astype(float)  # an on/off command that switches often
     x = np.stack([_series(300), flag, np.zeros(300)])
@@ -203,7 +203,7 @@ def test_binary_channels_are_left_out_unless_all_are_binary(model: TinyPulse) ->
 
 
 def test_impute_blend_auto_falls_back_where_interpolation_refills_better(model: TinyPulse) -> None:
-    from tinyts.tasks.impute import blend_weights
+    from tinyts.tasks.pulse.impute import blend_weights
 
     smooth = np.linspace(0.0, 1.0, 400)  # a straight line: interpolation is exact
     x = np.stack([smooth, _series(400)])

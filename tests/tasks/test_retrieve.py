@@ -10,12 +10,12 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from tinyts.cli import app
-from tinyts.data.convert import to_batch
+from tinyts.cli.main import app
+from tinyts.data.convert.arrays import to_batch
 from tinyts.models.pulse import PulseConfig, TinyPulse
-from tinyts.tasks.embed import embed, to_context
-from tinyts.tasks.retrieve import SimilarityIndex
-from tinyts.tasks.search_engines import exact_search
+from tinyts.tasks.pulse.embed import embed, to_context
+from tinyts.tasks.search.engines import exact_search
+from tinyts.tasks.search.retrieve import SimilarityIndex
 from tinyts.testing import TINY_PULSE
 
 CFG = PulseConfig(**{**TINY_PULSE, "fft_patch_length": 16, "num_layers": 1, "forecast_length": 8})
@@ -84,8 +84,8 @@ def test_shift_averaging_makes_embeddings_shift_invariant(model: TinyPulse) -> N
 
 def test_pooled_embeddings(model: TinyPulse) -> None:
     """kind="pooled": max / min / PPV of the time tokens at every depth, standardised, 2 passes."""
-    from tinyts.data.synth_corpus import synth_batch
-    from tinyts.tasks.embed import REF_SEED, REF_SERIES, embedding_dim
+    from tinyts.data.synth.corpus import synth_batch
+    from tinyts.tasks.pulse.embed import REF_SEED, REF_SERIES, embedding_dim
 
     levels = 1 + len(model.encoder) + len(model.decoder)
     dim = levels * 3 * CFG.d_model

@@ -11,9 +11,9 @@ import pytest
 import torch
 from pretrain_runs import BATCH, tiny_recipe
 
-from tinyts.data.synth_augment import BankAugment, bank_batch
-from tinyts.data.synth_bank import BankSpec, open_bank
-from tinyts.data.synth_corpus import synth_batch
+from tinyts.data.synth.augment import BankAugment, bank_batch
+from tinyts.data.synth.bank import BankSpec, open_bank
+from tinyts.data.synth.corpus import synth_batch
 from tinyts.train.card import model_card
 from tinyts.train.loop import RandDropout, TrainConfig
 from tinyts.train.recipes import RECIPE_DIR, build_trainer, load_recipe

@@ -113,7 +113,7 @@ def test_cli_cooldown_needs_resume(tmp_path: Path) -> None:
     from pretrain_runs import tiny_recipe
     from typer.testing import CliRunner
 
-    from tinyts.cli import app
+    from tinyts.cli.main import app
 
     recipe = tiny_recipe(tmp_path, steps=4, checkpoint_every=2)
     run = tmp_path / "run"

@@ -45,7 +45,7 @@ def _pulse_all_modes(values: np.ndarray) -> dict[str, np.ndarray]:
     """Scores of every mode for one series, computed once (the suite asks mode by mode)."""
     key = (values.shape, float(np.nansum(values[:: max(1, len(values) // 97)])), id(values))
     if _LAST["key"] != key:
-        from tinyts.tasks.anomaly import fuse_heads, series_errors
+        from tinyts.tasks.pulse.anomaly import fuse_heads, series_errors
 
         errors = series_errors(bundled_model("tinypulse"), np.asarray(values, dtype=np.float64).T)
         fused = fuse_heads(errors, "max")
@@ -69,7 +69,7 @@ PULSE_DETECTORS = {name: _pulse_detector(mode) for name, mode in PULSE_MODES.ite
 
 def pulse_finetuned(values: np.ndarray, train_end: int | None, seed: int) -> np.ndarray:
     """``tinypulse_ft``: TinyPulse fine-tuned on the series' labelled anomaly-free train prefix."""
-    from tinyts.tasks.anomaly_finetune import finetuned_anomaly_scores
+    from tinyts.train.finetune_anomaly import finetuned_anomaly_scores
 
     model = bundled_model("tinypulse")
     if train_end is None or train_end < model.config.context_length:
@@ -121,13 +121,13 @@ def pulse_imputer(setup: Any) -> Any:
     """Imputation-suite factory: TinyPulse zero-shot on ``(n_windows, 512)`` windows with NaN.
 
     Uses nothing from ``setup`` (no training data: zero-shot). Windows of the model's context are
-    imputed in one forward each; other lengths go through :func:`tinyts.tasks.impute.impute`.
+    imputed in one forward each; other lengths go through :func:`tinyts.tasks.pulse.impute.impute`.
     """
     model = bundled_model("tinypulse")
     setup.info.update(model="tinypulse (bundled)", params=model.num_parameters(), zero_shot=True)
 
     def impute(windows: np.ndarray) -> np.ndarray:
-        from tinyts.tasks.impute import impute as run
+        from tinyts.tasks.pulse.impute import impute as run
 
         filled: np.ndarray = run(model, np.asarray(windows, dtype=np.float64)[:, None, :])[:, 0, :]
         return filled
@@ -155,7 +155,7 @@ def pulse_speed_case(batch: int) -> tuple[Any, dict[str, Any]]:
 
 def pulse_detect_case(n_points: int) -> tuple[Any, dict[str, Any]]:
     """Speed-suite builder: TinyPulse ensemble anomaly scores of one random-walk series of ``n_points``."""
-    from tinyts.tasks.anomaly import anomaly_scores
+    from tinyts.tasks.pulse.anomaly import anomaly_scores
 
     model = bundled_model("tinypulse")
     x = np.random.default_rng(0).standard_normal(n_points).cumsum()
@@ -182,7 +182,7 @@ def cast_forecaster(setup: Any, model: Any = None, **options: Any) -> Any:
         A checkpoint folder (the ablation suite's models) or a loaded model (a training run's, named
         by its ``name`` in ``setup.info``); default the bundled ``tinycast``.
     **options
-        Keyword arguments of :func:`tinyts.tasks.forecast.forecast` (``sifi``, ``symmetry``,
+        Keyword arguments of :func:`tinyts.tasks.forecast.api.forecast` (``sifi``, ``symmetry``,
         ``strategy``, ...); none = its defaults (SIFI and sign-flip symmetry on).
     """
     from tinyts.bench.peers.forecasters import ForecastOutput
@@ -201,7 +201,7 @@ def cast_forecaster(setup: Any, model: Any = None, **options: Any) -> Any:
     )
 
     def forecast(contexts: np.ndarray, horizon: int) -> Any:
-        from tinyts.tasks.forecast import forecast as run
+        from tinyts.tasks.forecast.api import forecast as run
 
         # (n, 1, time): n univariate series, not n channels of one series
         res = run(net, np.asarray(contexts, dtype=np.float64)[:, None, :], int(horizon), **options)
@@ -213,7 +213,7 @@ def cast_forecaster(setup: Any, model: Any = None, **options: Any) -> Any:
 
 def cast_speed_case(batch: int) -> tuple[Any, dict[str, Any]]:
     """Speed-suite builder: TinyCast forecasts of horizon 96 from ``(batch, 512)`` random-walk contexts."""
-    from tinyts.tasks.forecast import forecast
+    from tinyts.tasks.forecast.api import forecast
 
     model = bundled_model("tinycast")
     # (batch, 1, time): a batch of univariate series
@@ -231,12 +231,12 @@ def cast_speed_case(batch: int) -> tuple[Any, dict[str, Any]]:
 def pulse_retrieval_embedder(kind: str = "register", shifts: int | None = None) -> Any:
     """Retrieval-suite embedder: TinyPulse embeddings of ``(n, 512)`` database and query rows.
 
-    ``kind`` and ``shifts`` are those of :func:`tinyts.tasks.embed.embed` (register embeddings averaged
+    ``kind`` and ``shifts`` are those of :func:`tinyts.tasks.pulse.embed.embed` (register embeddings averaged
     over 16 circular shifts by default). Zero-shot: nothing is fitted.
     """
 
     def embed_both(database: np.ndarray, queries: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-        from tinyts.tasks.embed import embed
+        from tinyts.tasks.pulse.embed import embed
 
         model = bundled_model("tinypulse")
         db = embed(model, np.asarray(database, dtype=np.float64)[:, None, :], kind=kind, shifts=shifts)

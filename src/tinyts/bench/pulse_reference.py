@@ -1,6 +1,6 @@
 """TSPulse's own anomaly-scoring procedure, run with TinyPulse's weights: the cost and accuracy reference.
 
-``tinyts.tasks.anomaly`` scores every point once (a block of points hidden per forward pass). The
+``tinyts.tasks.pulse.anomaly`` scores every point once (a block of points hidden per forward pass). The
 reference pipeline (granite-tsfm ``ad_helpers`` / ``time_series_anomaly_detection_pipeline``, as
 ``shared/research/tspulse.md`` section 2.5 describes it) instead slides a window of 512 at stride 1
 and copies each window once per patch of its last ``agg`` points (96 / 8 = 12 copies), each copy

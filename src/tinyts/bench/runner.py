@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from tinyts.bench.core import BenchContext, SuiteResult, resolve_data_dir
-from tinyts.bench.machine import machine_info
 from tinyts.bench.report import write_suite
+from tinyts.machine import machine_info
 
 #: suite name -> module under tinyts.bench.suites
 SUITES: dict[str, str] = {

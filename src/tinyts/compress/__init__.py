@@ -18,7 +18,8 @@ from tinyts.compress.distill import DistillConfig, DistillResult, TemporalAligne
 from tinyts.compress.finetune import FitConfig, FitResult, evaluate_loss, evaluate_mse, finetune
 from tinyts.compress.io import load_compressed
 from tinyts.compress.prune import PruneConfig, PruneResult, prune
-from tinyts.compress.students import LinearConfig, LinearStudent, cast_student
+from tinyts.compress.students import cast_student
+from tinyts.models.linear import LinearConfig, LinearStudent
 
 __all__ = [
     "DistillConfig",

@@ -123,7 +123,7 @@ def adapt(model: Any, **options: Any) -> ForecastAdapter:
     ----------
     model : adapter, nn.Module, str or path
         A :class:`ForecastAdapter` (returned as is), a :class:`~tinyts.models.cast.TinyCast`,
-        :class:`~tinyts.models.pulse.TinyPulse`, a student of :mod:`tinyts.compress.students`, a
+        :class:`~tinyts.models.pulse.TinyPulse`, a student of :mod:`tinyts.models.linear`, a
         ``transformers`` ``PatchTSTForPrediction`` or ``T5ForConditionalGeneration`` (Chronos-style),
         or a bundled name / local folder of any of these.
     **options
@@ -144,8 +144,8 @@ def adapt(model: Any, **options: Any) -> ForecastAdapter:
 
         model, saved = load_with_options(model)
         options = {**saved, **options}
-    from tinyts.compress.students import LinearStudent
     from tinyts.models.cast import TinyCast
+    from tinyts.models.linear import LinearStudent
     from tinyts.models.pulse import TinyPulse
 
     if isinstance(model, TinyCast):

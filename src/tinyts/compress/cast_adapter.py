@@ -27,10 +27,10 @@ from tinyts.compress.cast_blocks import PrunableTimeBlock, make_prunable
 from tinyts.compress.heads import plan_heads
 from tinyts.compress.session import GateSession, set_module
 from tinyts.compress.sliced import linear_record, make_linear
-from tinyts.compress.structure import STRUCTURE_VERSION
 from tinyts.models.cast import TinyCast
 from tinyts.nn.causal import TimeBlock
 from tinyts.nn.dartnorm import PrefixStats, to_frame
+from tinyts.nn.structure import STRUCTURE_VERSION
 from tinyts.train.cast_objective import pinball
 
 __all__ = ["CastAdapter", "cast_dense_loss"]
@@ -93,7 +93,7 @@ class CastAdapter(ForecastAdapter):
     symmetry : bool
         Sign-flip symmetry in :meth:`predict` (twice the compute; the forecast API's default is on).
     strategy : str
-        Horizon rule of :meth:`predict` (see :func:`tinyts.tasks.forecast.forecast`).
+        Horizon rule of :meth:`predict` (see :func:`tinyts.tasks.forecast.api.forecast`).
     point : {"median", "mean"}
         Point forecast: the 0.5 quantile or the average of the levels.
     """
@@ -121,7 +121,7 @@ class CastAdapter(ForecastAdapter):
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor, horizon: int) -> torch.Tensor:
-        from tinyts.tasks.forecast_engine import Options, predict_sifi
+        from tinyts.tasks.forecast.engine import Options, predict_sifi
 
         self.check_horizon(horizon)
         check_windows(x)

@@ -181,7 +181,7 @@ def distill(
     ----------
     teacher, student : model, adapter, name or folder
         Anything :func:`tinyts.compress.adapt` accepts; the student must have a differentiable
-        forecast (:class:`~tinyts.compress.students.LinearStudent`, a TinyCast from
+        forecast (:class:`~tinyts.models.linear.LinearStudent`, a TinyCast from
         :func:`~tinyts.compress.students.cast_student`, PatchTST). The student is trained in place.
     train, val : Windows
         Windows with at least ``horizon`` future points; contexts of the student's length (the teacher

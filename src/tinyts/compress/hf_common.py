@@ -24,7 +24,7 @@ from tinyts.compress.gates import GatedLinear
 from tinyts.compress.heads import HeadPlan, plan_heads
 from tinyts.compress.session import GateSession, get_module, set_module
 from tinyts.compress.sliced import build_linear, linear_record, make_linear
-from tinyts.compress.structure import STRUCTURE_VERSION
+from tinyts.nn.structure import STRUCTURE_VERSION
 
 __all__ = ["STRUCTURE_FILE", "load_hf", "require_transformers", "save_hf"]
 
@@ -34,7 +34,7 @@ INSTALL_HINT = "pip install 'tinyts[compress]'  (or: pip install 'transformers>=
 
 def require_transformers() -> Any:
     """Import ``transformers`` or raise an ImportError with the install hint."""
-    from tinyts._errors import require
+    from tinyts.errors import require
 
     return require("transformers", INSTALL_HINT, "Pruning and distilling Hugging Face models")
 

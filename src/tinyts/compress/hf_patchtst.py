@@ -30,7 +30,7 @@ from tinyts.compress.hf_common import (
     save_hf,
 )
 from tinyts.compress.session import GateSession
-from tinyts.compress.structure import STRUCTURE_VERSION
+from tinyts.nn.structure import STRUCTURE_VERSION
 
 __all__ = ["PatchTSTAdapter"]
 

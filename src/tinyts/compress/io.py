@@ -23,7 +23,7 @@ def load_with_options(path: str | os.PathLike[str]) -> tuple[nn.Module, dict[str
     ValueError
         Neither a tinyts checkpoint nor a supported Hugging Face folder (unknown target).
     """
-    import tinyts.compress.students  # noqa: F401 - registers "tinylinear"
+    import tinyts.models.linear  # noqa: F401 - registers "tinylinear"
     from tinyts.models.base import MODEL_TYPES, _import_model_modules, load, resolve_checkpoint
 
     folder = resolve_checkpoint(path)

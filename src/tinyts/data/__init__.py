@@ -28,7 +28,7 @@ synth_corpus
 
 from __future__ import annotations
 
-from tinyts.data.convert import (
+from tinyts.data.convert.arrays import (
     Batch,
     batch_to_df,
     batch_to_df_horizon,

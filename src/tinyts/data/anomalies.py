@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tinyts.data.synth_common import check_int, resolve_rng
+from tinyts.data.synth.common import check_int, resolve_rng
 
 __all__ = ["ANOMALY_KINDS", "DEFAULT_KINDS", "inject_anomalies"]
 

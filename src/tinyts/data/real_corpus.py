@@ -1,11 +1,11 @@
 """Real series for pre-training: a ``.tsf`` folder loader, a benchmark-name guard and a leakage check.
 
 - :class:`RealCorpus` reads every ``.tsf`` file of a folder (Monash format, via
-  :func:`tinyts.data.io_forecast.read_tsf`) and samples random windows of a requested length; it is
-  the ``real`` source of :func:`tinyts.data.synth_corpus.synth_batch`. Nothing is standardised (the
+  :func:`tinyts.data.io.forecast.read_tsf`) and samples random windows of a requested length; it is
+  the ``real`` source of :func:`tinyts.data.synth.corpus.synth_batch`. Nothing is standardised (the
   objectives normalise each series).
 - :func:`benchmark_names` / :func:`check_not_benchmark`: the loader refuses any file whose name
-  matches a benchmark set (a fixed list, plus every dataset :mod:`tinyts.data.discover` finds in a
+  matches a benchmark set (a fixed list, plus every dataset :mod:`tinyts.data.io.discover` finds in a
   data folder).
 - :func:`window_overlap`: exact-value leakage check. Every ``window``-point window of every corpus
   series and of every series found in a benchmark data folder is hashed (values rounded to
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyts.data.synth_common import check_int
+from tinyts.data.synth.common import check_int
 
 __all__ = [
     "BENCHMARK_NAMES",
@@ -91,7 +91,7 @@ def benchmark_names(data_dir: str | os.PathLike[str] | None = None) -> set[str]:
     data_dir : path, optional
         A data folder laid out like ``shared/data``. Its LTSF csv files, classification problems,
         anomaly series (names and families) and ``.tsf`` files are found with
-        :mod:`tinyts.data.discover` (and a ``*.tsf`` search); nothing is loaded.
+        :mod:`tinyts.data.io.discover` (and a ``*.tsf`` search); nothing is loaded.
 
     Returns
     -------
@@ -101,7 +101,7 @@ def benchmark_names(data_dir: str | os.PathLike[str] | None = None) -> set[str]:
     names = {"_".join(_tokens(n)) for n in BENCHMARK_NAMES}
     if data_dir is None:
         return names
-    from tinyts.data.discover import find_anomaly, find_classification, find_ltsf
+    from tinyts.data.io.discover import find_anomaly, find_classification, find_ltsf
 
     root = Path(data_dir)
     found: list[str] = [p.stem for p in find_ltsf(root)]
@@ -266,7 +266,7 @@ class RealCorpus:
         holdout: float = 0.0,
         split: str = "train",
     ) -> None:
-        from tinyts.data.io_forecast import read_tsf
+        from tinyts.data.io.forecast import read_tsf
 
         self.directory = Path(directory)
         if not self.directory.is_dir():
@@ -571,15 +571,15 @@ class OverlapReport:
 
 
 def benchmark_series(data_dir: str | os.PathLike[str], errors: list[str]) -> Iterator[tuple[str, np.ndarray]]:
-    """Every 1-D series :mod:`tinyts.data.discover` (and a ``.tsf`` search) can load under ``data_dir``.
+    """Every 1-D series :mod:`tinyts.data.io.discover` (and a ``.tsf`` search) can load under ``data_dir``.
 
     Yields ``(label, values)``: every channel of LTSF csv files, every case and channel of both
     splits of classification problems, every channel of anomaly series and every series of ``.tsf``
     files. A file that fails to load is appended to ``errors`` and skipped.
     """
-    from tinyts.data.discover import find_anomaly, find_classification, find_ltsf
-    from tinyts.data.io import read_ltsf_csv
-    from tinyts.data.io_forecast import read_tsf
+    from tinyts.data.io.discover import find_anomaly, find_classification, find_ltsf
+    from tinyts.data.io.forecast import read_tsf
+    from tinyts.data.io.ltsf import read_ltsf_csv
 
     root = Path(data_dir)
 
@@ -624,7 +624,7 @@ def benchmark_series(data_dir: str | os.PathLike[str], errors: list[str]) -> Ite
 
 
 def _corpus_series(corpus_dir: Path, errors: list[str]) -> Iterator[tuple[str, np.ndarray]]:
-    from tinyts.data.io_forecast import read_tsf
+    from tinyts.data.io.forecast import read_tsf
 
     for p in _tsf_files(corpus_dir):
         try:

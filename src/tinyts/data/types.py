@@ -1,4 +1,4 @@
-"""Plain containers returned by the readers in :mod:`tinyts.data.io`.
+"""Plain containers returned by the readers in :mod:`tinyts.data.io.ltsf`.
 
 Arrays are numpy; nothing here depends on torch. Time runs along the first axis of ``values`` for
 table-like data (as in the files), and along the last axis of classification cases

@@ -18,8 +18,8 @@ class TinyPulseAnomalyDetector(BaseSeriesAnomalyDetector):
 
     Unsupervised and zero-shot: ``fit`` learns nothing (aeon's ``fit_is_empty``), ``predict`` /
     ``fit_predict`` return one score per time point (higher = more anomalous), exactly
-    :func:`tinyts.tasks.anomaly.anomaly_scores`: robust standard deviations above the series'
-    typical score by default (threshold with :func:`tinyts.tasks.anomaly.anomaly_flags`), or in
+    :func:`tinyts.tasks.pulse.anomaly.anomaly_scores`: robust standard deviations above the series'
+    typical score by default (threshold with :func:`tinyts.tasks.pulse.anomaly.anomaly_flags`), or in
     [0, 1] with ``scale="minmax"``. Multichannel series are scored per channel and
     combined by the max; NaN is missing.
 
@@ -82,7 +82,7 @@ class TinyPulseAnomalyDetector(BaseSeriesAnomalyDetector):
         super().__init__(axis=1)
 
     def _predict(self, X: np.ndarray) -> np.ndarray:
-        from tinyts.tasks.anomaly import anomaly_scores
+        from tinyts.tasks.pulse.anomaly import anomaly_scores
 
         pulse = resolve_model(self.model, TinyPulse, "a TinyPulse")
         x = X[0] if X.shape[0] == 1 else X  # (channels, time) from aeon (axis=1)

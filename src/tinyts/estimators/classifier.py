@@ -17,7 +17,7 @@ __all__ = ["TinyPulseClassifier"]
 class TinyPulseClassifier(BaseClassifier):
     """TinyPulse as a time-series classifier, with aeon's ``BaseClassifier`` interface.
 
-    A thin wrapper of :class:`tinyts.tasks.classify.PulseClassifier`: ``fit`` fits the chosen
+    A thin wrapper of :class:`tinyts.tasks.classify.api.PulseClassifier`: ``fit`` fits the chosen
     ``method`` (by default frozen TinyPulse features and MiniRocket, each with a ridge classifier,
     probabilities averaged; or the frozen features alone; or TSLens fine-tuning), ``predict_proba``
     runs it. aeon converts the input
@@ -171,7 +171,7 @@ class TinyPulseClassifier(BaseClassifier):
         super().__init__()
 
     def _fit(self, X: Any, y: np.ndarray) -> TinyPulseClassifier:
-        from tinyts.tasks.classify import PulseClassifier
+        from tinyts.tasks.classify.api import PulseClassifier
 
         pulse = resolve_model(self.model, TinyPulse, "a TinyPulse")
         if self.random_state is None:

@@ -25,7 +25,7 @@ class TinyCastForecaster(BaseForecaster, SeriesToSeriesForecastingMixin):
     ``prediction_horizon`` steps at the cost of one forecast, and :meth:`predict_quantiles` its
     quantiles. ``fit`` learns nothing (zero-shot, aeon's ``fit_is_empty``); every prediction uses
     the series passed to it. Univariate series only (aeon's forecasters return one float); NaN is
-    missing. For multichannel forecasts use :func:`tinyts.tasks.forecast.forecast` directly.
+    missing. For multichannel forecasts use :func:`tinyts.tasks.forecast.api.forecast` directly.
 
     Parameters
     ----------
@@ -37,7 +37,7 @@ class TinyCastForecaster(BaseForecaster, SeriesToSeriesForecastingMixin):
     point : {"mean", "median"}, default="mean"
         The point forecast: the mean of the model's quantiles or its 0.5 quantile.
     strategy : {"auto", "hybrid", "rollout", "coarse", "anchored"}, default="auto"
-        How steps beyond the first patch are forecast (see :mod:`tinyts.tasks.forecast`).
+        How steps beyond the first patch are forecast (see :mod:`tinyts.tasks.forecast.api`).
     near_steps : int, default=96
         Rolled-out steps before the coarse grid takes over.
     sifi : bool, default=True
@@ -113,7 +113,7 @@ class TinyCastForecaster(BaseForecaster, SeriesToSeriesForecastingMixin):
         np.ndarray
             ``(prediction_horizon, len(quantiles))`` float64, non-decreasing along the last axis.
         """
-        from tinyts.tasks.forecast import forecast
+        from tinyts.tasks.forecast.api import forecast
 
         steps = int(self.horizon if prediction_horizon is None else prediction_horizon)
         series = self._preprocess_series(y, 1, False)
@@ -134,7 +134,7 @@ class TinyCastForecaster(BaseForecaster, SeriesToSeriesForecastingMixin):
 
     def _path(self, y: np.ndarray, steps: int) -> np.ndarray:
         """The point forecast of ``steps`` steps after a ``(1, time)`` series."""
-        from tinyts.tasks.forecast import forecast
+        from tinyts.tasks.forecast.api import forecast
 
         if self.point not in POINTS:
             raise ValueError(f"point must be one of {POINTS}, got {self.point!r}")

@@ -34,7 +34,7 @@ MIN_INT8_WEIGHTS = 8192
 
 def require_onnx(*modules: str) -> None:
     """Import the optional ONNX packages or raise an ImportError naming the ``onnx`` extra."""
-    from tinyts._errors import require
+    from tinyts.errors import require
 
     for mod in modules or ("onnx", "onnxscript", "onnxruntime"):
         require(mod, ONNX_EXTRA, "ONNX export")

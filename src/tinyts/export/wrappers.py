@@ -166,7 +166,7 @@ class CastExport(nn.Module):
             return fine, fine.mean(-1)
         coarse = coarse.sort(dim=-1).values
         horizon, p, block = cast_horizon(self.model), c.patch_length, c.coarse_block
-        # tinyts.tasks.forecast_engine._predict with strategy="coarse": fine patch, then the coarse curve
+        # tinyts.tasks.forecast.engine._predict with strategy="coarse": fine patch, then the coarse curve
         g = coarse.shape[2]
         pos = (torch.arange(horizon, dtype=coarse.dtype) - (block - 1) / 2) / block
         g0 = pos.floor().clamp(0, g - 1).long()
@@ -202,7 +202,7 @@ def reference_outputs(
     """What the exported graph should return, computed through the model's own ``forward``.
 
     TinyPulse: ``model(values, observed)`` and :meth:`TinyPulse.denormalize`. TinyCast: the
-    forecasting engine (:func:`tinyts.tasks.forecast_engine._predict`, ``strategy="coarse"``, or one
+    forecasting engine (:func:`tinyts.tasks.forecast.engine._predict`, ``strategy="coarse"``, or one
     ``"rollout"`` step without a coarse head) for the horizon :func:`cast_horizon`.
     """
     obs = _as_mask(observed)
@@ -211,7 +211,7 @@ def reference_outputs(
         raw = {k: model.denormalize(out[k], out) for k in ("recon", "recon_fft", "forecast")}
         return {**raw, "embedding": out["embedding"], "mean": out["mean"], "std": out["std"]}
     if isinstance(model, TinyCast):
-        from tinyts.tasks.forecast_engine import Options, _heads, _predict
+        from tinyts.tasks.forecast.engine import Options, _heads, _predict
 
         horizon = cast_horizon(model)
         strategy = "coarse" if model.coarse_head is not None else "rollout"

@@ -222,8 +222,8 @@ def _import_model_modules() -> None:
     for mod in (
         "tinyts.models.pulse",
         "tinyts.models.cast",
-        "tinyts.tasks.classify_head",
-        "tinyts.compress.students",
+        "tinyts.models.lens",
+        "tinyts.models.linear",
     ):
         try:
             importlib.import_module(mod)

@@ -160,7 +160,7 @@ class TinyCast(TinyModel):
         self.fine_head = nn.Linear(c.d_model, c.patch_length * nq)
         self.coarse_head = nn.Linear(c.d_model, c.num_blocks * nq) if c.num_blocks else None
         if c.pruning:  # a pruned checkpoint: rebuild the smaller layers before weights are loaded
-            from tinyts.compress.structure import apply_structure
+            from tinyts.nn.structure import apply_structure
 
             apply_structure(self, c.pruning)
 
@@ -272,13 +272,13 @@ class TinyCast(TinyModel):
 
     # ------------------------------------------------------------------ tasks
     def forecast(self, x: Any, horizon: int, **kwargs: Any) -> Any:
-        """Probabilistic forecast of arrays / ragged lists; see :func:`tinyts.tasks.forecast.forecast`."""
-        from tinyts.tasks.forecast import forecast
+        """Probabilistic forecast of arrays / ragged lists; see :func:`tinyts.tasks.forecast.api.forecast`."""
+        from tinyts.tasks.forecast.api import forecast
 
         return forecast(self, x, horizon, **kwargs)
 
     def forecast_df(self, df: Any, horizon: int, **kwargs: Any) -> Any:
-        """Forecast a long DataFrame; see :func:`tinyts.tasks.forecast.forecast_df`."""
-        from tinyts.tasks.forecast import forecast_df
+        """Forecast a long DataFrame; see :func:`tinyts.tasks.forecast.api.forecast_df`."""
+        from tinyts.tasks.forecast.api import forecast_df
 
         return forecast_df(self, df, horizon, **kwargs)

@@ -134,7 +134,7 @@ class TinyPulse(TinyModel):
         self.prob_head = nn.Linear(reg_dim, c.num_bins)
         self.forecast_head = nn.Linear(reg_dim, c.forecast_length)
         if c.pruning:  # a pruned checkpoint: rebuild the smaller layers before weights are loaded
-            from tinyts.compress.structure import apply_structure
+            from tinyts.nn.structure import apply_structure
 
             apply_structure(self, c.pruning)
 
@@ -238,20 +238,20 @@ class TinyPulse(TinyModel):
 
     # ------------------------------------------------------------------ tasks
     def impute(self, x: Any, **kwargs: Any) -> Any:
-        """Fill NaNs; see :func:`tinyts.tasks.impute.impute`."""
-        from tinyts.tasks.impute import impute
+        """Fill NaNs; see :func:`tinyts.tasks.pulse.impute.impute`."""
+        from tinyts.tasks.pulse.impute import impute
 
         return impute(self, x, **kwargs)
 
     def anomaly_scores(self, x: Any, mode: str = "ensemble", **kwargs: Any) -> np.ndarray:
-        """One anomaly score per time point; see :func:`tinyts.tasks.anomaly.anomaly_scores`."""
-        from tinyts.tasks.anomaly import anomaly_scores
+        """One anomaly score per time point; see :func:`tinyts.tasks.pulse.anomaly.anomaly_scores`."""
+        from tinyts.tasks.pulse.anomaly import anomaly_scores
 
         return anomaly_scores(self, x, mode=mode, **kwargs)
 
     def embed(self, x: Any, **kwargs: Any) -> np.ndarray:
-        """One embedding vector per series, ``(n_series, dim)``; see :func:`tinyts.tasks.embed.embed`."""
-        from tinyts.tasks.embed import embed
+        """One embedding per series, ``(n_series, dim)``; see :func:`~tinyts.tasks.pulse.embed.embed`."""
+        from tinyts.tasks.pulse.embed import embed
 
         return embed(self, x, **kwargs)
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def require_serve(*modules: str) -> None:
     """Import the service's optional packages or raise an ImportError naming ``tinyts[serve]``."""
-    from tinyts._errors import require
+    from tinyts.errors import require
 
     for module in modules or ("fastapi", "uvicorn"):
         require(module, 'pip install "tinyts[serve]"', "tinyts serve")

@@ -190,7 +190,7 @@ def load_models(config: ServeConfig) -> Models:
     from tinyts.models.base import TinyModel
     from tinyts.models.cast import TinyCast
     from tinyts.models.pulse import TinyPulse
-    from tinyts.tasks.classify import PulseClassifier
+    from tinyts.tasks.classify.api import PulseClassifier
 
     models = Models()
     if config.pulse is not None:

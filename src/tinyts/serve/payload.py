@@ -1,6 +1,6 @@
 """JSON series to numpy arrays and back, with the request limits and the library's own input checks.
 
-Every series is checked on its own by :func:`tinyts.data.convert.to_batch` (inf, all-missing channels,
+Every series is checked on its own by :func:`tinyts.data.convert.arrays.to_batch` (inf, all-missing channels,
 empty or too short series), named by its id, so that a 422 says which series is wrong and why in the
 words the Python API uses. Models then run on whole groups of series at once.
 """
@@ -90,9 +90,9 @@ def parse(
     ------
     RequestError
         413 for too many series or values, 422 for duplicate ids, ragged channels, timestamps that do
-        not match the values, or anything :func:`tinyts.data.convert.to_batch` rejects.
+        not match the values, or anything :func:`tinyts.data.convert.arrays.to_batch` rejects.
     """
-    from tinyts.data.convert import to_batch
+    from tinyts.data.convert.arrays import to_batch
 
     if len(series) > config.max_series:
         raise RequestError(
@@ -170,8 +170,8 @@ def check_output(n_out: int, config: ServeConfig, what: str) -> None:
 def check_history(parsed: Parsed, context_length: int | None = None) -> None:
     """Forecasting needs 2 observed values per series and channel, and one among the last
     ``context_length`` points (the library's check, per series)."""
-    from tinyts.data.convert import to_batch
-    from tinyts.tasks.forecast import _check_history
+    from tinyts.data.convert.arrays import to_batch
+    from tinyts.tasks.forecast.api import _check_history
 
     for sid, arr in zip(parsed.ids, parsed.arrays, strict=True):
         try:
@@ -184,7 +184,7 @@ def future_timestamps(sid: str, stamps: list[Any], horizon: int) -> list[Any]:
     """The ``horizon`` timestamps after ``stamps`` (ISO strings or numbers), as JSON values."""
     import pandas as pd
 
-    from tinyts.data.convert import future_timestamps as _future
+    from tinyts.data.convert.arrays import future_timestamps as _future
 
     out_of_bounds = (OverflowError, pd.errors.OutOfBoundsDatetime, pd.errors.OutOfBoundsTimedelta)
     index: pd.Index

@@ -109,7 +109,7 @@ class Runner:
         return S.DetectResponse(model=loaded.name, mode=req.mode, series=results)
 
     def embed(self, req: S.EmbedRequest) -> S.EmbedResponse:
-        from tinyts.tasks.embed import embedding_dim
+        from tinyts.tasks.pulse.embed import embedding_dim
 
         loaded = self.need("pulse", "/v1/embed")
         p = parse(req.series, self.config, min_length=2)
@@ -142,7 +142,7 @@ class Runner:
         )
 
     def forecast(self, req: S.ForecastRequest) -> S.ForecastResponse:
-        from tinyts.tasks.forecast import forecast
+        from tinyts.tasks.forecast.api import forecast
 
         loaded = self.need("cast", "/v1/forecast")
         if req.horizon > self.config.max_horizon:

@@ -1,6 +1,6 @@
 """Batch inference on Dask and Ray: the DataFrame functions on a distributed frame.
 
-:func:`tinyts.tasks.forecast.forecast_df` and the functions of :mod:`tinyts.tasks.frames`
+:func:`tinyts.tasks.forecast.api.forecast_df` and the functions of :mod:`tinyts.tasks.frames`
 (``impute_df``, ``detect_df``, ``embed_df``, ``classify_df``) accept, besides a pandas DataFrame, a
 Dask DataFrame or a Ray Dataset in the same long format, and return the same engine's frame (lazy,
 like the engine's own transformations). The work is the in-memory function itself, run once per
@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from tinyts._errors import require
+from tinyts.errors import require
 
 __all__ = [
     "ENGINES",
@@ -118,7 +118,7 @@ _LOCK = threading.Lock()
 
 def _load(kind: str, source: str) -> Any:
     if kind == "classifier":
-        from tinyts.tasks.classify import PulseClassifier
+        from tinyts.tasks.classify.api import PulseClassifier
 
         return PulseClassifier.from_pretrained(source)
     from tinyts.models.base import load
@@ -208,7 +208,7 @@ def load_counts() -> dict[str, int]:
 
 def _task_function(task: str) -> Callable[..., pd.DataFrame]:
     from tinyts.tasks import frames
-    from tinyts.tasks.forecast import forecast_df
+    from tinyts.tasks.forecast.api import forecast_df
 
     table: dict[str, Callable[..., pd.DataFrame]] = {
         "forecast": forecast_df,

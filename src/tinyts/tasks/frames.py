@@ -1,9 +1,9 @@
 """DataFrame twins of the TinyPulse tasks: imputation, anomaly scores, embeddings, classification, search.
 
-Same conventions as :func:`tinyts.tasks.forecast.forecast_df`: a long DataFrame with ``id_col``,
+Same conventions as :func:`tinyts.tasks.forecast.api.forecast_df`: a long DataFrame with ``id_col``,
 ``time_col`` and ``target_col`` (Nixtla naming ``unique_id``, ``ds``, ``y`` by default; several
 target columns are the channels of one multivariate series), read once with
-:func:`tinyts.data.convert.df_to_batch`. Internally the rows are sorted by series and time; the
+:func:`tinyts.data.convert.arrays.df_to_batch`. Internally the rows are sorted by series and time; the
 per-row results (:func:`impute_df`, :func:`detect_df`) come back in the input's row order, with the
 input's index and columns. Rows are used as consecutive time steps (no ``freq`` regridding, so that
 the output has exactly the input's rows).
@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tinyts.data.convert import Batch, df_to_batch
-from tinyts.data.convert_df import _time_key
+from tinyts.data.convert.arrays import Batch, df_to_batch
+from tinyts.data.convert.frames import _time_key
 from tinyts.models.pulse import TinyPulse
 from tinyts.tasks.distributed import engine_of, resolve, run_distributed
 
@@ -135,10 +135,10 @@ def impute_df(
         or Ray frame gives the same engine's frame back (rows partition by partition, values as the
         in-memory call's; pandas index kept by Dask only).
     id_col, time_col, target_col
-        Column names (see :func:`tinyts.data.convert.df_to_batch`); ``id_col=None`` means the whole
+        Column names (see :func:`tinyts.data.convert.arrays.df_to_batch`); ``id_col=None`` means the whole
         frame is one series; several target columns are the channels of one multivariate series.
     **kwargs
-        Options of :func:`tinyts.tasks.impute.impute` (``stride``, ``batch_size``, ``head``).
+        Options of :func:`tinyts.tasks.pulse.impute.impute` (``stride``, ``batch_size``, ``head``).
 
     Returns
     -------
@@ -156,7 +156,7 @@ def impute_df(
         An empty frame, missing columns, non-numeric targets, duplicate ``(id, time)`` rows, a series
         whose target (or one of whose target channels) is entirely NaN, an existing output column.
     """
-    from tinyts.tasks.impute import impute
+    from tinyts.tasks.pulse.impute import impute
 
     if engine_of(df) is not None:
         cols = {"id_col": id_col, "time_col": time_col, "target_col": target_col}
@@ -210,15 +210,15 @@ def detect_df(
     df : pd.DataFrame, dask.dataframe.DataFrame or ray.data.Dataset
         Long format with ``id_col``, ``time_col`` and ``target_col``; NaN targets allowed.
     mode : {"time", "fft", "forecast", "ensemble"}
-        Which head(s) score; see :func:`tinyts.tasks.anomaly.anomaly_scores`.
+        Which head(s) score; see :func:`tinyts.tasks.pulse.anomaly.anomaly_scores`.
     id_col, time_col, target_col
         Column names, as in :func:`impute_df`; several targets are scored jointly (one score per row).
     threshold : float, optional
         Flag rule: ``anomaly_flag`` is ``anomaly_score > threshold`` (default
-        :data:`tinyts.tasks.anomaly.DEFAULT_THRESHOLD` robust standard deviations; with
+        :data:`tinyts.tasks.pulse.anomaly.DEFAULT_THRESHOLD` robust standard deviations; with
         ``scale="minmax"`` pass a threshold in [0, 1]).
     **kwargs
-        Options of :func:`tinyts.tasks.anomaly.anomaly_scores` (``agg``, ``groups``, ``smooth``,
+        Options of :func:`tinyts.tasks.pulse.anomaly.anomaly_scores` (``agg``, ``groups``, ``smooth``,
         ``fuse``, ``batch_size``, ``scale``).
 
     Returns
@@ -233,7 +233,7 @@ def detect_df(
     TypeError, ValueError
         As :func:`impute_df`; also a series with fewer than 2 rows and an unknown ``mode``.
     """
-    from tinyts.tasks.anomaly import DEFAULT_THRESHOLD, anomaly_flags, anomaly_scores
+    from tinyts.tasks.pulse.anomaly import DEFAULT_THRESHOLD, anomaly_flags, anomaly_scores
 
     if engine_of(df) is not None:
         cols = {"id_col": id_col, "time_col": time_col, "target_col": target_col}
@@ -277,9 +277,9 @@ def embed_df(
     id_col, time_col, target_col
         Column names, as in :func:`impute_df`.
     kind : {"register", "detail", "pooled"}
-        Embedding kind; see :func:`tinyts.tasks.embed.embed`.
+        Embedding kind; see :func:`tinyts.tasks.pulse.embed.embed`.
     **kwargs
-        Options of :func:`tinyts.tasks.embed.embed` (``shifts``, ``channels``, ``batch_size``,
+        Options of :func:`tinyts.tasks.pulse.embed.embed` (``shifts``, ``channels``, ``batch_size``,
         ``progress``).
 
     Returns
@@ -293,7 +293,7 @@ def embed_df(
     TypeError, ValueError
         As :func:`impute_df`; also a series with fewer than 2 rows and bad ``embed`` options.
     """
-    from tinyts.tasks.embed import embed
+    from tinyts.tasks.pulse.embed import embed
 
     if engine_of(df) is not None:
         cols = {"id_col": id_col, "time_col": time_col, "target_col": target_col}
@@ -457,7 +457,7 @@ def classify_df(
 
 # ------------------------------------------------------------------------------------ similarity search
 def _check_index(index: Any) -> None:
-    from tinyts.tasks.retrieve import SimilarityIndex
+    from tinyts.tasks.search.retrieve import SimilarityIndex
 
     if not isinstance(index, SimilarityIndex):
         raise TypeError(f"index must be a tinyts SimilarityIndex, got {type(index).__name__}")

@@ -1,9 +1,9 @@
 """TinyCast pre-training: seeded synthetic windows and the dense quantile loss.
 
 Batch (a pure function of ``seed, step, rank``): ``context_length + H`` points per series, with
-``H = max(patch_length, coarse_horizon)``, from :func:`tinyts.data.synth_corpus.synth_batch`
+``H = max(patch_length, coarse_horizon)``, from :func:`tinyts.data.synth.corpus.synth_batch`
 (SynthTS-style, KernelSynth-style and channels of multivariate samples), plus, when
-``mv_batch_size > 0``, a few :func:`tinyts.data.synth.synth_multivariate` samples of ``mv_channels``
+``mv_batch_size > 0``, a few :func:`tinyts.data.synth.core.synth_multivariate` samples of ``mv_channels``
 related channels so that the cross-variate blocks learn to use other channels. Augmentations per
 series: random scale (log-uniform), random offset (a multiple of the series' spread), sign flip,
 scattered missing points and, for a share of the series, an unobserved prefix (short histories are
@@ -35,8 +35,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from tinyts.data.synth import synth_multivariate
-from tinyts.data.synth_corpus import real_corpus, resolve_mix, synth_batch
+from tinyts.data.synth.core import synth_multivariate
+from tinyts.data.synth.corpus import real_corpus, resolve_mix, synth_batch
 from tinyts.models.cast import CastConfig
 from tinyts.nn.dartnorm import PrefixStats, to_frame
 from tinyts.train.pulse_objective import SeriesFn

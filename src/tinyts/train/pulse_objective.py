@@ -1,7 +1,7 @@
 """TinyPulse pre-training: seeded synthetic batches with masks, and the multi-head loss.
 
 Batch (a pure function of ``seed, step, rank``): ``context_length + forecast_length`` points per
-series from :func:`tinyts.data.synth_corpus.synth_batch`; the first ``context_length`` are the input,
+series from :func:`tinyts.data.synth.corpus.synth_batch`; the first ``context_length`` are the input,
 the rest the forecast target. The mask is a TSPulse ``var_hybrid`` mask (whole patches and single
 points, per-series ratio) and, for a share of the series, a block of whole patches at the end, the
 shape that anomaly scoring and short forecasting use at inference.
@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from tinyts.data.masks import var_hybrid_mask
-from tinyts.data.synth_corpus import resolve_mix, synth_batch
+from tinyts.data.synth.corpus import resolve_mix, synth_batch
 from tinyts.models.pulse import PulseConfig
 from tinyts.nn.norm import MaskedRevIN, masked_mean_std
 from tinyts.nn.spectral import fft_series, frequency_signature

@@ -5,7 +5,7 @@ shape works too. A recipe names the model, its config, the objective, the optimi
 the list of data sources (copied into the model card).
 
 An optional ``data`` section takes series from a pre-generated bank instead of generating them every
-step (:mod:`tinyts.data.synth_bank`, :func:`tinyts.data.synth_augment.bank_batch`)::
+step (:mod:`tinyts.data.synth.bank`, :func:`tinyts.data.synth.augment.bank_batch`)::
 
     data:
       bank: {size: 131072, length: 1024, seed: 0}   # + chunk, cache_dir (default ~/.cache/tinyts/banks)
@@ -69,9 +69,9 @@ def _bank_series(
     The bank generates the objective's mix (and real corpus) unless ``data.bank`` names its own;
     ``data.bank.length`` defaults to twice the training window.
     """
-    from tinyts.data.synth_augment import BankAugment, bank_batch
-    from tinyts.data.synth_bank import BankSpec, open_bank
-    from tinyts.data.synth_corpus import resolve_mix
+    from tinyts.data.synth.augment import BankAugment, bank_batch
+    from tinyts.data.synth.bank import BankSpec, open_bank
+    from tinyts.data.synth.corpus import resolve_mix
 
     unknown = set(data) - {"bank", "augment"}
     if unknown or not isinstance(data.get("bank"), dict):
@@ -189,7 +189,7 @@ def hardware() -> str:
     """One line describing where training ran."""
     import torch
 
-    from tinyts.bench.machine import machine_info
+    from tinyts.machine import machine_info
 
     info = machine_info()
     dev = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU only"

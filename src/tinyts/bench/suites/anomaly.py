@@ -72,7 +72,7 @@ class _Loaded:
 
 
 def _load_all(ctx: BenchContext, result: SuiteResult) -> list[_Loaded]:
-    from tinyts.data.discover import find_anomaly
+    from tinyts.data.io.discover import find_anomaly
 
     out: list[_Loaded] = []
     for source in find_anomaly(ctx.data_dir):
@@ -293,7 +293,7 @@ def run(ctx: BenchContext) -> SuiteResult:
         "field (detector wall time, metric excluded) is on the `vus_pr` row only. Family, univariate, "
         "multivariate and overall means are the notes below (mean over the series each method ran on, "
         "n shown); the tables' mean lines are per family over series where every method has a value.",
-        "`tinypulse*` modes: `tinyts.tasks.anomaly` with its defaults (one pass: blocks of 64, 2 mask "
+        "`tinypulse*` modes: `tinyts.tasks.pulse.anomaly` with its defaults (one pass: blocks of 64, 2 mask "
         "groups, 96-point window scores; multichannel: each channel standardised, max over channels, "
         "channels with at most two distinct values left out when another channel has more, "
         "`binary='skip'`).",

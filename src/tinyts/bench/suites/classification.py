@@ -54,7 +54,7 @@ class PulseMethod:
         self._clf: Any = None
 
     def fit(self, X: Any, y: np.ndarray) -> PulseMethod:
-        from tinyts.tasks.classify import PulseClassifier
+        from tinyts.tasks.classify.api import PulseClassifier
 
         opts = {**self.kwargs, **(self.options if self.method == "tslens" else {})}
         self._clf = PulseClassifier(bundled_model("tinypulse"), method=self.method, seed=self.seed, **opts)
@@ -184,7 +184,7 @@ def _mean_notes(result: SuiteResult) -> list[str]:
 
 def run(ctx: BenchContext) -> SuiteResult:
     """Run the classification suite on ``ctx.data_dir``."""
-    from tinyts.data.discover import find_classification
+    from tinyts.data.io.discover import find_classification
 
     result = SuiteResult()
     problems = [p for p in find_classification(ctx.data_dir) if ctx.wants(p.name) or ctx.wants(p.archive)]

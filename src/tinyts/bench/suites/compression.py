@@ -55,8 +55,8 @@ from tinyts.compress import (
     ltsf_windows,
     prune,
 )
-from tinyts.data.discover import find_ltsf
-from tinyts.data.io import read_ltsf_csv
+from tinyts.data.io.discover import find_ltsf
+from tinyts.data.io.ltsf import read_ltsf_csv
 
 NAME = "compression"
 DESCRIPTION = (

@@ -80,7 +80,7 @@ def make_frame(n_series: int, length: int = LENGTH, seed: int = 0) -> pd.DataFra
 
 
 def _call(task: str, model: Any, df: Any) -> Any:
-    from tinyts.tasks.forecast import forecast_df
+    from tinyts.tasks.forecast.api import forecast_df
     from tinyts.tasks.frames import embed_df
 
     if task == "embed":

@@ -29,8 +29,8 @@ from tinyts.bench.core import BenchContext, Row, SuiteResult, timer
 from tinyts.bench.metrics import QUANTILES, crps_quantiles, mae, mase, mse, seasonal_period
 from tinyts.bench.ours import cast_forecaster
 from tinyts.bench.peers.forecasters import FORECASTERS, ForecastFn, ForecastOutput, ForecastSetup
-from tinyts.data.discover import find_ltsf
-from tinyts.data.io import read_ltsf_csv
+from tinyts.data.io.discover import find_ltsf
+from tinyts.data.io.ltsf import read_ltsf_csv
 from tinyts.data.types import TableSeries
 from tinyts.data.windows import fit_scaler, ltsf_borders
 

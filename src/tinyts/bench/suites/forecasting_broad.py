@@ -8,7 +8,7 @@ training part are filled by linear interpolation (nearest value at the ends) for
 the statsforecast models cannot take NaN; missing values inside a test part are skipped when scoring
 and counted in the notes.
 
-Seasonal period P: :func:`tinyts.data.io_forecast.seasonal_period` (Monash convention for ``.tsf``:
+Seasonal period P: :func:`tinyts.data.io.forecast.seasonal_period` (Monash convention for ``.tsf``:
 hourly 24, daily 7, weekly 52, monthly 12, quarterly 4, yearly and unknown 1; M4 convention for M4:
 weekly and daily 1). Every method gets ``season_length = P``.
 
@@ -50,8 +50,8 @@ from tinyts.bench.peers.forecasters import (
     ForecastOutput,
     ForecastSetup,
 )
-from tinyts.data.discover import ForecastArchive, find_forecast_archives
-from tinyts.data.io_forecast import M4Data, TsfData, seasonal_period
+from tinyts.data.io.discover import ForecastArchive, find_forecast_archives
+from tinyts.data.io.forecast import M4Data, TsfData, seasonal_period
 
 NAME = "forecasting_broad"
 DESCRIPTION = (
@@ -446,7 +446,7 @@ PROTOCOL_NOTES = [
     "season_length=P, one model per series), 9 quantiles from their prediction intervals (levels 20/40/"
     "60/80 % -> 0.4/0.6, 0.3/0.7, 0.2/0.8, 0.1/0.9; the mean as 0.5 and point forecast); a series on which "
     "a model fails gets the seasonal naive forecast (counted as fallbacks). fracast: Fracast-0 zero-shot "
-    "with its bundled weights, its own quantiles. tinycast: the bundled model, tinyts.tasks.forecast "
+    "with its bundled weights, its own quantiles. tinycast: the bundled model, tinyts.tasks.forecast.api "
     "defaults (anchored strategy, SIFI, sign-flip symmetry), median as point forecast.",
 ]
 

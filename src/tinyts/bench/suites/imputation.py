@@ -30,8 +30,8 @@ from tinyts.bench.peers.imputers import (
     saits_chunks_per_window,
     saits_recipe,
 )
-from tinyts.data.discover import find_ltsf
-from tinyts.data.io import read_ltsf_csv
+from tinyts.data.io.discover import find_ltsf
+from tinyts.data.io.ltsf import read_ltsf_csv
 from tinyts.data.masks import block_mask, hybrid_mask
 from tinyts.data.types import TableSeries
 from tinyts.data.windows import fit_scaler, ltsf_borders

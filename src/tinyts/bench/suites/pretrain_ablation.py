@@ -35,8 +35,8 @@ from tinyts.bench.core import BenchContext, Row, SuiteResult, timer
 from tinyts.bench.metrics import mse
 from tinyts.bench.suites.imputation import MASKS, PATCH, QUICK_RATIOS, RATIOS, WINDOW, _mask_rng, _prepare
 from tinyts.bench.suites.pretrain_val_cast import score_cast_runs
-from tinyts.data.discover import find_ltsf
-from tinyts.data.io import read_ltsf_csv
+from tinyts.data.io.discover import find_ltsf
+from tinyts.data.io.ltsf import read_ltsf_csv
 
 NAME = "pretrain_ablation"
 DESCRIPTION = (
@@ -129,7 +129,7 @@ def _score_imputation(
 ) -> None:
     """The imputation protocol over the validation rows, for the TinyPulse runs and ``linear_interp``."""
     from tinyts.bench.peers.imputers import linear_fill
-    from tinyts.tasks.impute import impute
+    from tinyts.tasks.pulse.impute import impute
 
     ratios = QUICK_RATIOS if ctx.quick else RATIOS
     wanted = [d.lower() for d in (ctx.datasets or DATASETS)]

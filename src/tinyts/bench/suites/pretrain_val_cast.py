@@ -28,9 +28,9 @@ from tinyts.bench.ours import cast_forecaster
 from tinyts.bench.peers.forecasters import FORECASTERS, ForecastFn, ForecastSetup
 from tinyts.bench.suites.forecasting import _Data, _forecast_all, _score
 from tinyts.bench.suites.forecasting_broad import BroadData, build_dataset, forecast_dataset, gmean, score
-from tinyts.data.discover import find_ltsf
-from tinyts.data.io import read_ltsf_csv
-from tinyts.data.io_forecast import M4_HORIZON, seasonal_period
+from tinyts.data.io.discover import find_ltsf
+from tinyts.data.io.forecast import M4_HORIZON, seasonal_period
+from tinyts.data.io.ltsf import read_ltsf_csv
 
 #: horizon of the LTSF validation windows, and origins per dataset (x channels)
 HORIZON, ORIGINS, QUICK_ORIGINS = 96, 24, 4

@@ -78,7 +78,7 @@ def minirocket_embed(database: np.ndarray, queries: np.ndarray, seed: int) -> tu
 
 
 #: method name -> embedder; the suite runs them in this order. ``tinypulse``: register embeddings
-#: averaged over 16 circular shifts (the default of ``tinyts.tasks.embed.embed``); ``tinypulse_1pass``:
+#: averaged over 16 circular shifts (the default of ``tinyts.tasks.pulse.embed.embed``); ``tinypulse_1pass``:
 #: one pass (the fast setting for very large collections); ``tinypulse_detail``: the positional time +
 #: FFT token embeddings (one pass); ``tinypulse_pooled``: time tokens of every depth pooled over time
 #: (max, min, PPV), standardised, averaged over 2 passes (offsets 0 and half a patch);
@@ -184,7 +184,7 @@ def _rows(method: str, hits: np.ndarray, db: Database, seconds: float, result: S
 
 def run(ctx: BenchContext) -> SuiteResult:
     """Run the retrieval suite on ``ctx.data_dir``."""
-    from tinyts.data.discover import find_classification
+    from tinyts.data.io.discover import find_classification
 
     result = SuiteResult()
     rng = np.random.default_rng(ctx.seed)
@@ -248,7 +248,7 @@ def run(ctx: BenchContext) -> SuiteResult:
         "normalisation sees them). `minirocket`: aeon `MiniRocket` (10,000 kernels, seed "
         f"{ctx.seed}) fitted without labels on the z-normalised database, PPV features of database and "
         "z-normalised queries, unscaled. `tinypulse`: the bundled TinyPulse's register embeddings (192-d, "
-        "zero-shot) averaged over 16 circular shifts of the series (`tinyts.tasks.embed.embed` default); "
+        "zero-shot) averaged over 16 circular shifts of the series (the `embed` default); "
         "`tinypulse_1pass`: the same from a single pass (no shift averaging; the fast setting); "
         "`tinypulse_detail`: the decoder's time + FFT tokens flattened (2,304-d, one pass); "
         "`tinypulse_pooled`: `embed(kind='pooled')`, the time tokens of all 14 depths pooled over time by "

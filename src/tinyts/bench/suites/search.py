@@ -1,13 +1,13 @@
 """``search``: similarity search at scale -- embedding throughput, index build, memory, latency, recall.
 
-A corpus of ``N`` synthetic series of 512 points (:func:`tinyts.data.synth.synth_ts`, the project's
+A corpus of ``N`` synthetic series of 512 points (:func:`tinyts.data.synth.core.synth_ts`, the project's
 SynthTS-style generator) is generated and embedded in chunks of :data:`CHUNK` series (bounded memory:
 only the ``(N, 192)`` float32 embeddings are kept, never the raw corpus), with the bundled TinyPulse's
 register embeddings in their single-pass setting (``shifts=1``: the fast setting for large collections;
 the default 16-shift setting costs 16x) at :data:`BATCH` rows per forward pass. The sizes of
 :data:`SIZES` are prefixes of one corpus, so the largest is embedded once.
 
-For each size and engine of :class:`tinyts.tasks.retrieve.SimilarityIndex` (``exact`` numpy brute force,
+For each size and engine of :class:`~tinyts.tasks.search.retrieve.SimilarityIndex` (``exact`` brute force,
 faiss ``hnsw`` and ``ivf`` with the index's default parameters) the suite measures:
 
 - ``fit_seconds``: index build time from the embeddings (for ``exact``: copying the vectors in and
@@ -88,8 +88,8 @@ def _busy_seconds() -> float | None:
 
 def embed_corpus(model: Any, n: int, seed: int, progress: bool = True) -> tuple[np.ndarray, dict[str, float]]:
     """Generate and embed ``n`` synthetic series chunk by chunk; ``(n, dim)`` float32 and timings."""
-    from tinyts.data.synth import synth_ts
-    from tinyts.tasks.embed import embed
+    from tinyts.data.synth.core import synth_ts
+    from tinyts.tasks.pulse.embed import embed
 
     rng = np.random.default_rng(seed)
     out: np.ndarray | None = None
@@ -126,8 +126,8 @@ def embed_corpus(model: Any, n: int, seed: int, progress: bool = True) -> tuple[
 
 
 def _queries(model: Any, seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    from tinyts.data.synth import synth_ts
-    from tinyts.tasks.embed import embed
+    from tinyts.data.synth.core import synth_ts
+    from tinyts.tasks.pulse.embed import embed
 
     raw = synth_ts(n, LENGTH, seed=seed + 1_000_003).astype(np.float64)
     return raw, embed(model, raw[:, None, :], shifts=SHIFTS, batch_size=BATCH)
@@ -137,7 +137,7 @@ def _index_mb(index: Any) -> float:
     ann = index._ann
     if ann is None:
         return float(index.vectors.nbytes) / 2**20
-    from tinyts.tasks.search_engines import faiss_module
+    from tinyts.tasks.search.engines import faiss_module
 
     return float(faiss_module().serialize_index(ann).nbytes) / 2**20
 
@@ -155,8 +155,8 @@ def measure_engine(
     engine: str, vectors: np.ndarray, q_vec: np.ndarray, q_raw: np.ndarray, truth: np.ndarray, model: Any
 ) -> dict[str, Any]:
     """Build one engine over ``vectors`` and time it; ``truth`` = exact top-k rows of the queries."""
-    from tinyts.tasks.embed import embed
-    from tinyts.tasks.retrieve import SimilarityIndex
+    from tinyts.tasks.pulse.embed import embed
+    from tinyts.tasks.search.retrieve import SimilarityIndex
 
     gc.collect()
     rss0 = _rss_mb()
@@ -192,7 +192,7 @@ def measure_engine(
 
 
 def _params(index: Any, n: int) -> str:
-    from tinyts.tasks.search_engines import ivf_params
+    from tinyts.tasks.search.engines import ivf_params
 
     if index.engine == "hnsw":
         return f"M={index.hnsw_m}, efConstruction={index.ef_construction}, efSearch={max(index.ef_search, K)}"
@@ -205,7 +205,7 @@ def _params(index: Any, n: int) -> str:
 def run(ctx: BenchContext) -> SuiteResult:
     """Run the search suite (synthetic data; ``ctx.data_dir`` is not read)."""
     from tinyts.bench.ours import bundled_model
-    from tinyts.tasks.search_engines import exact_search
+    from tinyts.tasks.search.engines import exact_search
 
     result = SuiteResult()
     engines = ctx.select_methods(ENGINES, result, NAME)
@@ -287,7 +287,7 @@ def _threads() -> dict[str, Any]:
     import torch
 
     try:
-        from tinyts.tasks.search_engines import faiss_module
+        from tinyts.tasks.search.engines import faiss_module
 
         faiss_threads: Any = faiss_module().omp_get_max_threads()
     except ImportError:

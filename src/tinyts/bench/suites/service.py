@@ -1,6 +1,6 @@
 """``service``: the HTTP service (``tinyts serve``) under a bounded load of concurrent clients on loopback.
 
-The server runs in its own process (``python -m tinyts.cli_serve``, bundled TinyPulse, default limits and
+The server runs in its own process (``python -m tinyts.cli.serve``, bundled TinyPulse, default limits and
 ``--max-concurrent``) on a free 127.0.0.1 port. After ``/health`` answers and a few warm-up requests,
 each route in :data:`ROUTES` gets a fixed number of requests from ``clients`` threads, each with its own
 keep-alive connection (the stdlib's ``http.client``: the client costs little next to the server). Every
@@ -136,7 +136,7 @@ def _load(port: int, path: str, body: bytes, clients: int, total: int, deadline:
 
 
 def _start_server(port: int, log: IO[bytes]) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "tinyts.cli_serve", "--host", "127.0.0.1", "--port", str(port)]
+    cmd = [sys.executable, "-m", "tinyts.cli.serve", "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--pulse", "tinypulse", "--log-level", "warning"]
     # output to a file, not a pipe: a pipe nobody reads could fill up and block the server
     return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
@@ -219,7 +219,7 @@ def run(ctx: BenchContext) -> SuiteResult:
         for phase, mb in (("start", peak_start), ("end", peak_end)):
             result.add(Row(DATASET, "server", "peak_mem_mb", mb, extra={"phase": phase}))
         result.notes += [
-            f"Server: `python -m tinyts.cli_serve --pulse tinypulse` (default limits, --max-concurrent 2), "
+            f"Server: `python -m tinyts.cli.serve --pulse tinypulse` (default limits, --max-concurrent 2), "
             f"up in {startup:.1f} s; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; "
             f"{os.cpu_count()} CPUs seen, shared with the clients.",
             f"Load: per route {warmup} warm-up request(s) (not counted), then {total} requests of one "

@@ -83,7 +83,7 @@ SYNTH_LENGTH = 1024
 
 
 def _synth(batch: int) -> tuple[Callable[[], Any], dict[str, Any]]:
-    from tinyts.data.synth import synth_ts
+    from tinyts.data.synth.core import synth_ts
 
     seeds = iter(range(1_000_000))
 

@@ -1,0 +1,275 @@
+"""``tinyts search build|query`` and ``tinyts embed``: TinyPulse embeddings and similarity search.
+
+Series files (FILES / FILE):
+
+- UCR/UEA classification files (``.ts``, ``.arff``, ``.tsv``, ``.txt``, headerless label-first ``.csv``):
+  one series per case, id ``STEM:ROW`` (0-based row in the file; labels are not used);
+- ``.npy``: ``(time,)`` one series, ``(n, time)`` n univariate series, ``(n, channels, time)`` n series;
+  id ``STEM:ROW``;
+- any other ``.csv``: a wide table (one numeric column per channel, optional leading date column) holding
+  one series, id ``STEM``.
+
+Series may have any length (resampled to the model's context) and missing values (empty cells / NaN).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from tinyts.cli.common import Overwrite, check_outputs, fail
+from tinyts.cli.distributed import EngineOpt, WorkersOpt, cases_frame, check_engine, run_frame
+
+search_app = typer.Typer(
+    help="Build and query a similarity index of TinyPulse embeddings.", no_args_is_help=True
+)
+
+_CLASSIFICATION = (".ts", ".arff", ".tsv", ".txt")
+_FILES_HELP = (
+    "Series files: UCR/UEA .ts/.arff/.tsv/.txt (or label-first .csv), one series per case; .npy "
+    "(n, time) or (n, channels, time); a wide .csv (one column per channel) is one series."
+)
+
+
+_fail = fail
+
+
+def read_series_file(path: Path) -> tuple[list[Any], list[str]]:
+    """Series of one file (see the module docstring) and their ids.
+
+    Returns
+    -------
+    series, ids : list
+        ``(channels, time)`` float64 arrays and ``STEM:ROW`` (or ``STEM``) ids.
+    """
+    import numpy as np
+
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist")
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise ValueError(f"{path} could not be read as a numeric .npy array ({exc})") from exc
+        if arr.ndim == 1:
+            arr = arr[None, None, :]
+        elif arr.ndim == 2:
+            arr = arr[:, None, :]
+        elif arr.ndim != 3:
+            raise ValueError(
+                f"{path} has shape {arr.shape}; expected (time,), (n, time) or (n, channels, time)"
+            )
+        return list(arr), [f"{path.stem}:{i}" for i in range(len(arr))]
+    from tinyts.data.io.discover import _is_label_first_csv
+
+    if suffix in _CLASSIFICATION or (suffix == ".csv" and _is_label_first_csv(path)):
+        from tinyts.data.io.ltsf import read_classification
+
+        split = read_classification(path)
+        return list(split.X), [f"{path.stem}:{i}" for i in range(split.n_cases)]
+    if suffix == ".csv":
+        from tinyts.cli.files import read_wide_csv
+
+        return [read_wide_csv(path).values], [path.stem]
+    raise ValueError(f"{path}: unsupported file type {suffix!r}; {_FILES_HELP}")
+
+
+def _read_all(files: list[Path]) -> tuple[list[Any], list[str]]:
+    series: list[Any] = []
+    ids: list[str] = []
+    for f in files:
+        s, i = read_series_file(f)
+        series += s
+        ids += i
+    dupes = sorted({i for i in ids if ids.count(i) > 1}) if len(set(ids)) != len(ids) else []
+    if dupes:
+        raise ValueError(
+            f"two input files give the same ids {dupes[:3]}: rename one (ids come from file names)"
+        )
+    return series, ids
+
+
+_MODEL = Annotated[str, typer.Option(help="Bundled model name or checkpoint folder.")]
+_SHIFTS = Annotated[
+    int | None,
+    typer.Option(help="Circular shifts averaged per series (default 16; 1 = one pass, ~16x faster)."),
+]
+_CHANNELS = Annotated[str, typer.Option(help="concat | mean: how channel embeddings combine.")]
+
+
+def embed_on_engine(
+    engine: str, workers: int, model: str, series: list[Any], ids: list[str], **options: Any
+) -> Any:
+    """Embeddings ``(n, dim)`` of ``series`` (in their order) computed by ``engine``'s workers."""
+    import numpy as np
+
+    from tinyts.tasks.frames import embed_df
+
+    frame, targets = cases_frame(series, ids)
+    out = run_frame(
+        engine,
+        workers,
+        lambda f: embed_df(model, f, target_col=targets, **options),
+        frame,
+        "unique_id",
+        per_row=False,
+    )
+    return np.ascontiguousarray(out.drop(columns="unique_id").to_numpy(), dtype=np.float32)
+
+
+@search_app.command("build")
+def build(
+    files: Annotated[list[Path], typer.Argument(help=_FILES_HELP)],
+    out: Annotated[Path, typer.Option("--out", help="Index folder to write.")],
+    method: Annotated[
+        str, typer.Option(help="auto (exact up to 100,000 series, then IVF) | exact | hnsw | ivf")
+    ] = "auto",
+    shifts: _SHIFTS = None,
+    channels: _CHANNELS = "concat",
+    model: _MODEL = "tinypulse",
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    overwrite: Overwrite = False,
+    engine: EngineOpt = None,
+    workers: WorkersOpt = 2,
+) -> None:
+    """Embed every series of FILES with TinyPulse and write a similarity index folder."""
+    from tinyts.fileio import atomic_dir
+    from tinyts.models.base import CheckpointError
+    from tinyts.tasks.search.retrieve import SimilarityIndex
+
+    check_outputs([(out, "--out", "dir")], overwrite=overwrite, inputs=files)
+    check_engine(engine)
+    try:
+        series, ids = _read_all(files)
+        index = SimilarityIndex(model, shifts=shifts, channels=channels, method=method)
+        if engine is None:
+            index.add(series, ids, progress=progress)
+        elif method == "hnsw":  # no shards for HNSW: embedded on the cluster, built here
+            c = index.embed_config
+            options = {"kind": c.kind, "shifts": c.shifts, "channels": c.channels}
+            index.add_vectors(embed_on_engine(engine, workers, model, series, ids, **options), ids)
+        else:  # exact, or IVF trained on a sample and filled by shards (tasks.search.distributed_index)
+            from tinyts.cli.distributed import cluster
+            from tinyts.tasks.distributed import to_engine
+            from tinyts.tasks.search.distributed_index import build_index
+
+            frame, targets = cases_frame(series, ids)
+            with cluster(engine, workers):
+                index = build_index(
+                    to_engine(frame, engine, 2 * workers),
+                    model,
+                    target_col=targets,
+                    shifts=shifts,
+                    channels=channels,
+                    method=method,
+                )
+        with atomic_dir(out) as tmp:
+            index.save(tmp)
+        folder = out
+    except (ValueError, TypeError, FileNotFoundError, ImportError, CheckpointError) as exc:
+        _fail(str(exc))
+        return
+    typer.echo(f"indexed {len(index)} series (dim {index.dim}, engine {index.engine}) -> {folder}")
+
+
+@search_app.command("query")
+def query(
+    index_dir: Annotated[Path, typer.Argument(help="Index folder written by `tinyts search build`.")],
+    file: Annotated[Path, typer.Argument(help="Query series file (same formats as build).")],
+    k: Annotated[int, typer.Option("-k", "--k", help="Hits per query.")] = 10,
+    out: Annotated[Path | None, typer.Option(help="Also write the hits as csv here.")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Model for the queries (default: the index's own).")
+    ] = None,
+    overwrite: Overwrite = False,
+) -> None:
+    """The K nearest indexed series of every series in FILE."""
+    from tinyts.fileio import atomic_file
+    from tinyts.models.base import CheckpointError
+
+    check_outputs([(out, "--out", "file")], overwrite=overwrite, inputs=[file, index_dir])
+    from tinyts.tasks.search.retrieve import SimilarityIndex
+
+    try:
+        index = SimilarityIndex.load(index_dir, model=model)
+        series, qids = read_series_file(file)
+        hits = index.search(series, k=k)
+    except (ValueError, TypeError, FileNotFoundError, ImportError, CheckpointError) as exc:
+        _fail(str(exc))
+        return
+    frame = hits.to_frame()
+    frame.insert(1, "query_id", [qids[q] for q in frame["query"]])
+    for q, qid in enumerate(qids):
+        typer.echo(f"{qid}:")
+        for rank, (hid, dist) in enumerate(zip(hits.ids[q], hits.distances[q], strict=True), start=1):
+            typer.echo(f"  {rank:>3}  {hid}  {dist:.4f}")
+    if out is not None:
+        with atomic_file(out) as tmp:
+            frame.to_csv(tmp, index=False)
+        typer.echo(f"hits -> {out}")
+
+
+def embed_command(
+    file: Annotated[Path, typer.Argument(help=_FILES_HELP)],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output .npy (n, dim) or .csv (id + one column per dimension)."),
+    ] = None,
+    kind: Annotated[
+        str,
+        typer.Option(
+            help="register (semantic) | detail (time + FFT tokens) | pooled (shift-robust, 2 passes)"
+        ),
+    ] = "register",
+    shifts: _SHIFTS = None,
+    channels: _CHANNELS = "concat",
+    model: _MODEL = "tinypulse",
+    overwrite: Overwrite = False,
+    engine: EngineOpt = None,
+    workers: WorkersOpt = 2,
+) -> None:
+    """Write one TinyPulse embedding vector per series of FILE."""
+    import numpy as np
+
+    from tinyts.fileio import atomic_file
+    from tinyts.models.base import CheckpointError, load
+    from tinyts.models.pulse import TinyPulse
+    from tinyts.tasks.pulse.embed import embed
+
+    target = out or file.with_suffix(".embeddings.npy")
+    if target.suffix.lower() not in (".npy", ".csv"):
+        _fail(f"--out must end in .npy or .csv, got {target.name}")
+    check_outputs([(target, "--out", "file")], overwrite=overwrite, inputs=[file])
+    check_engine(engine)
+    try:
+        pulse = load(model)
+        if not isinstance(pulse, TinyPulse):
+            raise ValueError(f"{model} is a {type(pulse).__name__}; embeddings need a TinyPulse model")
+        series, ids = read_series_file(file)
+        if engine is None:
+            vectors = embed(pulse, series, kind=kind, shifts=shifts, channels=channels, progress=True)
+        else:
+            options = {"kind": kind, "shifts": shifts, "channels": channels}
+            vectors = embed_on_engine(engine, workers, model, series, ids, **options)
+    except (ValueError, TypeError, FileNotFoundError, CheckpointError) as exc:
+        _fail(str(exc))
+        return
+    with atomic_file(target) as tmp:
+        if target.suffix.lower() == ".npy":
+            np.save(tmp, vectors, allow_pickle=False)
+        else:
+            import pandas as pd
+
+            frame = pd.DataFrame(vectors, columns=[f"e{j}" for j in range(vectors.shape[1])])
+            frame.insert(0, "id", ids)
+            frame.to_csv(tmp, index=False)
+    typer.echo(f"{vectors.shape[0]} series x {vectors.shape[1]} dims -> {target}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``search`` commands (and ``embed``) to the root app."""
+    app.add_typer(search_app, name="search")
+    app.command("embed")(embed_command)

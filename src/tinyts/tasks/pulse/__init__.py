@@ -1,0 +1,1 @@
+"""TinyPulse tasks on arrays: imputation, anomaly scores and embeddings."""

@@ -1,0 +1,410 @@
+"""Zero-shot anomaly scores from TinyPulse: time, FFT and forecast heads, fused.
+
+Each channel is standardised with its whole-series mean and std (as TSPulse does), so errors are
+comparable along the series. Then, per mode:
+
+``time`` / ``fft``
+    The series is tiled by scoring blocks of ``agg`` points. Block ``j`` is scored inside the
+    context window that ends with it (or the first window, for blocks in the first context). Its
+    patches are split into ``groups`` interleaved sets; each set is hidden in one copy of the window
+    and reconstructed by the time head (``time``) or through the inverse FFT (``fft``). The score of a
+    point is its squared reconstruction error. Each point is scored exactly once, so a series of T
+    points costs about ``groups * T / agg`` forward passes, against ``T * agg / patch`` for the
+    reference procedure (every stride-1 window copied once per masked patch).
+``forecast``
+    Windows at stride ``forecast_length`` predict the next ``forecast_length`` points from the
+    register tokens; the score is the squared forecast error. The first context has no forecast and
+    gets the first forecast score.
+
+Post-processing per mode: a centred moving average of the squared errors over ``smooth`` points (96 by
+default: TSPulse scores a window by the mean squared error over its last 96 points, so this is the same
+window score, centred on the window), then min-max scaling. ``ensemble`` fuses the three scaled streams
+point-wise, by their max (``fuse="max"``, TSPulse's rule) or their mean (``fuse="mean"``). Then
+sharpening (``sharpen``, default 0.3): each point's score is multiplied by ``0.7 + 0.3 e``, ``e`` its own
+squared error relative to the largest in its window, so a short anomaly is not smeared over the
+whole 96-point window (its points rank above their neighbours) while window-level evidence still
+orders the windows. Multichannel series are scored per channel (each standardised on its own, so
+squared errors share one scale) and combined by the max over channels of the window scores, before
+min-max scaling; channels with at most two distinct values (flags, one-hot commands) are left out when
+another channel has more (``binary="skip"``, :func:`scored_channels`). The result has one score per
+time point, aligned to the input.
+
+Edges: the moving average runs over the points that have an error (windows shrink at the ends of the
+series instead of repeating the edge value), and the forecast head has no score in the first context
+(it has nothing to forecast from): there the ensemble uses the other heads, and ``mode="forecast"``
+gives its lowest score. Both were artefacts before 2026-12-05 (the first context copied the first
+forecast error: a series start scored 1.0 for ~500 rows).
+
+Scale (``scale=``): ``"robust"`` (default) returns ``(s - median(s)) / (1.4826 MAD(s))`` of the fused
+score ``s``: how many robust standard deviations a point sits above the series' own typical score,
+so one threshold means the same on every series; :func:`anomaly_flags` flags points above
+:data:`DEFAULT_THRESHOLD`. ``"minmax"`` returns ``s`` in [0, 1] (the TSB-AD protocol scales every
+detector that way; its benchmark does the scaling itself). Both are the same ranking.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from tinyts.data.convert.arrays import to_batch
+from tinyts.models.pulse import TinyPulse
+
+HEADS = ("time", "fft", "forecast")
+MODES = (*HEADS, "ensemble")
+#: what :func:`window_errors` returns: the window scores of each head, then its raw point errors
+STREAMS = (*HEADS, *(f"{k}_point" for k in HEADS))
+FUSE = ("max", "mean")
+SCALES = ("robust", "minmax")
+BINARY = ("skip", "score")
+#: Default flag rule: a point is flagged when its robust score exceeds this many robust standard
+#: deviations of the series' own scores (see :func:`anomaly_flags`; calibrated on clean synthetic
+#: series, docs/tinypulse.md "Flags").
+DEFAULT_THRESHOLD = 6.0
+#: Weight of the point evidence that sharpens the window scores (0 = window scores only): a point's
+#: score is its window score times ``1 - SHARPEN + SHARPEN * e``, where ``e`` in [0, 1] is its own
+#: squared error relative to the largest one within its window (:func:`fuse_heads`). Chosen on corpus
+#: series held back from pre-training, with injected anomalies (docs/tinypulse.md "Binary channels
+#: and sharpening").
+SHARPEN = 0.3
+#: Floor of the robust spread, in min-max units of the fused score (a series scored flat everywhere
+#: but one region has MAD 0).
+_MAD_FLOOR = 1e-3
+
+
+def _minmax(s: np.ndarray) -> np.ndarray:
+    lo, hi = np.nanmin(s), np.nanmax(s)
+    return np.zeros_like(s) if not np.isfinite(hi - lo) or hi - lo <= 0 else (s - lo) / (hi - lo)
+
+
+def _smooth(s: np.ndarray, k: int) -> np.ndarray:
+    """Centred moving average of ``k`` points over the finite values only.
+
+    At the ends the window shrinks to the points that exist (no padding); a point whose whole window
+    has no finite value stays NaN.
+    """
+    s = np.asarray(s, dtype=np.float64)
+    k = min(k, s.size)
+    if k <= 1:
+        return s.copy()
+    ok = np.isfinite(s)
+    csum = np.concatenate([[0.0], np.cumsum(np.where(ok, s, 0.0))])
+    ccnt = np.concatenate([[0], np.cumsum(ok)])
+    i = np.arange(s.size)
+    lo, hi = np.clip(i - k // 2, 0, s.size), np.clip(i + k - k // 2, 0, s.size)
+    count = ccnt[hi] - ccnt[lo]
+    out = np.full(s.size, np.nan)
+    has = count > 0
+    out[has] = (csum[hi] - csum[lo])[has] / count[has]
+    return out
+
+
+def robust_scale(s: np.ndarray) -> np.ndarray:
+    """``(s - median) / (1.4826 MAD)`` of a score stream, with a floor on the spread."""
+    s = np.asarray(s, dtype=np.float64)
+    med = float(np.median(s))
+    mad = 1.4826 * float(np.median(np.abs(s - med)))
+    return (s - med) / max(mad, _MAD_FLOOR)
+
+
+def anomaly_flags(scores: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
+    """Points to act on: robust scores (``anomaly_scores(..., scale="robust")``) above ``threshold``.
+
+    Parameters
+    ----------
+    scores : np.ndarray
+        Robust anomaly scores, one per time point.
+    threshold : float
+        Robust standard deviations above the series' typical score; default
+        :data:`DEFAULT_THRESHOLD`. Lower flags more (recall), higher flags less (precision).
+
+    Returns
+    -------
+    np.ndarray
+        Boolean, same shape as ``scores``.
+    """
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, (int, float, np.number))
+        or not np.isfinite(threshold)
+    ):
+        raise ValueError(f"threshold must be a finite number, got {threshold!r}")
+    return np.asarray(scores, dtype=np.float64) > float(threshold)
+
+
+def _forward(model: TinyPulse, xw: np.ndarray, ow: np.ndarray, batch_size: int) -> dict[str, np.ndarray]:
+    outs: dict[str, list[np.ndarray]] = {"time": [], "fft": [], "forecast": []}
+    with torch.inference_mode():
+        for lo in range(0, len(xw), batch_size):
+            x = torch.from_numpy(xw[lo : lo + batch_size, None, :])
+            o = torch.from_numpy(ow[lo : lo + batch_size, None, :])
+            out = model(x, o)
+            outs["time"].append(model.denormalize(out["recon"], out)[:, 0].numpy())
+            outs["fft"].append(model.denormalize(out["recon_fft"], out)[:, 0].numpy())
+            outs["forecast"].append(model.denormalize(out["forecast"], out)[:, 0].numpy())
+    return {k: np.concatenate(v) if v else np.zeros((0, 0), np.float32) for k, v in outs.items()}
+
+
+def _reconstruction_errors(
+    model: TinyPulse, z: np.ndarray, agg: int, groups: int, batch_size: int, offset: int = 0
+) -> dict[str, np.ndarray]:
+    """Squared time-head and FFT-head errors of every point of a standardised 1-D series."""
+    length, patch = model.config.context_length, model.config.patch_length
+    t = z.size
+    padded_left = max(0, length - t)
+    zp = np.concatenate([np.zeros(padded_left, np.float32), z.astype(np.float32)])
+    obs_base = np.ones(zp.size, dtype=bool)
+    obs_base[:padded_left] = False
+    tp = zp.size
+    # block edges: every ``agg`` points, the grid shifted by ``offset`` (a multiple of the patch)
+    edges = np.unique(np.clip(np.arange(-offset, tp + agg, agg), 0, tp))
+    xs, os_, targets = [], [], []
+    for b0, b1 in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
+        s = int(np.clip(b1 - length, 0, tp - length))
+        block = np.arange(b0, b1)
+        patch_id = (block - b0) // patch
+        for g in range(groups):
+            hide = block[patch_id % groups == g]
+            hide = hide[hide >= padded_left]
+            if hide.size == 0:
+                continue
+            obs = obs_base[s : s + length].copy()
+            obs[hide - s] = False
+            xs.append(zp[s : s + length])
+            os_.append(obs)
+            targets.append((s, hide))
+    out = _forward(model, np.stack(xs), np.stack(os_), batch_size)
+    err = {k: np.full(tp, np.nan) for k in ("time", "fft")}
+    for i, (s, hide) in enumerate(targets):
+        for key in err:
+            err[key][hide] = (out[key][i, hide - s] - zp[hide]) ** 2
+    return {k: v[padded_left:] for k, v in err.items()}
+
+
+def _forecast_errors(model: TinyPulse, z: np.ndarray, batch_size: int, stride: int = 0) -> np.ndarray:
+    length = model.config.context_length
+    horizon = min(stride, model.config.forecast_length) if stride > 0 else model.config.forecast_length
+    t = z.size
+    err = np.full(t, np.nan)
+    if t <= length:
+        return np.zeros(t)
+    ends = np.arange(length, t, horizon)
+    idx = ends[:, None] - length + np.arange(length)[None, :]
+    xw = z.astype(np.float32)[idx]
+    out = _forward(model, xw, np.ones_like(xw, dtype=bool), batch_size)["forecast"]
+    for i, e in enumerate(ends.tolist()):
+        stop = min(e + horizon, t)
+        err[e:stop] = (out[i, : stop - e] - z[e:stop]) ** 2
+    return err  # NaN over the first context: nothing to forecast from
+
+
+def window_errors(
+    model: TinyPulse,
+    series: np.ndarray,
+    *,
+    agg: int = 64,
+    groups: int = 2,
+    smooth: int = 96,
+    batch_size: int = 256,
+) -> dict[str, np.ndarray]:
+    """Window scores of one 1-D series: the squared errors of each head, standardised units, smoothed.
+
+    Returns ``time``, ``fft`` and ``forecast`` streams (not yet min-max scaled), one value per point;
+    the forecast stream is NaN where no window has a forecast (the first context, less half the
+    smoothing window). The unsmoothed squared errors come with them as ``time_point``, ``fft_point``
+    and ``forecast_point`` (the point evidence of :func:`fuse_heads`). A constant channel carries no
+    anomaly evidence: zeros, no model call.
+    """
+    x = np.asarray(series, dtype=np.float64)
+    obs = np.isfinite(x)
+    mean, std = x[obs].mean(), x[obs].std()
+    if not std > 0:
+        return {k: np.zeros(x.size) for k in STREAMS}
+    z = np.where(obs, (x - mean) / std, 0.0)
+    raw = _reconstruction_errors(model, z, agg, groups, batch_size)
+    raw["forecast"] = _forecast_errors(model, z, batch_size)
+    return {**{k: _smooth(raw[k], smooth) for k in HEADS}, **{f"{k}_point": raw[k] for k in HEADS}}
+
+
+def _point_evidence(point: np.ndarray, k: int) -> np.ndarray:
+    """Each point's squared error over the largest one in its centred ``k``-point window, in [0, 1].
+
+    NaN where the point has no error (the forecast head's first context).
+    """
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    p = np.asarray(point, dtype=np.float64)
+    k = max(1, min(k, p.size))
+    padded = np.pad(np.where(np.isfinite(p), p, -np.inf), (k // 2, k - 1 - k // 2), constant_values=-np.inf)
+    peak = sliding_window_view(padded, k).max(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(np.isfinite(p), np.where(peak > 0, p / peak, 0.0), np.nan)
+
+
+def _check_sharpen(sharpen: Any) -> None:
+    """Raise unless ``sharpen`` is a real number in [0, 1) (see :func:`fuse_heads`)."""
+    if isinstance(sharpen, bool) or not isinstance(sharpen, (int, float)) or not 0.0 <= sharpen < 1.0:
+        raise ValueError(f"sharpen must be a number in [0, 1), got {sharpen!r}")
+
+
+def fuse_heads(
+    errors: dict[str, np.ndarray], fuse: str = "max", *, sharpen: float = SHARPEN, smooth: int = 96
+) -> dict[str, np.ndarray]:
+    """Min-max scale each head's window scores and add their ``ensemble`` (max or mean).
+
+    Points where a head has no score (NaN: the forecast head's first context) are fused from the
+    other heads and get the head's lowest score (0) in its own stream.
+
+    Sharpening (``sharpen > 0`` and the ``<head>_point`` errors present): a window score spreads a
+    short anomaly over the whole ``smooth``-point window, so each point's score is multiplied by
+    ``1 - sharpen + sharpen * e``, where ``e`` is the point's own squared error relative to the
+    largest within its window (for the ensemble: the mean of ``e`` over the heads that have one). The
+    factor stays in ``[1 - sharpen, 1]``: inside an anomalous window the anomalous points rank first,
+    and a point outside cannot climb above a clearly anomalous window. Every stream is min-max scaled
+    again afterwards, so all stay in [0, 1] with a maximum of 1.
+    """
+    if fuse not in FUSE:
+        raise ValueError(f"fuse must be one of {FUSE}, got {fuse!r}")
+    _check_sharpen(sharpen)
+    scaled = {k: _minmax(errors[k]) for k in HEADS}
+    stack = np.stack([scaled[k] for k in HEADS])
+    has = np.isfinite(stack)
+    if fuse == "max":
+        fused = np.max(np.where(has, stack, -np.inf), axis=0)
+    else:
+        fused = np.where(has, stack, 0.0).sum(axis=0) / np.maximum(has.sum(axis=0), 1)
+    scores = {k: np.nan_to_num(v, nan=0.0) for k, v in scaled.items()}
+    scores["ensemble"] = np.where(has.any(axis=0), fused, 0.0)
+    if sharpen > 0 and all(f"{k}_point" in errors for k in HEADS):
+        ev = np.stack([_point_evidence(errors[f"{k}_point"], smooth) for k in HEADS])
+        for i, k in enumerate(HEADS):
+            scores[k] = _minmax(scores[k] * (1.0 - sharpen + sharpen * np.nan_to_num(ev[i], nan=0.0)))
+        ok = np.isfinite(ev)
+        mean_ev = np.where(ok, ev, 0.0).sum(axis=0) / np.maximum(ok.sum(axis=0), 1)
+        scores["ensemble"] = _minmax(scores["ensemble"] * (1.0 - sharpen + sharpen * mean_ev))
+    return scores
+
+
+def scored_channels(values: np.ndarray, binary: str = "skip") -> np.ndarray:
+    """Which channels of ``(channels, time)`` values are scored (boolean mask).
+
+    ``binary="skip"`` (default) leaves out channels with at most two distinct finite values (on/off
+    flags, one-hot commands) when at least one channel has more: such a channel's every switch is
+    unpredictable from its past, so its reconstruction error flags each switch, and the max over
+    channels let a busy command channel hide the telemetry's anomaly (measured on SMAP/MSL training
+    parts with injected anomalies: ``benchmarks/experiments/anomaly_channels_dev.py``). A series whose
+    channels are all binary is scored on all of them. ``binary="score"`` scores every channel.
+    """
+    if binary not in BINARY:
+        raise ValueError(f"binary must be one of {BINARY}, got {binary!r}")
+    v = np.asarray(values, dtype=np.float64)
+    keep = np.ones(v.shape[0], dtype=bool)
+    if binary == "score" or v.shape[0] < 2:
+        return keep
+    many = np.array([np.unique(ch[np.isfinite(ch)]).size > 2 for ch in v])
+    return many if many.any() else keep
+
+
+def series_errors(
+    model: TinyPulse, values: np.ndarray, *, binary: str = "skip", **kwargs: Any
+) -> dict[str, np.ndarray]:
+    """:func:`window_errors` of the scored channels of ``(channels, time)`` values, max over channels.
+
+    Channels are standardised one by one, so their squared errors share one scale and the raw
+    maximum is meaningful (min-max scaling each channel first would let a quiet channel's noise
+    count as much as a real excursion elsewhere). Which channels are scored: :func:`scored_channels`.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    keep = scored_channels(v, binary)
+    per_channel = [window_errors(model, ch, **kwargs) for ch in v[keep]]
+    return {k: np.fmax.reduce([c[k] for c in per_channel]) for k in STREAMS}  # NaN-ignoring max
+
+
+def score_channel(
+    model: TinyPulse,
+    series: np.ndarray,
+    *,
+    agg: int = 64,
+    groups: int = 2,
+    smooth: int = 96,
+    fuse: str = "max",
+    batch_size: int = 256,
+    sharpen: float = SHARPEN,
+) -> dict[str, np.ndarray]:
+    """``time``, ``fft``, ``forecast`` and ``ensemble`` scores of one 1-D series, in [0, 1]."""
+    if fuse not in FUSE:
+        raise ValueError(f"fuse must be one of {FUSE}, got {fuse!r}")
+    _check_sharpen(sharpen)
+    errors = window_errors(model, series, agg=agg, groups=groups, smooth=smooth, batch_size=batch_size)
+    return fuse_heads(errors, fuse, sharpen=sharpen, smooth=smooth)
+
+
+def anomaly_scores(
+    model: TinyPulse,
+    x: Any,
+    *,
+    mode: str = "ensemble",
+    agg: int = 64,
+    groups: int = 2,
+    smooth: int = 96,
+    fuse: str = "max",
+    batch_size: int = 256,
+    scale: str = "robust",
+    binary: str = "skip",
+    sharpen: float = SHARPEN,
+) -> np.ndarray:
+    """One anomaly score per time point of a series (higher = more anomalous).
+
+    Parameters
+    ----------
+    model : TinyPulse
+        Pre-trained model.
+    x : array-like
+        ``(time,)`` or ``(channels, time)``; NaN allowed (missing points are scored from their
+        neighbours' context and count as observed zeros after standardisation).
+    mode : {"time", "fft", "forecast", "ensemble"}
+        Which head(s); see the module docstring.
+    agg, groups, smooth, batch_size
+        Scoring block length (a multiple of the patch length), interleaved mask groups per block,
+        moving-average length of the squared errors (the window score), windows per forward pass.
+    fuse : {"max", "mean"}
+        How ``ensemble`` combines the three min-max scaled heads.
+    scale : {"robust", "minmax"}
+        ``"robust"`` (default): robust standard deviations above the series' typical score (median
+        0; :func:`anomaly_flags` thresholds it); ``"minmax"``: the same ranking in [0, 1].
+    binary : {"skip", "score"}
+        Multichannel series: ``"skip"`` (default) leaves channels with at most two distinct values
+        (flags, one-hot commands) out of the score when another channel has more; ``"score"``
+        scores every channel. See :func:`scored_channels`.
+    sharpen : float
+        Weight in [0, 1) of each point's own error inside its window score (default
+        :data:`SHARPEN`; 0 = window scores only); see :func:`fuse_heads`.
+
+    Returns
+    -------
+    np.ndarray
+        ``(time,)`` float64 scores.
+    """
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if fuse not in FUSE:
+        raise ValueError(f"fuse must be one of {FUSE}, got {fuse!r}")
+    _check_sharpen(sharpen)
+    if smooth < 1:
+        raise ValueError(f"smooth must be a positive number of points, got {smooth}")
+    if agg % model.config.patch_length or agg <= 0:
+        raise ValueError(f"agg must be a positive multiple of the patch length ({model.config.patch_length})")
+    batch = to_batch(x, min_length=2, name="x")
+    if batch.values.shape[0] != 1:
+        raise ValueError("anomaly_scores takes one series, (time,) or (channels, time); loop over a batch")
+    vals = batch.values[0].numpy().astype(np.float64)
+    vals[~batch.observed[0].numpy()] = np.nan
+    errors = series_errors(
+        model, vals, binary=binary, agg=agg, groups=groups, smooth=smooth, batch_size=batch_size
+    )
+    fused = fuse_heads(errors, fuse, sharpen=sharpen, smooth=smooth)[mode]
+    return robust_scale(fused) if scale == "robust" else fused
