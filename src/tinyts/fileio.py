@@ -24,11 +24,9 @@ import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from tinyts.errors import OutputError
+
 __all__ = ["OutputError", "atomic_dir", "atomic_file", "check_output", "same_file"]
-
-
-class OutputError(ValueError):
-    """An output path that cannot or must not be written (exists, is an input, not writable)."""
 
 
 def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:

@@ -14,8 +14,9 @@ from tinyts.cli.main import app
 from tinyts.models.base import CheckpointError, load
 from tinyts.models.lens import PulseLens, lens_config_for
 from tinyts.models.pulse import TinyPulse
+from tinyts.nn.interp import resample_cases
 from tinyts.tasks.classify.api import PulseClassifier
-from tinyts.tasks.classify.data import resample_cases, stratified_split
+from tinyts.tasks.classify.data import stratified_split
 
 torch.set_num_threads(1)
 

@@ -13,8 +13,9 @@ from typer.testing import CliRunner
 from tinyts.cli.main import app
 from tinyts.models.base import load
 from tinyts.models.pulse import TinyPulse
+from tinyts.nn.interp import resample_cases
 from tinyts.tasks.classify.api import PulseClassifier
-from tinyts.tasks.classify.data import as_cases, resample_cases
+from tinyts.tasks.classify.data import as_cases
 from tinyts.tasks.classify.frozen import (
     DEFAULT_LAYERS,
     PulseFrozen,

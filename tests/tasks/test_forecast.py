@@ -335,7 +335,7 @@ def test_divergent_rollout_stays_within_the_history_band(
         nxt = 3.0 * v[..., -1:, None].expand(*v.shape[:-1], m.config.patch_length, len(m.config.quantiles))
         return nxt.contiguous(), None
 
-    monkeypatch.setattr(forecast_engine, "_heads", exploding)
+    monkeypatch.setattr(forecast_engine, "quantile_heads", exploding)
     x = 1.0 + 0.5 * np.sin(np.arange(64) / 3.0)  # history in [0.5, 1.5]: range 1
     res = forecast(model, x, 64, strategy="rollout", sifi=False, symmetry=False)
     q = np.asarray(res.quantiles)

@@ -7,7 +7,6 @@ development state), the method raises :class:`NotBundled`, which the suites reco
 from __future__ import annotations
 
 import os
-from functools import cache
 from typing import Any
 
 import numpy as np
@@ -19,14 +18,13 @@ class NotBundled(NotApplicable):
     """The tinyts checkpoint a method needs is not shipped in this installation."""
 
 
-@cache
 def bundled_model(name: str) -> Any:
-    """``tinyts.models.load(name)`` once per process; :class:`NotBundled` if it is not shipped."""
-    from tinyts.models.base import bundled_names, load
+    """The bundled model ``name``, loaded once per process; :class:`NotBundled` if it is not shipped."""
+    from tinyts.models.base import TinyModel, bundled_names, resolve
 
     if name not in bundled_names():
         raise NotBundled(f"no bundled '{name}' checkpoint in this installation")
-    return load(name)
+    return resolve(name, TinyModel, cache=True)
 
 
 # ---------------------------------------------------------------------------------- anomaly

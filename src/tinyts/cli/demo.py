@@ -59,14 +59,9 @@ def _synthetic(out: Path, seed: int) -> dict[str, Any]:
 
 def _models() -> tuple[TinyPulse, TinyCast]:
     """The bundled checkpoints, in eval mode (a missing or broken one raises)."""
-    from tinyts.models.base import load
+    from tinyts.models.base import resolve
 
-    pulse, cast = load("tinypulse"), load("tinycast")
-    if not isinstance(pulse, TinyPulse) or not isinstance(cast, TinyCast):
-        raise TypeError("the bundled 'tinypulse' / 'tinycast' checkpoints load as the wrong model type")
-    pulse.eval()
-    cast.eval()
-    return pulse, cast
+    return resolve("tinypulse", TinyPulse).eval(), resolve("tinycast", TinyCast).eval()
 
 
 def training_status(name: str) -> str:

@@ -12,6 +12,7 @@ from tinyts import __version__
 from tinyts.bench.runner import SUITES
 from tinyts.cli.common import Overwrite, check_outputs, fail
 from tinyts.cli.distributed import EngineOpt, WorkersOpt, check_engine, run_frame
+from tinyts.errors import CheckpointError, ModelTypeError
 
 if TYPE_CHECKING:
     from tinyts.cli.files import WideTable
@@ -191,16 +192,13 @@ def pretrain(
 
 
 def _load_pulse(name: str) -> TinyPulse:
-    from tinyts.models.base import CheckpointError, load
+    from tinyts.models.base import resolve
     from tinyts.models.pulse import TinyPulse
 
     try:
-        model = load(name)
-    except CheckpointError as exc:
+        return resolve(name, TinyPulse, what="--model")
+    except (CheckpointError, ModelTypeError) as exc:
         _fail(str(exc))
-    if not isinstance(model, TinyPulse):
-        _fail(f"{name} is a {type(model).__name__}, this command needs a TinyPulse model")
-    return model
 
 
 def _pulse_frame(
@@ -221,7 +219,7 @@ def _pulse_frame(
 
 
 def _load_cast(name: str) -> TinyCast:
-    from tinyts.models.base import CheckpointError, bundled_names, load
+    from tinyts.models.base import bundled_names, resolve
     from tinyts.models.cast import TinyCast
 
     if name == "tinycast" and "tinycast" not in bundled_names() and not Path(name).is_dir():
@@ -231,12 +229,9 @@ def _load_cast(name: str) -> TinyCast:
             "(config.json + model.safetensors) with --model FOLDER"
         )
     try:
-        model = load(name)
-    except CheckpointError as exc:
+        return resolve(name, TinyCast, what="--model")
+    except (CheckpointError, ModelTypeError) as exc:
         _fail(str(exc))
-    if not isinstance(model, TinyCast):
-        _fail(f"{name} is a {type(model).__name__}, this command needs a TinyCast model")
-    return model
 
 
 _LONG_HELP = "Long-format csv (one row per series and time step): the {} column."

@@ -63,9 +63,9 @@ def read_series_file(path: Path) -> tuple[list[Any], list[str]]:
                 f"{path} has shape {arr.shape}; expected (time,), (n, time) or (n, channels, time)"
             )
         return list(arr), [f"{path.stem}:{i}" for i in range(len(arr))]
-    from tinyts.data.io.discover import _is_label_first_csv
+    from tinyts.data.io.discover import is_label_first_csv
 
-    if suffix in _CLASSIFICATION or (suffix == ".csv" and _is_label_first_csv(path)):
+    if suffix in _CLASSIFICATION or (suffix == ".csv" and is_label_first_csv(path)):
         from tinyts.data.io.ltsf import read_classification
 
         split = read_classification(path)
@@ -235,7 +235,7 @@ def embed_command(
     import numpy as np
 
     from tinyts.fileio import atomic_file
-    from tinyts.models.base import CheckpointError, load
+    from tinyts.models.base import CheckpointError, resolve
     from tinyts.models.pulse import TinyPulse
     from tinyts.tasks.pulse.embed import embed
 
@@ -245,9 +245,7 @@ def embed_command(
     check_outputs([(target, "--out", "file")], overwrite=overwrite, inputs=[file])
     check_engine(engine)
     try:
-        pulse = load(model)
-        if not isinstance(pulse, TinyPulse):
-            raise ValueError(f"{model} is a {type(pulse).__name__}; embeddings need a TinyPulse model")
+        pulse = resolve(model, TinyPulse, what="--model")
         series, ids = read_series_file(file)
         if engine is None:
             vectors = embed(pulse, series, kind=kind, shifts=shifts, channels=channels, progress=True)

@@ -32,12 +32,9 @@ import torch
 from torch import nn
 
 from tinyts.compress.session import GateSession
+from tinyts.errors import NoHiddenStates
 
 __all__ = ["ForecastAdapter", "NoHiddenStates", "adapt", "check_windows"]
-
-
-class NoHiddenStates(ValueError):
-    """The model exposes no hidden states (the alignment loss needs them)."""
 
 
 def check_windows(x: torch.Tensor, y: torch.Tensor | None = None, context: int | None = None) -> None:

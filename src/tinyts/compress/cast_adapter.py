@@ -23,14 +23,14 @@ import torch
 from torch import nn
 
 from tinyts.compress.adapters import ForecastAdapter, check_windows
-from tinyts.compress.cast_blocks import PrunableTimeBlock, make_prunable
 from tinyts.compress.heads import plan_heads
-from tinyts.compress.session import GateSession, set_module
-from tinyts.compress.sliced import linear_record, make_linear
+from tinyts.compress.session import GateSession
 from tinyts.models.cast import TinyCast
 from tinyts.nn.causal import TimeBlock
 from tinyts.nn.dartnorm import PrefixStats, to_frame
-from tinyts.nn.structure import STRUCTURE_VERSION
+from tinyts.nn.prunable import PrunableTimeBlock, make_prunable
+from tinyts.nn.sliced import linear_record, make_linear
+from tinyts.nn.structure import STRUCTURE_VERSION, set_module
 from tinyts.train.cast_objective import pinball
 
 __all__ = ["CastAdapter", "cast_dense_loss"]

@@ -20,11 +20,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from tinyts.compress.gates import GatedLinear
 from tinyts.compress.heads import HeadPlan, plan_heads
-from tinyts.compress.session import GateSession, get_module, set_module
-from tinyts.compress.sliced import build_linear, linear_record, make_linear
-from tinyts.nn.structure import STRUCTURE_VERSION
+from tinyts.compress.session import GateSession
+from tinyts.nn.gates import GatedLinear
+from tinyts.nn.sliced import build_linear, linear_record, make_linear
+from tinyts.nn.structure import STRUCTURE_VERSION, get_module, set_module
 
 __all__ = ["STRUCTURE_FILE", "load_hf", "require_transformers", "save_hf"]
 

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 
 import torch
 
-from tinyts.compress.gates import UnitGroup
+from tinyts.nn.gates import UnitGroup
 
 __all__ = ["ImportanceTracker", "taylor_scores"]
 

@@ -24,7 +24,7 @@ def load_with_options(path: str | os.PathLike[str]) -> tuple[nn.Module, dict[str
         Neither a tinyts checkpoint nor a supported Hugging Face folder (unknown target).
     """
     import tinyts.models.linear  # noqa: F401 - registers "tinylinear"
-    from tinyts.models.base import MODEL_TYPES, _import_model_modules, load, resolve_checkpoint
+    from tinyts.models.base import MODEL_TYPES, import_model_modules, load, resolve_checkpoint
 
     folder = resolve_checkpoint(path)
     cfg = folder / "config.json"
@@ -35,7 +35,7 @@ def load_with_options(path: str | os.PathLike[str]) -> tuple[nn.Module, dict[str
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{cfg} is not valid JSON: {exc}") from exc
     model_type = raw.get("model_type") if isinstance(raw, dict) else None
-    _import_model_modules()
+    import_model_modules()
     if model_type in MODEL_TYPES:
         return load(folder), {}
     if model_type in ("patchtst", "t5"):

@@ -24,11 +24,11 @@ import torch
 from torch import nn
 
 from tinyts.compress.adapters import ForecastAdapter, check_windows
-from tinyts.compress.session import GateSession, set_module
-from tinyts.compress.sliced import linear_record, make_linear
+from tinyts.compress.session import GateSession
 from tinyts.models.pulse import TinyPulse
 from tinyts.nn.mixer import GatedAttention, MixerLayer
-from tinyts.nn.structure import STRUCTURE_VERSION
+from tinyts.nn.sliced import linear_record, make_linear
+from tinyts.nn.structure import STRUCTURE_VERSION, set_module
 
 __all__ = ["PulseAdapter"]
 

@@ -7,31 +7,17 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from tinyts.compress.gates import GatedLinear, GradCollector, UnitGroup
+from tinyts.nn.gates import GatedLinear, GradCollector, UnitGroup
+from tinyts.nn.structure import get_module, set_module
 
-__all__ = ["GateSession", "get_module", "set_module"]
-
-
-def get_module(root: nn.Module, path: str) -> nn.Module:
-    """``root.get_submodule(path)`` with a clear error."""
-    try:
-        return root.get_submodule(path)
-    except AttributeError as exc:
-        raise ValueError(f"the model has no sub-module {path!r}") from exc
-
-
-def set_module(root: nn.Module, path: str, module: nn.Module) -> None:
-    """Replace the sub-module at dotted ``path``."""
-    parent_path, _, name = path.rpartition(".")
-    parent = get_module(root, parent_path) if parent_path else root
-    setattr(parent, name, module)
+__all__ = ["GateSession"]
 
 
 Site = tuple[GatedLinear, str, torch.Tensor, torch.Tensor]
 
 
 class GateSession:
-    """Installs :class:`~tinyts.compress.gates.GatedLinear` layers and owns the unit groups."""
+    """Installs :class:`~tinyts.nn.gates.GatedLinear` layers and owns the unit groups."""
 
     def __init__(self, model: nn.Module) -> None:
         self.model = model

@@ -1,66 +1,24 @@
-"""The ``model`` argument of the aeon wrappers: a bundled name, a local folder or a loaded model.
+"""Test checkpoints for the aeon wrappers.
 
-Names and folders are loaded once per process and shared (the models are only read, never
-modified), so that estimators which, as aeon wants, keep no state between ``fit`` and ``predict``
-calls of zero-shot models do not reload the weights on every call. A folder is reloaded when its
-weights file changes.
+The wrappers' ``model`` argument (a bundled name, a local folder or a loaded model) goes through
+:func:`tinyts.models.resolve` with ``cache=True``: names and folders are loaded once per process and
+shared (the models are only read, never modified), so that estimators which, as aeon wants, keep no
+state between ``fit`` and ``predict`` calls of zero-shot models do not reload the weights on every
+call. A folder is reloaded when its weights file changes.
 """
 
 from __future__ import annotations
 
 import atexit
-import functools
-import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from tinyts.models.base import WEIGHTS_NAME, TinyModel, load, resolve_checkpoint
+from tinyts.models.base import WEIGHTS_NAME, TinyModel
 from tinyts.testing import random_tiny
 
 M = TypeVar("M", bound=TinyModel)
-
-
-@functools.lru_cache(maxsize=4)
-def _load_cached(folder: str, stamp: int) -> TinyModel:
-    del stamp  # part of the cache key only
-    return load(folder)
-
-
-def resolve_model(model: Any, kind: type[M], what: str) -> M:
-    """The model ``model`` names (or ``model`` itself), checked to be a ``kind``.
-
-    Parameters
-    ----------
-    model : str, os.PathLike or TinyModel
-        A bundled name (``"tinypulse"``, ``"tinycast"``), a checkpoint folder, or a loaded model.
-    kind : type
-        The model class the estimator needs.
-    what : str
-        The model's name in error messages, e.g. ``"a TinyPulse"``.
-
-    Raises
-    ------
-    TypeError
-        ``model`` is neither a name, a folder nor a ``kind``, or names a model of another kind.
-    tinyts.models.base.CheckpointError
-        Unknown name, missing or corrupt checkpoint files.
-    """
-    if isinstance(model, (str, os.PathLike)):
-        folder = resolve_checkpoint(model)
-        weights = folder / WEIGHTS_NAME
-        stamp = weights.stat().st_mtime_ns if weights.is_file() else 0
-        loaded: Any = _load_cached(str(folder.resolve()), stamp)
-    else:
-        loaded = model
-    if not isinstance(loaded, kind):
-        source = f"{os.fspath(model)!r} holds" if isinstance(model, (str, os.PathLike)) else "got"
-        raise TypeError(
-            f"model must be {what} (or its bundled name / checkpoint folder); {source} "
-            f"a {type(loaded).__name__}"
-        )
-    return loaded
 
 
 _TINY_FOLDERS: dict[str, Path] = {}

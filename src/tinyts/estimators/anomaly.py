@@ -7,7 +7,8 @@ from typing import Any, ClassVar
 import numpy as np
 from aeon.anomaly_detection.series import BaseSeriesAnomalyDetector
 
-from tinyts.estimators._models import resolve_model, tiny_checkpoint
+from tinyts.estimators._models import tiny_checkpoint
+from tinyts.models.base import resolve
 from tinyts.models.pulse import TinyPulse
 
 __all__ = ["TinyPulseAnomalyDetector"]
@@ -84,7 +85,7 @@ class TinyPulseAnomalyDetector(BaseSeriesAnomalyDetector):
     def _predict(self, X: np.ndarray) -> np.ndarray:
         from tinyts.tasks.pulse.anomaly import anomaly_scores
 
-        pulse = resolve_model(self.model, TinyPulse, "a TinyPulse")
+        pulse = resolve(self.model, TinyPulse, cache=True)
         x = X[0] if X.shape[0] == 1 else X  # (channels, time) from aeon (axis=1)
         return anomaly_scores(
             pulse,

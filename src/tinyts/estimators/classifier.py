@@ -8,7 +8,8 @@ import numpy as np
 from aeon.classification import BaseClassifier
 from sklearn.utils import check_random_state
 
-from tinyts.estimators._models import resolve_model, tiny_checkpoint
+from tinyts.estimators._models import tiny_checkpoint
+from tinyts.models.base import resolve
 from tinyts.models.pulse import TinyPulse
 
 __all__ = ["TinyPulseClassifier"]
@@ -173,7 +174,7 @@ class TinyPulseClassifier(BaseClassifier):
     def _fit(self, X: Any, y: np.ndarray) -> TinyPulseClassifier:
         from tinyts.tasks.classify.api import PulseClassifier
 
-        pulse = resolve_model(self.model, TinyPulse, "a TinyPulse")
+        pulse = resolve(self.model, TinyPulse, cache=True)
         if self.random_state is None:
             seed = int(check_random_state(None).randint(0, 2**31 - 1))  # scikit-learn's convention
         else:

@@ -8,7 +8,8 @@ from typing import Any, ClassVar
 import numpy as np
 from aeon.forecasting.base import BaseForecaster, SeriesToSeriesForecastingMixin
 
-from tinyts.estimators._models import resolve_model, tiny_checkpoint
+from tinyts.estimators._models import tiny_checkpoint
+from tinyts.models.base import resolve
 from tinyts.models.cast import TinyCast
 
 __all__ = ["TinyCastForecaster"]
@@ -122,7 +123,7 @@ class TinyCastForecaster(BaseForecaster, SeriesToSeriesForecastingMixin):
 
     # ------------------------------------------------------------------------------------ internals
     def _model(self) -> TinyCast:
-        return resolve_model(self.model, TinyCast, "a TinyCast")
+        return resolve(self.model, TinyCast, cache=True)
 
     def _options(self) -> dict[str, Any]:
         return {

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from tinyts.export.onnx_export import example_inputs, require_onnx, resolve_model
+from tinyts.export.onnx_export import example_inputs, require_onnx
 from tinyts.export.wrappers import reference_outputs
-from tinyts.models.base import TinyModel
+from tinyts.models.base import TinyModel, resolve
 
 
 def onnx_session(path: str | os.PathLike[str], threads: int = 1) -> Any:
@@ -59,7 +59,7 @@ def compare_onnx(
         output: the standard deviation of each input series for outputs in raw units, the standard
         deviation of the PyTorch output for ``embedding``.
     """
-    model = resolve_model(model_or_name).eval()
+    model = resolve(model_or_name, TinyModel).eval()
     session = onnx_session(path)
     shape = session.get_inputs()[0].shape
     channels = shape[1] if isinstance(shape[1], int) else 1

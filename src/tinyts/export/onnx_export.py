@@ -21,7 +21,7 @@ import torch
 
 from tinyts.export.wrappers import CastExport, export_wrapper
 from tinyts.fileio import atomic_file
-from tinyts.models.base import TinyModel
+from tinyts.models.base import TinyModel, resolve
 
 ONNX_EXTRA = 'pip install "tinyts[onnx]"'
 #: default ONNX opset; DFT needs >= 17 (the exporter's own opset is 18: no version conversion)
@@ -44,15 +44,6 @@ def int8_path(path: str | os.PathLike[str]) -> Path:
     """Where the INT8 copy of ``path`` goes: ``model.onnx`` -> ``model.int8.onnx``."""
     p = Path(path)
     return p.with_name(p.stem + ".int8" + (p.suffix or ".onnx"))
-
-
-def resolve_model(model_or_name: TinyModel | str | os.PathLike[str]) -> TinyModel:
-    """A loaded model as it is, or ``load(name_or_folder)``."""
-    if isinstance(model_or_name, TinyModel):
-        return model_or_name
-    from tinyts.models.base import load
-
-    return load(model_or_name)  # CheckpointError (a ValueError) names the bundled models
 
 
 def check_writable(path: Path) -> None:
@@ -170,7 +161,7 @@ def export_onnx(
         raise ValueError(f"observed_dtype must be one of {OBSERVED_DTYPES}, got {observed_dtype!r}")
     if channels is not None and channels < 1:
         raise ValueError(f"channels must be at least 1, got {channels}")
-    model = resolve_model(model_or_name)
+    model = resolve(model_or_name, TinyModel)
     was_training = model.training
     try:
         return _export(

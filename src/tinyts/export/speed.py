@@ -23,14 +23,10 @@ import numpy as np
 
 
 def _model(name: str) -> Any:
-    """A bundled model (``NotBundled`` when absent, which the speed suite records as a skip) or a folder."""
-    if Path(name).expanduser().is_dir():
-        from tinyts.models.base import load
+    """A bundled model or a folder, loaded once per process (:func:`tinyts.models.resolve`)."""
+    from tinyts.models.base import TinyModel, resolve
 
-        return load(name)
-    from tinyts.bench.ours import bundled_model
-
-    return bundled_model(name)
+    return resolve(name, TinyModel, cache=True)
 
 
 def _inputs(model: Any, batch: int) -> tuple[np.ndarray, np.ndarray]:

@@ -166,7 +166,7 @@ class CastExport(nn.Module):
             return fine, fine.mean(-1)
         coarse = coarse.sort(dim=-1).values
         horizon, p, block = cast_horizon(self.model), c.patch_length, c.coarse_block
-        # tinyts.tasks.forecast.engine._predict with strategy="coarse": fine patch, then the coarse curve
+        # engine.predict_quantiles with strategy="coarse": fine patch, then the coarse curve
         g = coarse.shape[2]
         pos = (torch.arange(horizon, dtype=coarse.dtype) - (block - 1) / 2) / block
         g0 = pos.floor().clamp(0, g - 1).long()
@@ -202,8 +202,8 @@ def reference_outputs(
     """What the exported graph should return, computed through the model's own ``forward``.
 
     TinyPulse: ``model(values, observed)`` and :meth:`TinyPulse.denormalize`. TinyCast: the
-    forecasting engine (:func:`tinyts.tasks.forecast.engine._predict`, ``strategy="coarse"``, or one
-    ``"rollout"`` step without a coarse head) for the horizon :func:`cast_horizon`.
+    forecasting engine (:func:`tinyts.tasks.forecast.engine.predict_quantiles`, ``strategy="coarse"``,
+    or one ``"rollout"`` step without a coarse head) for the horizon :func:`cast_horizon`.
     """
     obs = _as_mask(observed)
     if isinstance(model, TinyPulse):
@@ -211,15 +211,15 @@ def reference_outputs(
         raw = {k: model.denormalize(out[k], out) for k in ("recon", "recon_fft", "forecast")}
         return {**raw, "embedding": out["embedding"], "mean": out["mean"], "std": out["std"]}
     if isinstance(model, TinyCast):
-        from tinyts.tasks.forecast.engine import Options, _heads, _predict
+        from tinyts.tasks.forecast.engine import Options, predict_quantiles, quantile_heads
 
         horizon = cast_horizon(model)
         strategy = "coarse" if model.coarse_head is not None else "rollout"
         opts = Options(strategy, model.config.patch_length, False, 1, 0.0, symmetry)
-        quant = _predict(model, values, obs, horizon, opts)
+        quant = predict_quantiles(model, values, obs, horizon, opts)
         res = {"quantiles": quant, "mean": quant.mean(-1)}
         if model.coarse_head is not None:
-            coarse = _heads(model, values, obs, symmetry)[1]
+            coarse = quantile_heads(model, values, obs, symmetry)[1]
             assert coarse is not None
             res["coarse"] = coarse
         return res

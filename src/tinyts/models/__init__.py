@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from tinyts.models.base import CheckpointError, TinyModel, bundled_names, load
+from tinyts.errors import CheckpointError, ModelTypeError
+from tinyts.models.base import TinyModel, bundled_names, load, resolve
 
-__all__ = ["CheckpointError", "TinyModel", "bundled_names", "load"]
+__all__ = ["CheckpointError", "ModelTypeError", "TinyModel", "bundled_names", "load", "resolve"]

@@ -8,6 +8,7 @@ A checkpoint is a folder with ``config.json`` (the config dataclass plus ``model
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from typing import Any, ClassVar, TypeVar
 
 from torch import nn
 
+from tinyts.errors import CheckpointError, ModelTypeError
 from tinyts.fileio import atomic_file
 
 CONFIG_NAME = "config.json"
@@ -26,10 +28,6 @@ M = TypeVar("M", bound="TinyModel")
 
 #: model_type -> model class, filled by :func:`register_model`
 MODEL_TYPES: dict[str, type[TinyModel]] = {}
-
-
-class CheckpointError(ValueError):
-    """A checkpoint folder is missing files, corrupt, or does not match its config."""
 
 
 def register_model(model_type: str) -> Callable[[type[M]], type[M]]:
@@ -178,7 +176,7 @@ def load(name_or_path: str | os.PathLike[str]) -> TinyModel:
     model_type = raw.pop("model_type")
     cls = MODEL_TYPES.get(model_type)
     if cls is None:
-        _import_model_modules()
+        import_model_modules()
         cls = MODEL_TYPES.get(model_type)
     if cls is None:
         raise CheckpointError(f"{folder}: unknown model_type {model_type!r}; known: {sorted(MODEL_TYPES)}")
@@ -215,7 +213,78 @@ def load(name_or_path: str | os.PathLike[str]) -> TinyModel:
     return model.eval()
 
 
-def _import_model_modules() -> None:
+#: What each model class is called in error messages, and a bundled name to suggest.
+_EXAMPLES = {"TinyPulse": "tinypulse", "TinyCast": "tinycast"}
+
+
+def resolve(
+    model: str | os.PathLike[str] | TinyModel,
+    kind: type[M],
+    *,
+    what: str = "model",
+    cache: bool = False,
+) -> M:
+    """The model ``model`` names (or ``model`` itself), checked to be a ``kind``.
+
+    The one way every entry point (tasks, the command line, the service, export, the estimators and
+    the benchmarks) turns a user's ``model`` argument into a model.
+
+    Parameters
+    ----------
+    model : str, os.PathLike or TinyModel
+        A bundled name (``"tinypulse"``, ``"tinycast"``), a checkpoint folder, or a loaded model
+        (returned as it is).
+    kind : type
+        The model class the caller needs (``TinyPulse``, ``TinyCast``, or ``TinyModel`` for any).
+    what : str
+        The argument's name in error messages (``"model"``, ``"pulse"``, ``"--model"``).
+    cache : bool
+        Load each folder once per process and share the model (it must then only be read, never
+        changed); a folder is reloaded when its weights file changes. For callers that resolve the
+        same name again and again (estimators, benchmark methods, distributed workers).
+
+    Returns
+    -------
+    TinyModel
+        The model, an instance of ``kind``, in eval mode when it was loaded here.
+
+    Raises
+    ------
+    ModelTypeError
+        ``model`` is neither a name, a folder nor a model, or is (or names) a model of another kind.
+        A ``TypeError``.
+    CheckpointError
+        Unknown name, missing or corrupt checkpoint files. A ``ValueError``.
+    """
+    if isinstance(model, (str, os.PathLike)):
+        if cache:
+            folder = resolve_checkpoint(model)
+            weights = folder / WEIGHTS_NAME
+            stamp = weights.stat().st_mtime_ns if weights.is_file() else 0
+            loaded: object = _load_cached(str(folder.resolve()), stamp)
+        else:
+            loaded = load(model)
+        source = f"{os.fspath(model)!r} holds"
+    else:
+        loaded, source = model, "got"
+    if not isinstance(loaded, kind):
+        example = _EXAMPLES.get(kind.__name__)
+        hint = f"a bundled name such as {example!r}, " if example else "a bundled name, "
+        found = f"a {type(loaded).__name__}" if isinstance(loaded, TinyModel) else type(loaded).__name__
+        raise ModelTypeError(
+            f"{what} must be a {kind.__name__} ({hint}a checkpoint folder or a loaded model); "
+            f"{source} {found}"
+        )
+    return loaded
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(folder: str, stamp: int) -> TinyModel:
+    del stamp  # part of the cache key only
+    return load(folder)
+
+
+def import_model_modules() -> None:
     """Import every model module so that its ``register_model`` runs."""
     import importlib
 
@@ -223,6 +292,7 @@ def _import_model_modules() -> None:
         "tinyts.models.pulse",
         "tinyts.models.cast",
         "tinyts.models.lens",
+        "tinyts.models.frozen",
         "tinyts.models.linear",
     ):
         try:

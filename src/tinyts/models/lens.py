@@ -31,9 +31,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from tinyts.data.scaling import row_scale_torch
 from tinyts.models.base import TinyModel, register_model
 from tinyts.models.pulse import PulseConfig, TinyPulse
+from tinyts.nn.scaling import row_scale_torch
 
 POOLINGS = ("lens", "flat", "avg", "max")
 
@@ -273,8 +273,3 @@ class PulseLens(TinyModel):
         decoder = [p for layer in top for p in layer.parameters()] + list(self.pulse.decoder.parameters())
         head = [*self.reduce.parameters(), *self.out.parameters()]
         return decoder, head
-
-
-# ``tinyts.models.base.load`` finds classifier checkpoints by importing this module: importing the
-# frozen-feature classifier here registers its model_type too
-from tinyts.tasks.classify import frozen as _classify_frozen  # noqa: E402,F401

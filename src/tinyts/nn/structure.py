@@ -19,12 +19,26 @@ from typing import Any
 
 from torch import nn
 
-from tinyts.compress.session import get_module, set_module
-from tinyts.compress.sliced import build_linear
+from tinyts.nn.sliced import build_linear
 
-__all__ = ["STRUCTURE_VERSION", "apply_structure"]
+__all__ = ["STRUCTURE_VERSION", "apply_structure", "get_module", "set_module"]
 
 STRUCTURE_VERSION = 1
+
+
+def get_module(root: nn.Module, path: str) -> nn.Module:
+    """``root.get_submodule(path)`` with a clear error."""
+    try:
+        return root.get_submodule(path)
+    except AttributeError as exc:
+        raise ValueError(f"the model has no sub-module {path!r}") from exc
+
+
+def set_module(root: nn.Module, path: str, module: nn.Module) -> None:
+    """Replace the sub-module at dotted ``path``."""
+    parent_path, _, name = path.rpartition(".")
+    parent = get_module(root, parent_path) if parent_path else root
+    setattr(parent, name, module)
 
 
 def apply_structure(model: nn.Module, record: dict[str, Any]) -> None:
@@ -39,7 +53,7 @@ def apply_structure(model: nn.Module, record: dict[str, Any]) -> None:
         raise ValueError(f"unsupported pruning record (version {record.get('version')!r})")
     attention = record.get("attention", {})
     if attention:
-        from tinyts.compress.cast_blocks import make_prunable
+        from tinyts.nn.prunable import make_prunable
 
         config: Any = getattr(model, "config")  # noqa: B009
         d_model = int(config.d_model)

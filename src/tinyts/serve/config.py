@@ -187,7 +187,7 @@ def load_models(config: ServeConfig) -> Models:
     ValueError
         A URL instead of a name or folder.
     """
-    from tinyts.models.base import TinyModel
+    from tinyts.models.base import TinyModel, resolve
     from tinyts.models.cast import TinyCast
     from tinyts.models.pulse import TinyPulse
     from tinyts.tasks.classify.api import PulseClassifier
@@ -199,8 +199,7 @@ def load_models(config: ServeConfig) -> Models:
         else:
             raw = _check_source(config.pulse, "--pulse")
             pulse, name = TinyPulse.from_pretrained(raw), _display_name(raw)
-        if not isinstance(pulse, TinyPulse):
-            raise TypeError(f"pulse must be a TinyPulse, got {type(pulse).__name__}")
+        pulse = resolve(pulse, TinyPulse, what="pulse")
         # the TinyPulse tasks run under torch.inference_mode and never change the model: no lock
         models.pulse = Loaded("pulse", name, pulse.model_type, pulse.num_parameters(), pulse.eval())
     if config.cast is not None:
@@ -209,8 +208,7 @@ def load_models(config: ServeConfig) -> Models:
         else:
             raw = _check_source(config.cast, "--cast")
             cast, name = TinyCast.from_pretrained(raw), _display_name(raw)
-        if not isinstance(cast, TinyCast):
-            raise TypeError(f"cast must be a TinyCast, got {type(cast).__name__}")
+        cast = resolve(cast, TinyCast, what="cast")
         # forecast() toggles train/eval and the rotary embedding caches its tables: one call at a time
         models.cast = Loaded(
             "cast", name, cast.model_type, cast.num_parameters(), cast.eval(), threading.Lock()

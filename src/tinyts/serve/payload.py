@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from tinyts.errors import TinytsError
 from tinyts.serve.config import ServeConfig
 from tinyts.serve.schemas import Series
 
@@ -20,7 +21,7 @@ TOO_LARGE = 413
 UNAVAILABLE = 503
 
 
-class RequestError(Exception):
+class RequestError(TinytsError):
     """A client error: answered with ``status`` and ``{"detail": message}``."""
 
     def __init__(self, status: int, message: str) -> None:
@@ -171,11 +172,11 @@ def check_history(parsed: Parsed, context_length: int | None = None) -> None:
     """Forecasting needs 2 observed values per series and channel, and one among the last
     ``context_length`` points (the library's check, per series)."""
     from tinyts.data.convert.arrays import to_batch
-    from tinyts.tasks.forecast.api import _check_history
+    from tinyts.tasks.forecast.api import check_history
 
     for sid, arr in zip(parsed.ids, parsed.arrays, strict=True):
         try:
-            _check_history(to_batch(arr, align="right", name=_label(sid)), context_length)
+            check_history(to_batch(arr, align="right", name=_label(sid)), context_length)
         except ValueError as exc:
             raise RequestError(UNPROCESSABLE, f"{_label(sid)}: {exc}") from None
 

@@ -49,8 +49,8 @@ __all__ = [
     "fill_rows",
     "load_counts",
     "require_engine",
-    "resolve",
     "run_distributed",
+    "task_model",
     "to_engine",
     "to_pandas",
     "tune_malloc",
@@ -121,9 +121,15 @@ def _load(kind: str, source: str) -> Any:
         from tinyts.tasks.classify.api import PulseClassifier
 
         return PulseClassifier.from_pretrained(source)
-    from tinyts.models.base import load
+    from tinyts.models.base import resolve
 
-    return load(source)
+    if kind == "tinycast":
+        from tinyts.models.cast import TinyCast
+
+        return resolve(source, TinyCast)
+    from tinyts.models.pulse import TinyPulse
+
+    return resolve(source, TinyPulse)
 
 
 _TUNED: list[bool] = []
@@ -180,10 +186,11 @@ def worker_model(kind: str, source: str, threads: int | None = DEFAULT_THREADS) 
         return _CACHE[key]
 
 
-def resolve(model: Any, task: str) -> Any:
+def task_model(model: Any, task: str) -> Any:
     """A model given by name or folder, loaded (and cached in this process); any other object as is.
 
-    Lets the DataFrame functions take ``"tinypulse"`` / a folder for pandas frames too.
+    Lets the DataFrame functions take ``"tinypulse"`` / a folder for pandas frames too. The type of a
+    loaded model is checked here; the task function checks a model object passed in.
     """
     if isinstance(model, (str, os.PathLike)):
         return worker_model(KINDS[task], os.fspath(model), threads=None)

@@ -23,9 +23,10 @@ import numpy as np
 import pandas as pd
 
 from tinyts.data.convert.arrays import Batch, df_to_batch
-from tinyts.data.convert.frames import _time_key
+from tinyts.data.convert.frames import time_key
+from tinyts.models.base import resolve
 from tinyts.models.pulse import TinyPulse
-from tinyts.tasks.distributed import engine_of, resolve, run_distributed
+from tinyts.tasks.distributed import engine_of, run_distributed, task_model
 
 
 def _targets(target_col: str | Sequence[str]) -> list[str]:
@@ -42,8 +43,8 @@ def _check(
 
     ``pulse=False`` skips the TinyPulse check (the classifier functions check their ``clf``).
     """
-    if pulse and not isinstance(model, TinyPulse):
-        raise TypeError(f"model must be a TinyPulse, got {type(model).__name__}")
+    if pulse:
+        resolve(model, TinyPulse)
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}; use the array API instead")
     if len(df) == 0:
@@ -92,7 +93,7 @@ def _prepare(
         codes = pd.factorize(df[id_col], sort=False)[0]
     else:
         codes = np.zeros(len(df), dtype=np.int64)
-    order = np.lexsort((_time_key(df[time_col], time_col), codes))
+    order = np.lexsort((time_key(df[time_col], time_col), codes))
     return batch, order
 
 
@@ -161,7 +162,7 @@ def impute_df(
     if engine_of(df) is not None:
         cols = {"id_col": id_col, "time_col": time_col, "target_col": target_col}
         return run_distributed("impute", model, df, {**cols, **kwargs})
-    pulse: TinyPulse = resolve(model, "impute")
+    pulse: TinyPulse = task_model(model, "impute")
     targets = _targets(target_col)
     flags = ["imputed"] if len(targets) == 1 else [f"{c}_imputed" for c in targets]
     if isinstance(df, pd.DataFrame):
@@ -238,7 +239,7 @@ def detect_df(
     if engine_of(df) is not None:
         cols = {"id_col": id_col, "time_col": time_col, "target_col": target_col}
         return run_distributed("detect", model, df, {**cols, "mode": mode, "threshold": threshold, **kwargs})
-    pulse: TinyPulse = resolve(model, "detect")
+    pulse: TinyPulse = task_model(model, "detect")
     if kwargs.get("scale", "robust") == "minmax" and threshold is None:
         raise ValueError("scale='minmax' scores lie in [0, 1]: pass a threshold in [0, 1] for the flags")
     limit = DEFAULT_THRESHOLD if threshold is None else float(threshold)
@@ -298,7 +299,7 @@ def embed_df(
     if engine_of(df) is not None:
         cols = {"id_col": id_col, "time_col": time_col, "target_col": target_col}
         return run_distributed("embed", model, df, {**cols, "kind": kind, **kwargs})
-    pulse: TinyPulse = resolve(model, "embed")
+    pulse: TinyPulse = task_model(model, "embed")
     batch, _ = _prepare(pulse, df, id_col, time_col, target_col, min_length=2)
     vectors = np.asarray(embed(pulse, list(batch.source), kind=kind, **kwargs))
     ids = batch.ids if batch.ids is not None else pd.Index([0])
@@ -439,7 +440,7 @@ def classify_df(
     if engine_of(df) is not None:
         cols = {"id_col": id_col, "time_col": time_col, "target_col": target_col, "label_col": label_col}
         return run_distributed("classify", clf, df, cols)
-    clf = resolve(clf, "classify")
+    clf = task_model(clf, "classify")
     _check_classifier(clf, "predict_proba")
     batch, _ = _prepare(clf, df, id_col, time_col, target_col, min_length=2, pulse=False)
     proba = np.asarray(clf.predict_proba(list(batch.source)), dtype=np.float64)

@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from tinyts.errors import NotApplicable
+
 __all__ = [
     "BASELINES",
     "DETECTORS",
@@ -53,10 +55,6 @@ __all__ = [
 TSB_AD_SEED = 2024
 
 Detector = Callable[[np.ndarray, "int | None", int], np.ndarray]
-
-
-class NotApplicable(Exception):
-    """The detector has no setting for this series; the message says why."""
 
 
 def _tsb_ad() -> tuple[Any, Any, Any]:

@@ -32,7 +32,7 @@ def _require_columns(df: pd.DataFrame, cols: list[str]) -> None:
         )
 
 
-def _time_key(ts: pd.Series, time_col: str) -> np.ndarray:
+def time_key(ts: pd.Series, time_col: str) -> np.ndarray:
     """Sortable int/float key of a time column; rejects strings and other types."""
     if isinstance(ts.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(ts.dtype):
         return pd.DatetimeIndex(ts).asi8
@@ -137,7 +137,7 @@ def df_to_batch(
         codes, ids = np.zeros(len(df), dtype=np.int64), pd.Index([0])
     if df[time_col].isna().any():
         raise ValueError(f"time column {time_col!r} has missing values")
-    key = _time_key(df[time_col], time_col)
+    key = time_key(df[time_col], time_col)
     order = np.lexsort((key, codes))
     codes, key = codes[order], key[order]
     dup = (codes[1:] == codes[:-1]) & (key[1:] == key[:-1])

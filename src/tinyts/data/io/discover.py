@@ -155,7 +155,7 @@ def _looks_multivariate(path: Path) -> bool:
     return False
 
 
-def _is_label_first_csv(path: Path) -> bool:
+def is_label_first_csv(path: Path) -> bool:
     """A headerless label-first csv: every field after the first on line one is a number or '?'."""
     cells = first_line(path).split(",")
     return len(cells) >= 2 and all(is_float(c) or c.strip() in ("?", "") for c in cells[1:])
@@ -180,7 +180,7 @@ def find_classification(root: str | Path) -> list[ClassificationProblem]:
         test = next((t for t in tests if t.is_file()), None)
         if test is None:
             continue
-        if p.suffix.lower() == ".csv" and not (_is_label_first_csv(p) and _is_label_first_csv(test)):
+        if p.suffix.lower() == ".csv" and not (is_label_first_csv(p) and is_label_first_csv(test)):
             continue
         key = (p.parent, m.group(1))
         rank = CLASSIFICATION_SUFFIXES.index(p.suffix.lower())

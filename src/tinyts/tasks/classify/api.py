@@ -43,14 +43,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from tinyts.models.frozen import PULSE_WEIGHT, PulseFrozen
 from tinyts.models.lens import POOLINGS, PulseLens, lens_config_for
 from tinyts.models.pulse import TinyPulse
-from tinyts.tasks.classify.data import as_cases, check_labels, resample_cases, stratified_split
-from tinyts.tasks.classify.frozen import (
-    PULSE_WEIGHT,
-    PulseFrozen,
-    fit_frozen,
-)
+from tinyts.nn.interp import resample_cases
+from tinyts.tasks.classify.data import as_cases, check_labels, stratified_split
+from tinyts.tasks.classify.frozen import fit_frozen
 from tinyts.tasks.distributed import fill_rows
 from tinyts.train.finetune_classify import (
     INFER_BATCH,
@@ -420,14 +418,9 @@ class PulseClassifier:
         return self.model_
 
     def _backbone(self) -> TinyPulse:
-        pulse = self.pulse
-        if isinstance(pulse, str):
-            from tinyts.models.base import load
+        from tinyts.models.base import resolve
 
-            pulse = load(pulse)  # type: ignore[assignment]
-        if not isinstance(pulse, TinyPulse):
-            raise TypeError(f"pulse must be a TinyPulse (or its name/folder), got {type(pulse).__name__}")
-        return pulse
+        return resolve(self.pulse, TinyPulse, what="pulse")
 
     def _views_for(self, n_cases: int, n_channels: int, model: PulseLens) -> int:
         pc = model.pulse.config

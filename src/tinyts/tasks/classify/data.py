@@ -13,10 +13,8 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from tinyts.data.convert.arrays import to_batch
-from tinyts.nn.interp import linear_fill
 
 ACCEPTED = (
     "accepted: a 3-D array (n_cases, n_channels, n_timepoints), a 2-D array (n_cases, n_timepoints) "
@@ -66,39 +64,6 @@ def as_cases(X: Any, name: str = "X") -> tuple[torch.Tensor, torch.Tensor, list[
         X = arr
     batch = to_batch(X, align="left", allow_nan=True, name=name)
     return batch.values, batch.observed, list(batch.lengths)
-
-
-def resample_cases(
-    values: torch.Tensor, observed: torch.Tensor, lengths: list[int], length: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Resample every case (its first ``lengths[i]`` points) to ``length`` points.
-
-    Returns ``(values, observed)`` of shape ``(n_cases, n_channels, length)``; a resampled point is
-    observed when the nearest original point was.
-    """
-    n, c, _ = values.shape
-    out = torch.empty(n, c, length, dtype=torch.float32)
-    obs = torch.empty(n, c, length, dtype=torch.bool)
-    lens = torch.as_tensor(lengths)
-    for n_t in sorted(set(lengths)):
-        idx = torch.nonzero(lens == n_t).flatten()
-        v = linear_fill(values[idx, :, :n_t].float(), observed[idx, :, :n_t])
-        o = observed[idx, :, :n_t]
-        if n_t == length:
-            out[idx], obs[idx] = v, o
-            continue
-        flat = v.reshape(-1, 1, n_t)
-        if n_t == 1:
-            res = flat.expand(-1, 1, length)
-        elif n_t < length:
-            res = F.interpolate(flat, size=length, mode="linear", align_corners=True)
-        else:  # anti-aliased downsampling: bilinear with antialias on a (N, 1, 1, T) image
-            res = F.interpolate(flat[:, :, None, :], size=(1, length), mode="bilinear", antialias=True)
-            res = res[:, :, 0, :]
-        pos = torch.round(torch.linspace(0, n_t - 1, length)).long()
-        out[idx] = res.reshape(len(idx), c, length)
-        obs[idx] = o[:, :, pos]
-    return out, obs
 
 
 def check_labels(y: Any, n_cases: int) -> tuple[np.ndarray, np.ndarray]:

@@ -7,7 +7,7 @@ sign-flip symmetry inside every model call -> :func:`~tinyts.data.convert.arrays
 History. The last ``context_length`` points are the model's input; shorter histories are left-padded
 as unobserved, and NaN in the history is simply unobserved (DART-Norm and the attention ignore it), but
 at least one of those last points must be observed. Series beyond ``2**40`` in magnitude are divided by
-a power of two for the model and the forecasts multiplied back (:mod:`tinyts.data.scaling`).
+a power of two for the model and the forecasts multiplied back (:mod:`tinyts.nn.scaling`).
 
 Horizon (``strategy``; "auto" = "anchored" when the model has a coarse head, else "rollout"):
 
@@ -57,9 +57,10 @@ import pandas as pd
 import torch
 
 from tinyts.data.convert.arrays import Batch, df_to_batch, from_batch_horizon, to_batch
-from tinyts.data.scaling import row_scale_torch
+from tinyts.models.base import resolve
 from tinyts.models.cast import TinyCast
-from tinyts.tasks.distributed import engine_of, fill_rows, resolve, run_distributed
+from tinyts.nn.scaling import row_scale_torch
+from tinyts.tasks.distributed import engine_of, fill_rows, run_distributed, task_model
 from tinyts.tasks.forecast.engine import STRATEGIES, Options, predict_sifi
 
 
@@ -107,8 +108,7 @@ def _positive_int(value: Any, name: str) -> int:
 
 def _check_args(model: Any, horizon: Any, quantiles: Any, opts: Options, batch_size: Any) -> tuple[int, ...]:
     """Validate options; return the indices of the requested levels among the model's."""
-    if not isinstance(model, TinyCast):
-        raise TypeError(f"model must be a TinyCast, got {type(model).__name__}")
+    resolve(model, TinyCast)
     _positive_int(horizon, "horizon")
     _positive_int(batch_size, "batch_size")
     _positive_int(opts.near_steps, "near_steps")
@@ -139,7 +139,7 @@ def _where(batch: Batch, i: int, c: int) -> str:
     return where + (f" channel {c}" if batch.n_channels > 1 else "")
 
 
-def _check_history(batch: Batch, context_length: int | None = None) -> None:
+def check_history(batch: Batch, context_length: int | None = None) -> None:
     """At least 2 observed values per series and channel, and (given ``context_length``) at least one
     among the last ``context_length`` points of a right-aligned batch: the window the model reads."""
     counts = batch.observed.sum(-1).numpy()
@@ -191,7 +191,7 @@ def _run(
     model: TinyCast, batch: Batch, horizon: int, opts: Options, multivariate: bool, batch_size: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mean ``(n, C, horizon)`` and all-level quantiles ``(n, C, horizon, Q)`` for a batch."""
-    _check_history(batch, model.config.context_length)
+    check_history(batch, model.config.context_length)
     device = next(model.parameters()).device
     v, o = batch.values, batch.observed
     n, ch, t = v.shape
@@ -351,7 +351,7 @@ def forecast_df(
         cols = {"id_col": id_col, "time_col": time_col, "target_col": target_col}
         options = {**cols, "horizon": horizon, "quantiles": quantiles, "freq": freq, **kwargs}
         return run_distributed("forecast", model, df, options)
-    cast: TinyCast = resolve(model, "forecast")
+    cast: TinyCast = task_model(model, "forecast")
     opts = Options(
         kwargs.pop("strategy", "auto"),
         kwargs.pop("near_steps", 96),

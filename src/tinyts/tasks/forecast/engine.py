@@ -40,7 +40,7 @@ def _window(v: torch.Tensor, o: torch.Tensor, length: int) -> tuple[torch.Tensor
     )
 
 
-def _heads(
+def quantile_heads(
     model: TinyCast, v: torch.Tensor, o: torch.Tensor, symmetry: bool
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Raw-scale quantiles of the next patch ``(n, C, P, Q)`` and of the coarse blocks ``(n, C, G, Q)``."""
@@ -107,7 +107,9 @@ def _bounds(v: torch.Tensor, o: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
     return lo[..., None, None], hi[..., None, None]
 
 
-def _predict(model: TinyCast, v: torch.Tensor, o: torch.Tensor, horizon: int, opts: Options) -> torch.Tensor:
+def predict_quantiles(
+    model: TinyCast, v: torch.Tensor, o: torch.Tensor, horizon: int, opts: Options
+) -> torch.Tensor:
     """Quantiles ``(n, C, horizon, Q)`` from histories ``(n, C, L)`` (no SIFI)."""
     c = model.config
     p, reach = c.patch_length, c.coarse_horizon if model.coarse_head is not None else 0
@@ -117,16 +119,16 @@ def _predict(model: TinyCast, v: torch.Tensor, o: torch.Tensor, horizon: int, op
     near = {"rollout": horizon, "anchored": horizon, "coarse": p, "hybrid": opts.near_steps}[strategy]
     near = min(near, horizon)
     if strategy != "rollout" and horizon > reach:  # beyond the coarse reach: chunks of `reach` steps
-        first = _predict(model, v, o, reach, opts)
+        first = predict_quantiles(model, v, o, reach, opts)
         med = first[..., c.median_index]
         v2, o2 = torch.cat([v, med], -1), torch.cat([o, torch.ones_like(med, dtype=torch.bool)], -1)
-        return torch.cat([first, _predict(model, v2, o2, horizon - reach, opts)], dim=2)
+        return torch.cat([first, predict_quantiles(model, v2, o2, horizon - reach, opts)], dim=2)
     cur_v, cur_o = _window(v, o, c.context_length)
     lo, hi = _bounds(v, o)
     steps = -(-near // p)
     outs, coarse0 = [], None
     for i in range(steps):
-        fine, coarse = _heads(model, cur_v, cur_o, opts.symmetry)
+        fine, coarse = quantile_heads(model, cur_v, cur_o, opts.symmetry)
         if i > 0:  # values forecast from rolled-out values: keep a divergent feedback loop bounded
             fine = torch.minimum(torch.maximum(fine, lo), hi)
         coarse0 = coarse if i == 0 else coarse0
@@ -154,7 +156,7 @@ def predict_sifi(
     model: TinyCast, v: torch.Tensor, o: torch.Tensor, long_rows: torch.Tensor, horizon: int, opts: Options
 ) -> torch.Tensor:
     """Stride-1 forecast blended with re-interleaved strided forecasts (see the module docstring)."""
-    base = _predict(model, v, o, horizon, opts)
+    base = predict_quantiles(model, v, o, horizon, opts)
     t, length = model.config.context_length, v.shape[-1]
     s = min(-(-length // t), opts.sifi_max_stride)
     if not opts.sifi or s < 2 or not bool(long_rows.any()) or opts.sifi_weight == 0:
@@ -170,7 +172,7 @@ def predict_sifi(
     lead = torch.arange(horizon, device=v.device)
     phase = (-(lead + 1)) % s
     step = (lead + 1 + phase) // s  # 1-based step of the phase's own forecast
-    strided = _predict(model, torch.cat(subs_v), torch.cat(subs_o), int(step.max()), opts)
+    strided = predict_quantiles(model, torch.cat(subs_v), torch.cat(subs_o), int(step.max()), opts)
     strided = strided.reshape(s, n, ch, -1, strided.shape[-1])[phase, :, :, step - 1]  # (H, n, C, Q)
     strided = strided.permute(1, 2, 0, 3)
     # a phase whose sub-series has fewer than 2 observed points says nothing: its leads keep the

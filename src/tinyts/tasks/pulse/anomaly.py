@@ -44,12 +44,14 @@ detector that way; its benchmark does the scaling itself). Both are the same ran
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
 import torch
 
 from tinyts.data.convert.arrays import to_batch
+from tinyts.models.base import resolve
 from tinyts.models.pulse import TinyPulse
 
 HEADS = ("time", "fft", "forecast")
@@ -342,7 +344,7 @@ def score_channel(
 
 
 def anomaly_scores(
-    model: TinyPulse,
+    model: TinyPulse | str | os.PathLike[str],
     x: Any,
     *,
     mode: str = "ensemble",
@@ -359,7 +361,7 @@ def anomaly_scores(
 
     Parameters
     ----------
-    model : TinyPulse
+    model : TinyPulse, str or os.PathLike
         Pre-trained model.
     x : array-like
         ``(time,)`` or ``(channels, time)``; NaN allowed (missing points are scored from their
@@ -387,6 +389,7 @@ def anomaly_scores(
     np.ndarray
         ``(time,)`` float64 scores.
     """
+    model = resolve(model, TinyPulse)
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
     if mode not in MODES:

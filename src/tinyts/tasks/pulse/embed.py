@@ -13,7 +13,7 @@ How a series becomes a vector
    in imputation. A channel with no observed value at all is an error.
 3. **Model.** Each channel goes through TinyPulse on its own (the pre-trained model is
    channel-independent); scaling happens inside the model, so raw values are fine (channels beyond
-   ``2**40`` in magnitude are first divided by a power of two, see :mod:`tinyts.data.scaling`).
+   ``2**40`` in magnitude are first divided by a power of two, see :mod:`tinyts.nn.scaling`).
    ``kind="register"`` (default, the *semantic* embedding, as TSPulse's): the register tokens after
    the register mini-decoder, flattened, ``num_registers * d_model`` = 192 values per channel.
    ``kind="detail"``: the time and FFT tokens of the decoder output, flattened in token order
@@ -44,6 +44,7 @@ The output is a ``(n_series, dim)`` float32 array; the same input always gives t
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -53,8 +54,9 @@ import torch
 import torch.nn.functional as F
 
 from tinyts.data.convert.arrays import Batch, to_batch
-from tinyts.data.scaling import row_scale
+from tinyts.models.base import resolve
 from tinyts.models.pulse import TinyPulse
+from tinyts.nn.scaling import row_scale
 
 __all__ = ["KINDS", "EmbedConfig", "embed", "embed_batch", "embedding_dim", "to_context"]
 
@@ -311,7 +313,7 @@ def _chunks(n: int, size: int) -> Iterator[tuple[int, int]]:
 
 
 def embed(
-    model: TinyPulse,
+    model: TinyPulse | str | os.PathLike[str],
     x: Any,
     *,
     kind: str = "register",
@@ -324,7 +326,7 @@ def embed(
 
     Parameters
     ----------
-    model : TinyPulse
+    model : TinyPulse, str or os.PathLike
         A pre-trained model (``tinyts.load("tinypulse")``).
     x : array-like, tensor, list of arrays
         ``(time,)`` (one series), ``(channels, time)`` (one multichannel series), ``(batch, channels,
@@ -360,6 +362,7 @@ def embed(
     TypeError
         Non-numeric input.
     """
+    model = resolve(model, TinyPulse)
     config = EmbedConfig.make(kind, shifts, channels)
     batch_size = _check_batch_size(batch_size)
     batch = to_batch(x, align="left", min_length=2, name="x")

@@ -10,16 +10,18 @@ returned info.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
 import torch
 
 from tinyts.data.convert.arrays import from_batch, to_batch
-from tinyts.data.scaling import row_scale
 from tinyts.data.windows import stitch, window_starts
+from tinyts.models.base import resolve
 from tinyts.models.pulse import TinyPulse
 from tinyts.nn.interp import linear_fill
+from tinyts.nn.scaling import row_scale
 
 
 def _linear_fill(x: np.ndarray) -> np.ndarray:
@@ -44,7 +46,7 @@ def reconstruct(
     """Model reconstruction of every point of ``(n, time)`` univariate rows, in raw units.
 
     Returns ``(n, time)`` float64 with NaN where no window had an observed point. Rows beyond
-    :data:`tinyts.data.scaling.SAFE_MAGNITUDE` are scaled down by a power of two for the model (its
+    :data:`tinyts.nn.scaling.SAFE_MAGNITUDE` are scaled down by a power of two for the model (its
     float32 statistics would overflow) and the reconstruction is scaled back.
     """
     if head not in ("avg", "time", "fft"):
@@ -153,7 +155,7 @@ def blend_weights(
 
 
 def impute(
-    model: TinyPulse,
+    model: TinyPulse | str | os.PathLike[str],
     x: Any,
     *,
     stride: int | None = None,
@@ -165,7 +167,7 @@ def impute(
 
     Parameters
     ----------
-    model : TinyPulse
+    model : TinyPulse, str or os.PathLike
         A pre-trained model (``tinyts.load("tinypulse")``).
     x : array-like, list of arrays
         ``(time,)``, ``(channels, time)``, ``(batch, channels, time)`` or a list of series of unequal
@@ -188,6 +190,7 @@ def impute(
     -------
     Same kind and shape as ``x``, without NaN.
     """
+    model = resolve(model, TinyPulse)
     batch = to_batch(x, align="left", name="x")
     s, c, t = batch.values.shape
     vals = batch.values.numpy().reshape(s * c, t)

@@ -213,19 +213,15 @@ class SimilarityIndex:
                     "this index has no model (created with model=None): use add_vectors/search_vectors, "
                     "or pass a TinyPulse model or name"
                 )
-            from tinyts.models.base import load
-
-            model = load(self.model_name)
-            self._check_model(model)
-            self._model = model
+            self._model = self._check_model(self.model_name)
         return self._model
 
     @staticmethod
-    def _check_model(model: Any) -> None:
+    def _check_model(model: Any) -> Any:
+        from tinyts.models.base import resolve
         from tinyts.models.pulse import TinyPulse
 
-        if not isinstance(model, TinyPulse):
-            raise TypeError(f"model must be a TinyPulse (or its name), got {type(model).__name__}")
+        return resolve(model, TinyPulse)
 
     def _fingerprint(self) -> str:
         if self.model_fingerprint is None:

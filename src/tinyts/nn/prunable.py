@@ -24,9 +24,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tinyts.compress.gates import GatedLinear
-from tinyts.compress.sliced import SlicedLinear
 from tinyts.nn.causal import TimeBlock, VariateBlock
+from tinyts.nn.gates import GatedLinear
+from tinyts.nn.sliced import SlicedLinear
 
 __all__ = ["PrunableTimeBlock", "PrunableVariateBlock", "make_prunable"]
 
