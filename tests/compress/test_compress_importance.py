@@ -10,9 +10,9 @@ import torch
 from torch import nn
 
 from tinyts.compress import ForecastAdapter
-from tinyts.compress.gates import UnitGroup
 from tinyts.compress.importance import ImportanceTracker, taylor_scores
 from tinyts.compress.session import GateSession
+from tinyts.nn.gates import UnitGroup
 
 
 class ToyAdapter(ForecastAdapter):
