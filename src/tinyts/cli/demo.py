@@ -72,15 +72,17 @@ def training_status(name: str) -> str:
     """
     import yaml
 
-    root = Path(__file__).parent
+    from tinyts.models.base import WEIGHTS_DIR
+    from tinyts.train.recipes import RECIPE_DIR
+
     try:
-        card = (root / "models" / "weights" / name / "MODEL_CARD.md").read_text(encoding="utf-8")
+        card = (WEIGHTS_DIR / name / "MODEL_CARD.md").read_text(encoding="utf-8")
         steps_match = re.search(r"^- steps: ([\d,]+)", card, re.MULTILINE)
         recipe_match = re.search(r"Recipe: `([\w.-]+\.yaml)`", card)
         if steps_match is None or recipe_match is None:
             return "see its model card"
         steps = int(steps_match.group(1).replace(",", ""))
-        recipe = yaml.safe_load((root / "train" / "recipes" / recipe_match.group(1)).read_text())
+        recipe = yaml.safe_load((RECIPE_DIR / recipe_match.group(1)).read_text())
         total = int(recipe["train"]["steps"])
     except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError):
         return "see its model card"
@@ -93,7 +95,9 @@ def training_status(name: str) -> str:
 
 def training_data(name: str) -> str:
     """What the bundled checkpoint ``name`` was pre-trained on, from the data sources of its model card."""
-    card = Path(__file__).parent / "models" / "weights" / name / "MODEL_CARD.md"
+    from tinyts.models.base import WEIGHTS_DIR
+
+    card = WEIGHTS_DIR / name / "MODEL_CARD.md"
     try:
         text = card.read_text(encoding="utf-8")
     except OSError:
