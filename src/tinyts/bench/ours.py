@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from tinyts.bench.peers.detectors import NotApplicable
+from tinyts.options import EmbedKind
 
 
 class NotBundled(NotApplicable):
@@ -226,7 +227,7 @@ def cast_speed_case(batch: int) -> tuple[Any, dict[str, Any]]:
 # ---------------------------------------------------------------------------------- retrieval
 
 
-def pulse_retrieval_embedder(kind: str = "register", shifts: int | None = None) -> Any:
+def pulse_retrieval_embedder(kind: EmbedKind = "register", shifts: int | None = None) -> Any:
     """Retrieval-suite embedder: TinyPulse embeddings of ``(n, 512)`` database and query rows.
 
     ``kind`` and ``shifts`` are those of :func:`tinyts.tasks.pulse.embed.embed` (register embeddings averaged

@@ -31,6 +31,7 @@ from tinyts.nn.dartnorm import PrefixStats, to_frame
 from tinyts.nn.prunable import PrunableTimeBlock, make_prunable
 from tinyts.nn.sliced import linear_record, make_linear
 from tinyts.nn.structure import STRUCTURE_VERSION, set_module
+from tinyts.options import ForecastStrategy
 from tinyts.train.cast_objective import pinball
 
 __all__ = ["CastAdapter", "cast_dense_loss"]
@@ -102,7 +103,12 @@ class CastAdapter(ForecastAdapter):
     model: TinyCast
 
     def __init__(
-        self, model: TinyCast, *, symmetry: bool = True, strategy: str = "auto", point: str = "median"
+        self,
+        model: TinyCast,
+        *,
+        symmetry: bool = True,
+        strategy: ForecastStrategy = "auto",
+        point: str = "median",
     ) -> None:
         super().__init__(model)
         if point not in ("median", "mean"):

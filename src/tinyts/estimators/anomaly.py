@@ -10,6 +10,7 @@ from aeon.anomaly_detection.series import BaseSeriesAnomalyDetector
 from tinyts.estimators._models import tiny_checkpoint
 from tinyts.models.base import resolve
 from tinyts.models.pulse import TinyPulse
+from tinyts.options import AnomalyFuse, AnomalyMode, AnomalyScale
 
 __all__ = ["TinyPulseAnomalyDetector"]
 
@@ -64,13 +65,13 @@ class TinyPulseAnomalyDetector(BaseSeriesAnomalyDetector):
     def __init__(
         self,
         model: Any = "tinypulse",
-        mode: str = "ensemble",
+        mode: AnomalyMode = "ensemble",
         agg: int = 64,
         groups: int = 2,
         smooth: int = 96,
-        fuse: str = "max",
+        fuse: AnomalyFuse = "max",
         batch_size: int = 256,
-        scale: str = "robust",
+        scale: AnomalyScale = "robust",
     ) -> None:
         self.model = model
         self.mode = mode

@@ -11,6 +11,7 @@ from sklearn.utils import check_random_state
 from tinyts.estimators._models import tiny_checkpoint
 from tinyts.models.base import resolve
 from tinyts.models.pulse import TinyPulse
+from tinyts.options import ClassifyMethod, LensPooling
 
 __all__ = ["TinyPulseClassifier"]
 
@@ -115,11 +116,11 @@ class TinyPulseClassifier(BaseClassifier):
     def __init__(
         self,
         model: Any = "tinypulse",
-        method: str = "hybrid",
+        method: ClassifyMethod = "hybrid",
         layers: tuple[int, ...] | None = None,
         lengths: tuple[int, ...] | None = None,
         pulse_weight: float = 0.2,
-        pooling: str = "lens",
+        pooling: LensPooling = "lens",
         reduce_dim: int = 4,
         encoder_layers: int = 2,
         epochs: int = 30,

@@ -29,6 +29,7 @@ from tinyts.models.pulse import TinyPulse
 from tinyts.nn.causal import VariateBlock
 from tinyts.nn.dartnorm import PrefixStats, from_frame
 from tinyts.nn.spectral import fft_series
+from tinyts.options import ForecastStrategy
 
 #: output names of each exported model, in graph order
 PULSE_OUTPUTS = ("recon", "recon_fft", "forecast", "embedding", "mean", "std")
@@ -214,7 +215,7 @@ def reference_outputs(
         from tinyts.tasks.forecast.engine import Options, predict_quantiles, quantile_heads
 
         horizon = cast_horizon(model)
-        strategy = "coarse" if model.coarse_head is not None else "rollout"
+        strategy: ForecastStrategy = "coarse" if model.coarse_head is not None else "rollout"
         opts = Options(strategy, model.config.patch_length, False, 1, 0.0, symmetry)
         quant = predict_quantiles(model, values, obs, horizon, opts)
         res = {"quantiles": quant, "mean": quant.mean(-1)}

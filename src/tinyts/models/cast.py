@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -38,6 +39,12 @@ from torch import nn
 from tinyts.models.base import TinyModel, register_model
 from tinyts.nn.causal import TimeBlock, VariateBlock
 from tinyts.nn.dartnorm import PrefixStats, dart_stats, from_frame, normalize_patches
+from tinyts.options import ForecastStrategy
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from tinyts.tasks.forecast.api import ForecastResult
 
 DEFAULT_QUANTILES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 NORMS = ("dart", "instance")
@@ -271,14 +278,78 @@ class TinyCast(TinyModel):
         return from_frame(y, stats, y.ndim - out["mean"].ndim)
 
     # ------------------------------------------------------------------ tasks
-    def forecast(self, x: Any, horizon: int, **kwargs: Any) -> Any:
+    # One-line delegations to the task functions (imported here: the task layer sits above the
+    # models). tests/models/test_facades.py checks that each signature matches its task function's.
+    def forecast(
+        self,
+        x: Any,
+        horizon: int,
+        *,
+        quantiles: Sequence[float] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
+        strategy: ForecastStrategy = "auto",
+        near_steps: int = 96,
+        sifi: bool = True,
+        sifi_max_stride: int = 4,
+        sifi_weight: float = 0.5,
+        symmetry: bool = True,
+        multivariate: bool = True,
+        batch_size: int = 256,
+    ) -> ForecastResult:
         """Probabilistic forecast of arrays / ragged lists; see :func:`tinyts.tasks.forecast.api.forecast`."""
         from tinyts.tasks.forecast.api import forecast
 
-        return forecast(self, x, horizon, **kwargs)
+        return forecast(
+            self,
+            x,
+            horizon,
+            quantiles=quantiles,
+            strategy=strategy,
+            near_steps=near_steps,
+            sifi=sifi,
+            sifi_max_stride=sifi_max_stride,
+            sifi_weight=sifi_weight,
+            symmetry=symmetry,
+            multivariate=multivariate,
+            batch_size=batch_size,
+        )
 
-    def forecast_df(self, df: Any, horizon: int, **kwargs: Any) -> Any:
+    def forecast_df(
+        self,
+        df: pd.DataFrame,
+        horizon: int,
+        *,
+        id_col: str | None = "unique_id",
+        time_col: str = "ds",
+        target_col: str | Sequence[str] = "y",
+        quantiles: Sequence[float] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
+        freq: Any = None,
+        strategy: ForecastStrategy = "auto",
+        near_steps: int = 96,
+        sifi: bool = True,
+        sifi_max_stride: int = 4,
+        sifi_weight: float = 0.5,
+        symmetry: bool = True,
+        multivariate: bool = True,
+        batch_size: int = 256,
+    ) -> pd.DataFrame:
         """Forecast a long DataFrame; see :func:`tinyts.tasks.forecast.api.forecast_df`."""
         from tinyts.tasks.forecast.api import forecast_df
 
-        return forecast_df(self, df, horizon, **kwargs)
+        return forecast_df(
+            self,
+            df,
+            horizon,
+            id_col=id_col,
+            time_col=time_col,
+            target_col=target_col,
+            quantiles=quantiles,
+            freq=freq,
+            strategy=strategy,
+            near_steps=near_steps,
+            sifi=sifi,
+            sifi_max_stride=sifi_max_stride,
+            sifi_weight=sifi_weight,
+            symmetry=symmetry,
+            multivariate=multivariate,
+            batch_size=batch_size,
+        )

@@ -34,8 +34,9 @@ from torch import nn
 from tinyts.models.base import TinyModel, register_model
 from tinyts.models.pulse import PulseConfig, TinyPulse
 from tinyts.nn.scaling import row_scale_torch
+from tinyts.options import LensPooling, choices
 
-POOLINGS = ("lens", "flat", "avg", "max")
+POOLINGS = choices(LensPooling)
 
 
 @dataclass
@@ -63,7 +64,7 @@ class LensConfig:
     pulse: dict[str, Any] = field(default_factory=dict)
     n_channels: int = 1
     classes: list[Any] = field(default_factory=lambda: [0, 1])
-    pooling: str = "lens"
+    pooling: LensPooling = "lens"
     reduce_dim: int = 4
     head_dropout: float = 0.2
 
@@ -88,7 +89,7 @@ def lens_config_for(
     pulse: TinyPulse,
     n_channels: int,
     classes: list[Any],
-    pooling: str,
+    pooling: LensPooling,
     reduce_dim: int,
     head_dropout: float,
     channel_mixing: bool = True,

@@ -18,8 +18,9 @@ ablation.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -30,6 +31,19 @@ from tinyts.nn.interp import linear_fill
 from tinyts.nn.mixer import MixerLayer
 from tinyts.nn.norm import MaskedRevIN
 from tinyts.nn.spectral import Spectrum, fft_series, inverse_fft_series
+from tinyts.options import (
+    AnomalyFuse,
+    AnomalyMode,
+    AnomalyScale,
+    BinaryChannels,
+    EmbedChannels,
+    EmbedKind,
+    ImputeBlend,
+    ImputeHead,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass
@@ -237,38 +251,122 @@ class TinyPulse(TinyModel):
         return self.revin.inverse(y, (out["mean"], out["std"]))
 
     # ------------------------------------------------------------------ tasks
-    def impute(self, x: Any, **kwargs: Any) -> Any:
+    # One-line delegations to the task functions (imported here: the task layer sits above the
+    # models). tests/models/test_facades.py checks that each signature matches its task function's.
+    def impute(
+        self,
+        x: Any,
+        *,
+        stride: int | None = None,
+        batch_size: int = 256,
+        head: ImputeHead = "avg",
+        blend: ImputeBlend = "none",
+    ) -> Any:
         """Fill NaNs; see :func:`tinyts.tasks.pulse.impute.impute`."""
         from tinyts.tasks.pulse.impute import impute
 
-        return impute(self, x, **kwargs)
+        return impute(self, x, stride=stride, batch_size=batch_size, head=head, blend=blend)
 
-    def anomaly_scores(self, x: Any, mode: str = "ensemble", **kwargs: Any) -> np.ndarray:
+    def anomaly_scores(
+        self,
+        x: Any,
+        *,
+        mode: AnomalyMode = "ensemble",
+        agg: int = 64,
+        groups: int = 2,
+        smooth: int = 96,
+        fuse: AnomalyFuse = "max",
+        batch_size: int = 256,
+        scale: AnomalyScale = "robust",
+        binary: BinaryChannels = "skip",
+        sharpen: float = 0.3,
+    ) -> np.ndarray:
         """One anomaly score per time point; see :func:`tinyts.tasks.pulse.anomaly.anomaly_scores`."""
         from tinyts.tasks.pulse.anomaly import anomaly_scores
 
-        return anomaly_scores(self, x, mode=mode, **kwargs)
+        return anomaly_scores(
+            self,
+            x,
+            mode=mode,
+            agg=agg,
+            groups=groups,
+            smooth=smooth,
+            fuse=fuse,
+            batch_size=batch_size,
+            scale=scale,
+            binary=binary,
+            sharpen=sharpen,
+        )
 
-    def embed(self, x: Any, **kwargs: Any) -> np.ndarray:
+    def embed(
+        self,
+        x: Any,
+        *,
+        kind: EmbedKind = "register",
+        shifts: int | None = None,
+        channels: EmbedChannels = "concat",
+        batch_size: int = 64,
+        progress: bool = False,
+    ) -> np.ndarray:
         """One embedding per series, ``(n_series, dim)``; see :func:`~tinyts.tasks.pulse.embed.embed`."""
         from tinyts.tasks.pulse.embed import embed
 
-        return embed(self, x, **kwargs)
+        return embed(
+            self, x, kind=kind, shifts=shifts, channels=channels, batch_size=batch_size, progress=progress
+        )
 
-    def impute_df(self, df: Any, **kwargs: Any) -> Any:
+    def impute_df(
+        self,
+        df: pd.DataFrame,
+        *,
+        id_col: str | None = "unique_id",
+        time_col: str = "ds",
+        target_col: str | Sequence[str] = "y",
+        **kwargs: Any,
+    ) -> pd.DataFrame:
         """Fill the NaN targets of a long DataFrame; see :func:`tinyts.tasks.frames.impute_df`."""
         from tinyts.tasks.frames import impute_df
 
-        return impute_df(self, df, **kwargs)
+        return impute_df(self, df, id_col=id_col, time_col=time_col, target_col=target_col, **kwargs)
 
-    def detect_df(self, df: Any, mode: str = "ensemble", **kwargs: Any) -> Any:
+    def detect_df(
+        self,
+        df: pd.DataFrame,
+        *,
+        mode: AnomalyMode = "ensemble",
+        id_col: str | None = "unique_id",
+        time_col: str = "ds",
+        target_col: str | Sequence[str] = "y",
+        threshold: float | None = None,
+        **kwargs: Any,
+    ) -> pd.DataFrame:
         """One anomaly score per row of a long DataFrame; see :func:`tinyts.tasks.frames.detect_df`."""
         from tinyts.tasks.frames import detect_df
 
-        return detect_df(self, df, mode=mode, **kwargs)
+        return detect_df(
+            self,
+            df,
+            mode=mode,
+            id_col=id_col,
+            time_col=time_col,
+            target_col=target_col,
+            threshold=threshold,
+            **kwargs,
+        )
 
-    def embed_df(self, df: Any, **kwargs: Any) -> Any:
+    def embed_df(
+        self,
+        df: pd.DataFrame,
+        *,
+        id_col: str | None = "unique_id",
+        time_col: str = "ds",
+        target_col: str | Sequence[str] = "y",
+        kind: EmbedKind = "register",
+        **kwargs: Any,
+    ) -> pd.DataFrame:
         """One embedding row per series of a long DataFrame; see :func:`tinyts.tasks.frames.embed_df`."""
         from tinyts.tasks.frames import embed_df
 
-        return embed_df(self, df, **kwargs)
+        return embed_df(
+            self, df, id_col=id_col, time_col=time_col, target_col=target_col, kind=kind, **kwargs
+        )

@@ -9,9 +9,11 @@ in request order, with the same ids.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, Strict
+
+from tinyts.options import AnomalyFuse, AnomalyMode, EmbedChannels, EmbedKind, ImputeHead
 
 #: a value: a real number (strict: no strings, no booleans), or null = missing
 Value = Annotated[float, Strict()] | None
@@ -148,22 +150,22 @@ class SeriesRequest(_Body):
 
 
 class ImputeRequest(SeriesRequest):
-    head: Literal["avg", "time", "fft"] = "avg"
+    head: ImputeHead = "avg"
     stride: Annotated[StrictInt, Field(ge=1)] | None = None
 
 
 class DetectRequest(SeriesRequest):
-    mode: Literal["time", "fft", "forecast", "ensemble"] = "ensemble"
-    fuse: Literal["max", "mean"] = "max"
+    mode: AnomalyMode = "ensemble"
+    fuse: AnomalyFuse = "max"
 
 
 class EmbedRequest(SeriesRequest):
-    kind: Literal["register", "detail", "pooled"] = "register"
+    kind: EmbedKind = "register"
     shifts: Annotated[StrictInt, Field(ge=1, le=64)] | None = Field(
         default=None,
         description="Circular shifts averaged (default 16 for register, 1 for detail, 2 for pooled).",
     )
-    channels: Literal["concat", "mean"] = "concat"
+    channels: EmbedChannels = "concat"
 
 
 class ForecastRequest(SeriesRequest):

@@ -39,6 +39,7 @@ import pandas as pd
 import torch
 
 from tinyts.errors import require
+from tinyts.options import DistributedEngine, choices
 
 __all__ = [
     "ENGINES",
@@ -58,7 +59,7 @@ __all__ = [
 ]
 
 Engine = Literal["dask", "ray"]
-ENGINES: tuple[str, ...] = ("dask", "ray")
+ENGINES: tuple[str, ...] = choices(DistributedEngine)
 #: install hint per engine (the error for a missing engine names it)
 EXTRAS = {"dask": 'pip install "tinyts[dask]"', "ray": 'pip install "tinyts[ray]"'}
 #: what each task loads on the workers (``classifier``: a saved PulseClassifier folder)

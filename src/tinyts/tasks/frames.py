@@ -26,6 +26,7 @@ from tinyts.data.convert.arrays import Batch, df_to_batch
 from tinyts.data.convert.frames import time_key
 from tinyts.models.base import resolve
 from tinyts.models.pulse import TinyPulse
+from tinyts.options import AnomalyMode, EmbedKind
 from tinyts.tasks.distributed import engine_of, run_distributed, task_model
 
 
@@ -195,7 +196,7 @@ def detect_df(
     model: TinyPulse | str | os.PathLike[str],
     df: pd.DataFrame,
     *,
-    mode: str = "ensemble",
+    mode: AnomalyMode = "ensemble",
     id_col: str | None = "unique_id",
     time_col: str = "ds",
     target_col: str | Sequence[str] = "y",
@@ -264,7 +265,7 @@ def embed_df(
     id_col: str | None = "unique_id",
     time_col: str = "ds",
     target_col: str | Sequence[str] = "y",
-    kind: str = "register",
+    kind: EmbedKind = "register",
     **kwargs: Any,
 ) -> pd.DataFrame:
     """One embedding vector per series of a long DataFrame.

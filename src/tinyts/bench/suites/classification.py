@@ -27,6 +27,7 @@ from tinyts.bench.peers.classifiers import (
     warm_up_minirocket,
 )
 from tinyts.bench.peers.detectors import NotApplicable
+from tinyts.options import ClassifyMethod
 
 NAME = "classification"
 DESCRIPTION = (
@@ -47,7 +48,7 @@ class PulseMethod:
     #: extra keyword arguments of PulseClassifier (empty: its defaults; tests shorten TSLens here)
     options: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self, seed: int, method: str, **kwargs: Any) -> None:
+    def __init__(self, seed: int, method: ClassifyMethod, **kwargs: Any) -> None:
         self.seed = seed
         self.method = method
         self.kwargs = kwargs
@@ -67,7 +68,7 @@ class PulseMethod:
         return np.asarray(self._clf.predict(X))
 
 
-def _pulse(method: str, **kwargs: Any) -> ClassifierFactory:
+def _pulse(method: ClassifyMethod, **kwargs: Any) -> ClassifierFactory:
     def factory(seed: int) -> PulseMethod:
         return PulseMethod(seed, method, **kwargs)
 

@@ -31,11 +31,12 @@ from __future__ import annotations
 import gc
 import os
 import time
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from tinyts.bench.core import BenchContext, Row, SuiteResult
+from tinyts.options import SearchMethod
 
 NAME = "search"
 DESCRIPTION = (
@@ -152,7 +153,12 @@ def _latencies(call: Any, n: int) -> np.ndarray:
 
 
 def measure_engine(
-    engine: str, vectors: np.ndarray, q_vec: np.ndarray, q_raw: np.ndarray, truth: np.ndarray, model: Any
+    engine: SearchMethod,
+    vectors: np.ndarray,
+    q_vec: np.ndarray,
+    q_raw: np.ndarray,
+    truth: np.ndarray,
+    model: Any,
 ) -> dict[str, Any]:
     """Build one engine over ``vectors`` and time it; ``truth`` = exact top-k rows of the queries."""
     from tinyts.tasks.pulse.embed import embed
@@ -239,7 +245,7 @@ def run(ctx: BenchContext) -> SuiteResult:
         _, truth = exact_search(vectors, q_vec, K)
         for engine in engines:
             try:
-                info = measure_engine(engine, vectors, q_vec, q_raw, truth, model)
+                info = measure_engine(cast(SearchMethod, engine), vectors, q_vec, q_raw, truth, model)
             except Exception as exc:  # e.g. faiss missing: recorded, the other engines still run
                 result.skip(f"{engine} n={n}", f"failed: {type(exc).__name__}: {exc}")
                 continue

@@ -44,9 +44,10 @@ import numpy as np
 import torch
 
 from tinyts.models.frozen import PULSE_WEIGHT, PulseFrozen
-from tinyts.models.lens import POOLINGS, PulseLens, lens_config_for
+from tinyts.models.lens import PulseLens, lens_config_for
 from tinyts.models.pulse import TinyPulse
 from tinyts.nn.interp import resample_cases
+from tinyts.options import ClassifyMethod, LensPooling, check_choice, choices
 from tinyts.tasks.classify.data import as_cases, check_labels, stratified_split
 from tinyts.tasks.classify.frozen import fit_frozen
 from tinyts.tasks.distributed import fill_rows
@@ -63,7 +64,7 @@ from tinyts.train.finetune_classify import (
 __all__ = ["METHODS", "PulseClassifier"]
 
 #: the classification methods; the first is the default
-METHODS = ("hybrid", "frozen", "tslens")
+METHODS = choices(ClassifyMethod)
 
 #: ``refit=None`` refits on all of TRAIN when it has fewer cases than this
 REFIT_BELOW = 1000
@@ -159,11 +160,11 @@ class PulseClassifier:
         self,
         pulse: TinyPulse | str = "tinypulse",
         *,
-        method: str = "hybrid",
+        method: ClassifyMethod = "hybrid",
         layers: tuple[int, ...] | list[int] | None = None,
         lengths: tuple[int, ...] | list[int] | None = None,
         pulse_weight: float = PULSE_WEIGHT,
-        pooling: str = "lens",
+        pooling: LensPooling = "lens",
         reduce_dim: int = 4,
         encoder_layers: int = 2,
         epochs: int = 30,
@@ -186,12 +187,10 @@ class PulseClassifier:
         seed: int = 0,
         verbose: bool = False,
     ) -> None:
-        if method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        check_choice(method, ClassifyMethod, "method")
         if not 0.0 <= pulse_weight <= 1.0:
             raise ValueError(f"pulse_weight must be in [0, 1], got {pulse_weight}")
-        if pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+        check_choice(pooling, LensPooling, "pooling")
         positive = {"epochs": epochs, "max_steps": max_steps, "batch_size": batch_size, "n_views": n_views}
         for name, value in positive.items():
             if int(value) < 1:
@@ -393,7 +392,7 @@ class PulseClassifier:
         model = load(path)
         if isinstance(model, PulseFrozen):
             cfg = model.config
-            method = "hybrid" if cfg.rocket_length else "frozen"
+            method: ClassifyMethod = "hybrid" if cfg.rocket_length else "frozen"
             clf = cls(
                 model.pulse,
                 method=method,

@@ -46,6 +46,7 @@ quantiles is returned.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Sequence
@@ -60,8 +61,9 @@ from tinyts.data.convert.arrays import Batch, df_to_batch, from_batch_horizon, t
 from tinyts.models.base import resolve
 from tinyts.models.cast import TinyCast
 from tinyts.nn.scaling import row_scale_torch
+from tinyts.options import ForecastStrategy, check_choice
 from tinyts.tasks.distributed import engine_of, fill_rows, run_distributed, task_model
-from tinyts.tasks.forecast.engine import STRATEGIES, Options, predict_sifi
+from tinyts.tasks.forecast.engine import Options, predict_sifi
 
 
 @dataclass
@@ -113,8 +115,7 @@ def _check_args(model: Any, horizon: Any, quantiles: Any, opts: Options, batch_s
     _positive_int(batch_size, "batch_size")
     _positive_int(opts.near_steps, "near_steps")
     _positive_int(opts.sifi_max_stride, "sifi_max_stride")
-    if opts.strategy not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {STRATEGIES}, got {opts.strategy!r}")
+    check_choice(opts.strategy, ForecastStrategy, "strategy")
     if opts.strategy in ("hybrid", "coarse", "anchored") and model.coarse_head is None:
         raise ValueError(f"strategy={opts.strategy!r} needs a model with a coarse head (coarse_horizon > 0)")
     if not 0.0 <= opts.sifi_weight <= 1.0:
@@ -237,12 +238,12 @@ def _run(
 
 
 def forecast(
-    model: TinyCast,
+    model: TinyCast | str | os.PathLike[str],
     x: Any,
     horizon: int,
     *,
     quantiles: Sequence[float] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
-    strategy: str = "auto",
+    strategy: ForecastStrategy = "auto",
     near_steps: int = 96,
     sifi: bool = True,
     sifi_max_stride: int = 4,
@@ -255,7 +256,7 @@ def forecast(
 
     Parameters
     ----------
-    model : TinyCast
+    model : TinyCast, str or os.PathLike
         E.g. ``tinyts.load("tinycast")`` or a checkpoint folder.
     x : array-like, tensor or list of arrays
         ``(time,)``, ``(channels, time)``, ``(batch, channels, time)``, or a list of ``(time,)`` /
@@ -295,6 +296,7 @@ def forecast(
         channel or none among its last ``context_length`` points, a bad horizon, unknown quantile
         levels or options.
     """
+    model = resolve(model, TinyCast)
     opts = Options(strategy, near_steps, sifi, sifi_max_stride, sifi_weight, symmetry)
     picks = _check_args(model, horizon, quantiles, opts, batch_size)
     batch = to_batch(x, align="right", name="x")
@@ -317,7 +319,14 @@ def forecast_df(
     target_col: str | Sequence[str] = "y",
     quantiles: Sequence[float] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
     freq: Any = None,
-    **kwargs: Any,
+    strategy: ForecastStrategy = "auto",
+    near_steps: int = 96,
+    sifi: bool = True,
+    sifi_max_stride: int = 4,
+    sifi_weight: float = 0.5,
+    symmetry: bool = True,
+    multivariate: bool = True,
+    batch_size: int = 256,
 ) -> pd.DataFrame:
     """Forecast every series of a long DataFrame; a long DataFrame of future rows comes back.
 
@@ -337,8 +346,8 @@ def forecast_df(
         Levels to return (columns named ``"0.1"``, ``"0.5"``, ...).
     freq : str, offset or number, optional
         Time step; default inferred from each series' timestamps.
-    **kwargs
-        Options of :func:`forecast` (``strategy``, ``sifi``, ``symmetry``, ...).
+    strategy, near_steps, sifi, sifi_max_stride, sifi_weight, symmetry, multivariate, batch_size
+        As in :func:`forecast`.
 
     Returns
     -------
@@ -347,23 +356,14 @@ def forecast_df(
         several targets), ``mean`` and one column per quantile level; rows ordered by series (first
         appearance), then target, then time.
     """
+    opts = Options(strategy, near_steps, sifi, sifi_max_stride, sifi_weight, symmetry)
     if engine_of(df) is not None:
         cols = {"id_col": id_col, "time_col": time_col, "target_col": target_col}
-        options = {**cols, "horizon": horizon, "quantiles": quantiles, "freq": freq, **kwargs}
+        extra = {"multivariate": multivariate, "batch_size": batch_size}
+        forecast_options = {**dataclasses.asdict(opts), **extra}
+        options = {**cols, "horizon": horizon, "quantiles": quantiles, "freq": freq, **forecast_options}
         return run_distributed("forecast", model, df, options)
     cast: TinyCast = task_model(model, "forecast")
-    opts = Options(
-        kwargs.pop("strategy", "auto"),
-        kwargs.pop("near_steps", 96),
-        kwargs.pop("sifi", True),
-        kwargs.pop("sifi_max_stride", 4),
-        kwargs.pop("sifi_weight", 0.5),
-        kwargs.pop("symmetry", True),
-    )
-    multivariate = kwargs.pop("multivariate", True)
-    batch_size = kwargs.pop("batch_size", 256)
-    if kwargs:
-        raise TypeError(f"forecast_df got unexpected option(s) {sorted(kwargs)}")
     picks = _check_args(cast, horizon, quantiles, opts, batch_size)
     batch = df_to_batch(df, id_col=id_col, time_col=time_col, target_col=target_col, freq=freq)
     mean, quant = _run(cast, batch, int(horizon), opts, multivariate, int(batch_size))

@@ -12,15 +12,16 @@ from dataclasses import dataclass
 import torch
 
 from tinyts.models.cast import TinyCast
+from tinyts.options import ForecastStrategy, choices
 
-STRATEGIES = ("auto", "hybrid", "rollout", "coarse", "anchored")
+STRATEGIES = choices(ForecastStrategy)
 
 
 @dataclass
 class Options:
     """Inference switches (see :func:`tinyts.tasks.forecast.api.forecast`)."""
 
-    strategy: str
+    strategy: ForecastStrategy
     near_steps: int
     sifi: bool
     sifi_max_stride: int

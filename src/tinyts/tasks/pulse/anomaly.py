@@ -53,14 +53,23 @@ import torch
 from tinyts.data.convert.arrays import to_batch
 from tinyts.models.base import resolve
 from tinyts.models.pulse import TinyPulse
+from tinyts.options import (
+    AnomalyFuse,
+    AnomalyHead,
+    AnomalyMode,
+    AnomalyScale,
+    BinaryChannels,
+    check_choice,
+    choices,
+)
 
-HEADS = ("time", "fft", "forecast")
-MODES = (*HEADS, "ensemble")
+HEADS = choices(AnomalyHead)
+MODES = choices(AnomalyMode)
 #: what :func:`window_errors` returns: the window scores of each head, then its raw point errors
 STREAMS = (*HEADS, *(f"{k}_point" for k in HEADS))
-FUSE = ("max", "mean")
-SCALES = ("robust", "minmax")
-BINARY = ("skip", "score")
+FUSE = choices(AnomalyFuse)
+SCALES = choices(AnomalyScale)
+BINARY = choices(BinaryChannels)
 #: Default flag rule: a point is flagged when its robust score exceeds this many robust standard
 #: deviations of the series' own scores (see :func:`anomaly_flags`; calibrated on clean synthetic
 #: series, docs/tinypulse.md "Flags").
@@ -252,7 +261,7 @@ def _check_sharpen(sharpen: Any) -> None:
 
 
 def fuse_heads(
-    errors: dict[str, np.ndarray], fuse: str = "max", *, sharpen: float = SHARPEN, smooth: int = 96
+    errors: dict[str, np.ndarray], fuse: AnomalyFuse = "max", *, sharpen: float = SHARPEN, smooth: int = 96
 ) -> dict[str, np.ndarray]:
     """Min-max scale each head's window scores and add their ``ensemble`` (max or mean).
 
@@ -267,8 +276,7 @@ def fuse_heads(
     and a point outside cannot climb above a clearly anomalous window. Every stream is min-max scaled
     again afterwards, so all stay in [0, 1] with a maximum of 1.
     """
-    if fuse not in FUSE:
-        raise ValueError(f"fuse must be one of {FUSE}, got {fuse!r}")
+    check_choice(fuse, AnomalyFuse, "fuse")
     _check_sharpen(sharpen)
     scaled = {k: _minmax(errors[k]) for k in HEADS}
     stack = np.stack([scaled[k] for k in HEADS])
@@ -289,7 +297,7 @@ def fuse_heads(
     return scores
 
 
-def scored_channels(values: np.ndarray, binary: str = "skip") -> np.ndarray:
+def scored_channels(values: np.ndarray, binary: BinaryChannels = "skip") -> np.ndarray:
     """Which channels of ``(channels, time)`` values are scored (boolean mask).
 
     ``binary="skip"`` (default) leaves out channels with at most two distinct finite values (on/off
@@ -299,8 +307,7 @@ def scored_channels(values: np.ndarray, binary: str = "skip") -> np.ndarray:
     parts with injected anomalies: ``benchmarks/experiments/anomaly_channels_dev.py``). A series whose
     channels are all binary is scored on all of them. ``binary="score"`` scores every channel.
     """
-    if binary not in BINARY:
-        raise ValueError(f"binary must be one of {BINARY}, got {binary!r}")
+    check_choice(binary, BinaryChannels, "binary")
     v = np.asarray(values, dtype=np.float64)
     keep = np.ones(v.shape[0], dtype=bool)
     if binary == "score" or v.shape[0] < 2:
@@ -310,7 +317,7 @@ def scored_channels(values: np.ndarray, binary: str = "skip") -> np.ndarray:
 
 
 def series_errors(
-    model: TinyPulse, values: np.ndarray, *, binary: str = "skip", **kwargs: Any
+    model: TinyPulse, values: np.ndarray, *, binary: BinaryChannels = "skip", **kwargs: Any
 ) -> dict[str, np.ndarray]:
     """:func:`window_errors` of the scored channels of ``(channels, time)`` values, max over channels.
 
@@ -331,13 +338,12 @@ def score_channel(
     agg: int = 64,
     groups: int = 2,
     smooth: int = 96,
-    fuse: str = "max",
+    fuse: AnomalyFuse = "max",
     batch_size: int = 256,
     sharpen: float = SHARPEN,
 ) -> dict[str, np.ndarray]:
     """``time``, ``fft``, ``forecast`` and ``ensemble`` scores of one 1-D series, in [0, 1]."""
-    if fuse not in FUSE:
-        raise ValueError(f"fuse must be one of {FUSE}, got {fuse!r}")
+    check_choice(fuse, AnomalyFuse, "fuse")
     _check_sharpen(sharpen)
     errors = window_errors(model, series, agg=agg, groups=groups, smooth=smooth, batch_size=batch_size)
     return fuse_heads(errors, fuse, sharpen=sharpen, smooth=smooth)
@@ -347,14 +353,14 @@ def anomaly_scores(
     model: TinyPulse | str | os.PathLike[str],
     x: Any,
     *,
-    mode: str = "ensemble",
+    mode: AnomalyMode = "ensemble",
     agg: int = 64,
     groups: int = 2,
     smooth: int = 96,
-    fuse: str = "max",
+    fuse: AnomalyFuse = "max",
     batch_size: int = 256,
-    scale: str = "robust",
-    binary: str = "skip",
+    scale: AnomalyScale = "robust",
+    binary: BinaryChannels = "skip",
     sharpen: float = SHARPEN,
 ) -> np.ndarray:
     """One anomaly score per time point of a series (higher = more anomalous).
@@ -390,12 +396,9 @@ def anomaly_scores(
         ``(time,)`` float64 scores.
     """
     model = resolve(model, TinyPulse)
-    if scale not in SCALES:
-        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    if fuse not in FUSE:
-        raise ValueError(f"fuse must be one of {FUSE}, got {fuse!r}")
+    check_choice(scale, AnomalyScale, "scale")
+    check_choice(mode, AnomalyMode, "mode")
+    check_choice(fuse, AnomalyFuse, "fuse")
     _check_sharpen(sharpen)
     if smooth < 1:
         raise ValueError(f"smooth must be a positive number of points, got {smooth}")

@@ -57,11 +57,12 @@ from tinyts.data.convert.arrays import Batch, to_batch
 from tinyts.models.base import resolve
 from tinyts.models.pulse import TinyPulse
 from tinyts.nn.scaling import row_scale
+from tinyts.options import EmbedChannels, EmbedKind, check_choice, choices
 
 __all__ = ["KINDS", "EmbedConfig", "embed", "embed_batch", "embedding_dim", "to_context"]
 
-KINDS = ("register", "detail", "pooled")
-CHANNELS = ("concat", "mean")
+KINDS = choices(EmbedKind)
+CHANNELS = choices(EmbedChannels)
 #: shift passes averaged for register embeddings when ``shifts`` is not given
 DEFAULT_SHIFTS = 16
 #: shift passes averaged for pooled embeddings when ``shifts`` is not given (offsets within one patch)
@@ -87,15 +88,13 @@ class EmbedConfig:
         How per-channel vectors are combined.
     """
 
-    kind: str = "register"
+    kind: EmbedKind = "register"
     shifts: int = DEFAULT_SHIFTS
-    channels: str = "concat"
+    channels: EmbedChannels = "concat"
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
-        if self.channels not in CHANNELS:
-            raise ValueError(f"channels must be one of {CHANNELS}, got {self.channels!r}")
+        check_choice(self.kind, EmbedKind, "kind")
+        check_choice(self.channels, EmbedChannels, "channels")
         s = self.shifts
         if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1:
             raise ValueError(f"shifts must be an int >= 1, got {s!r}")
@@ -106,7 +105,9 @@ class EmbedConfig:
             )
 
     @classmethod
-    def make(cls, kind: str = "register", shifts: int | None = None, channels: str = "concat") -> EmbedConfig:
+    def make(
+        cls, kind: EmbedKind = "register", shifts: int | None = None, channels: EmbedChannels = "concat"
+    ) -> EmbedConfig:
         """The config with ``shifts=None`` resolved: 16 for register embeddings, 1 for detail ones."""
         if shifts is None:
             shifts = {"detail": 1, "pooled": DEFAULT_POOLED_SHIFTS}.get(kind, DEFAULT_SHIFTS)
@@ -119,7 +120,7 @@ class EmbedConfig:
 
 
 def embedding_dim(
-    model: TinyPulse, kind: str = "register", n_channels: int = 1, channels: str = "concat"
+    model: TinyPulse, kind: EmbedKind = "register", n_channels: int = 1, channels: EmbedChannels = "concat"
 ) -> int:
     """Width of the vectors :func:`embed` returns for ``n_channels``-channel series."""
     c = model.config
@@ -216,7 +217,7 @@ def _pool(h: torch.Tensor, n_time: int) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def _vectors(model: TinyPulse, x: torch.Tensor, obs: torch.Tensor, kind: str) -> torch.Tensor:
+def _vectors(model: TinyPulse, x: torch.Tensor, obs: torch.Tensor, kind: EmbedKind) -> torch.Tensor:
     """One pass: ``(B, C, dim)`` embeddings of ``(B, C, T)`` model inputs (pooled: unstandardised)."""
     xin, _, spec = model.prepare(x, obs)
     c = model.config
@@ -278,7 +279,7 @@ def embed_batch(
 
 
 def _raw_batch(
-    model: TinyPulse, values: np.ndarray, observed: np.ndarray, kind: str, shifts: int, batch_size: int
+    model: TinyPulse, values: np.ndarray, observed: np.ndarray, kind: EmbedKind, shifts: int, batch_size: int
 ) -> np.ndarray:
     """Per-channel vectors ``(n, C, dim)`` of ``(n, C, context)`` arrays, averaged over the shifts."""
     n, ch, length = values.shape
@@ -316,9 +317,9 @@ def embed(
     model: TinyPulse | str | os.PathLike[str],
     x: Any,
     *,
-    kind: str = "register",
+    kind: EmbedKind = "register",
     shifts: int | None = None,
-    channels: str = "concat",
+    channels: EmbedChannels = "concat",
     batch_size: int = DEFAULT_BATCH,
     progress: bool = False,
 ) -> np.ndarray:

@@ -22,6 +22,7 @@ from tinyts.models.base import resolve
 from tinyts.models.pulse import TinyPulse
 from tinyts.nn.interp import linear_fill
 from tinyts.nn.scaling import row_scale
+from tinyts.options import ImputeBlend, ImputeHead, check_choice, choices
 
 
 def _linear_fill(x: np.ndarray) -> np.ndarray:
@@ -41,7 +42,7 @@ def reconstruct(
     *,
     stride: int | None = None,
     batch_size: int = 256,
-    head: str = "avg",
+    head: ImputeHead = "avg",
 ) -> np.ndarray:
     """Model reconstruction of every point of ``(n, time)`` univariate rows, in raw units.
 
@@ -85,7 +86,7 @@ def reconstruct(
 
 #: Self-check patches (points): the length of the model's patches.
 _CHECK_PATCH = 8
-BLENDS = ("none", "auto")
+BLENDS = choices(ImputeBlend)
 
 
 def _check_mask(observed: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -120,7 +121,7 @@ def blend_weights(
     *,
     stride: int | None = None,
     batch_size: int = 256,
-    head: str = "avg",
+    head: ImputeHead = "avg",
 ) -> np.ndarray:
     """Per-row weight of the model against linear interpolation, from a self-check on observed points.
 
@@ -160,8 +161,8 @@ def impute(
     *,
     stride: int | None = None,
     batch_size: int = 256,
-    head: str = "avg",
-    blend: str = "none",
+    head: ImputeHead = "avg",
+    blend: ImputeBlend = "none",
 ) -> Any:
     """Fill the NaNs of ``x`` with TinyPulse reconstructions; observed values are untouched.
 
@@ -195,8 +196,7 @@ def impute(
     s, c, t = batch.values.shape
     vals = batch.values.numpy().reshape(s * c, t)
     obs = batch.observed.numpy().reshape(s * c, t)
-    if blend not in BLENDS:
-        raise ValueError(f"blend must be one of {BLENDS}, got {blend!r}")
+    check_choice(blend, ImputeBlend, "blend")
     rec = reconstruct(model, vals, obs, stride=stride, batch_size=batch_size, head=head)
     rec = _linear_fill(np.where(obs, vals, rec))
     if blend == "auto" and not obs.all():

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tinyts.options import EmbedChannels, SearchMethod
 from tinyts.tasks.distributed import engine_of, require_engine
 from tinyts.tasks.search.engines import faiss_module, ivf_params
 from tinyts.tasks.search.retrieve import SimilarityIndex
@@ -108,8 +109,8 @@ def build_index(
     time_col: str = "ds",
     target_col: str | Sequence[str] = "y",
     shifts: int | None = None,
-    channels: str = "concat",
-    method: str = "auto",
+    channels: EmbedChannels = "concat",
+    method: SearchMethod = "auto",
     exact_max: int = 100_000,
     nlist: int | None = None,
     nprobe: int | None = None,

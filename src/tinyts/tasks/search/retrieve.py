@@ -37,13 +37,14 @@ from typing import Any
 
 import numpy as np
 
+from tinyts.options import EmbedChannels, EmbedKind, SearchMethod, check_choice, choices
 from tinyts.tasks.pulse.embed import DEFAULT_BATCH, EmbedConfig, embed
 from tinyts.tasks.search.engines import SearchHits, build_hnsw, build_ivf, exact_search, ivf_params
 from tinyts.tasks.search.store import model_fingerprint, read_folder, write_folder
 
 __all__ = ["METHODS", "SearchHits", "SimilarityIndex", "exact_search"]
 
-METHODS = ("auto", "exact", "hnsw", "ivf")
+METHODS = choices(SearchMethod)
 #: constructor arguments stored in config.json (besides the embedding settings)
 SETTINGS = (
     "method",
@@ -128,10 +129,10 @@ class SimilarityIndex:
         self,
         model: Any = "tinypulse",
         *,
-        kind: str = "register",
+        kind: EmbedKind = "register",
         shifts: int | None = None,
-        channels: str = "concat",
-        method: str = "auto",
+        channels: EmbedChannels = "concat",
+        method: SearchMethod = "auto",
         exact_max: int = 100_000,
         hnsw_m: int = 32,
         ef_construction: int = 80,
@@ -141,8 +142,7 @@ class SimilarityIndex:
         batch_size: int = DEFAULT_BATCH,
         seed: int = 0,
     ) -> None:
-        if method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        check_choice(method, SearchMethod, "method")
         self.embed_config = EmbedConfig.make(kind, shifts, channels)
         self.method = method
         self.exact_max = _positive_int(exact_max, "exact_max")
