@@ -71,9 +71,9 @@ def choose_stride(n_origins: int, period: int, quick: bool, target: int = TARGET
     return stride
 
 
-def _load(path: object, result: SuiteResult) -> TableSeries | None:
+def _load(path: Path, result: SuiteResult) -> TableSeries | None:
     try:
-        return read_ltsf_csv(path)  # type: ignore[arg-type]
+        return read_ltsf_csv(path)
     except (ValueError, OSError) as exc:
         result.skip(str(path), f"could not be read: {exc}")
         return None

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -87,9 +88,9 @@ def _mask_rng(seed: int, dataset: str, kind: str, ratio: float) -> np.random.Gen
     return np.random.default_rng(key)
 
 
-def _load(path: object, result: SuiteResult) -> TableSeries | None:
+def _load(path: Path, result: SuiteResult) -> TableSeries | None:
     try:
-        return read_ltsf_csv(path)  # type: ignore[arg-type]
+        return read_ltsf_csv(path)
     except (ValueError, OSError) as exc:
         result.skip(str(path), f"could not be read: {exc}")
         return None

@@ -14,6 +14,7 @@ A folder of datasets never seen before works as long as it follows one of these 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import Counter
@@ -499,7 +500,7 @@ def describe_data_dir(root: str | Path, load: bool = False) -> list[str]:
     for a in archives:
         extra = ""
         if load:
-            extra = "  " + attempt(a.name, lambda a=a: _archive_info(a))  # type: ignore[misc]
+            extra = "  " + attempt(a.name, functools.partial(_archive_info, a))
         rel = a.path.relative_to(r).as_posix()
         pair = "" if a.test_path is None else f" + {a.test_path.name}"
         lines.append(f"  [{a.kind}] {a.name} {rel}{pair}{extra}")

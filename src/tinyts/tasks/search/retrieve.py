@@ -32,6 +32,7 @@ Nothing is pickled.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -87,8 +88,8 @@ def _check_ids(ids: Any, n: int, start: int, known: dict[Any, int]) -> list[Any]
     for i in ids_list:
         if isinstance(i, bool) or not isinstance(i, (str, int)):
             raise TypeError(f"ids must be str or int (stored as JSON), got {type(i).__name__}: {i!r}")
-    seen: set[Any] = set()
-    dupes = [i for i in ids_list if i in seen or seen.add(i)]  # type: ignore[func-returns-value]
+    counts = Counter(ids_list)
+    dupes = [i for i, count in counts.items() if count > 1]
     if dupes:
         raise ValueError(f"duplicate ids among the new ones: {sorted(map(str, set(dupes)))[:5]}")
     clash = [i for i in ids_list if i in known]
