@@ -51,6 +51,7 @@ import torch
 
 from tinyts.data.convert.arrays import to_batch
 from tinyts.models.pulse import TinyPulse
+from tinyts.train.finetune_anomaly import finetune_on_prefix
 
 HEADS = ("time", "fft", "forecast")
 MODES = (*HEADS, "ensemble")
@@ -408,3 +409,12 @@ def anomaly_scores(
     )
     fused = fuse_heads(errors, fuse, sharpen=sharpen, smooth=smooth)[mode]
     return robust_scale(fused) if scale == "robust" else fused
+
+
+def finetuned_anomaly_scores(
+    model: TinyPulse, x: Any, train_end: int, *, mode: str = "ensemble", steps: int = 60, seed: int = 0
+) -> np.ndarray:
+    """Fine-tune on the prefix (see :func:`tinyts.train.finetune_anomaly.finetune_on_prefix`), then score
+    the whole series."""
+    tuned = finetune_on_prefix(model, x, train_end, steps=steps, seed=seed)
+    return anomaly_scores(tuned, x, mode=mode)
