@@ -123,7 +123,8 @@ def test_constant_series_gets_zero_scores(model: TinyPulse) -> None:
 
 
 def test_finetuned_scores_leave_the_model_unchanged(model: TinyPulse) -> None:
-    from tinyts.train.finetune_anomaly import finetune_on_prefix, finetuned_anomaly_scores
+    from tinyts.tasks.pulse.anomaly import finetuned_anomaly_scores
+    from tinyts.train.finetune_anomaly import finetune_on_prefix
 
     x = _series(400)
     before = {k: v.clone() for k, v in model.state_dict().items()}

@@ -68,7 +68,7 @@ PULSE_DETECTORS = {name: _pulse_detector(mode) for name, mode in PULSE_MODES.ite
 
 def pulse_finetuned(values: np.ndarray, train_end: int | None, seed: int) -> np.ndarray:
     """``tinypulse_ft``: TinyPulse fine-tuned on the series' labelled anomaly-free train prefix."""
-    from tinyts.train.finetune_anomaly import finetuned_anomaly_scores
+    from tinyts.tasks.pulse.anomaly import finetuned_anomaly_scores
 
     model = bundled_model("tinypulse")
     if train_end is None or train_end < model.config.context_length:

@@ -1,24 +1,23 @@
-"""One training loop for fine-tuning (pruned or full models) and distillation.
+"""Fine-tuning of forecasters (pruned or full models) and distillation, on the shared fine-tuning loop.
 
-Adam on the given parameters, epochs over shuffled windows (or a fixed number of steps per epoch),
-gradient clipping, validation after every epoch, early stopping with ``patience`` and a return to
-the best weights. Validation uses the val split only; test windows never enter.
+:func:`fit` runs :func:`tinyts.train.finetune.finetune_loop` with Adam on the given parameters, epochs
+over shuffled windows (or a fixed number of steps per epoch), gradient clipping, validation after every
+epoch, early stopping with ``patience`` and a return to the best weights. Validation uses the val split
+only; test windows never enter.
 """
 
 from __future__ import annotations
 
-import copy
 import math
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 from torch import nn
 
 from tinyts.compress.adapters import ForecastAdapter
 from tinyts.compress.data import Windows
+from tinyts.train.finetune import LoopSettings, Validation, finetune_loop
 
 __all__ = ["FitConfig", "FitResult", "evaluate_loss", "evaluate_mse", "finetune", "fit"]
 
@@ -82,7 +81,8 @@ def fit(
 ) -> FitResult:
     """Train ``params`` (default: all parameters of ``modules``) on ``loss_fn(batch_index)``.
 
-    ``loss_fn`` gets a long tensor of training-window indices and returns a scalar loss.
+    ``loss_fn`` gets a long tensor of training-window indices and returns a scalar loss. The loop is
+    :func:`tinyts.train.finetune.finetune_loop` with one round per epoch.
     """
     if n_train < 1:
         raise ValueError("no training windows")
@@ -95,71 +95,48 @@ def fit(
         opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     else:
         opt = torch.optim.Adam(params, lr=config.lr)
-    result = FitResult()
-    best = val_fn()
-    result.val_history.append(best)
-    snapshot = [copy.deepcopy(m.state_dict()) for m in modules]
     steps_per_epoch = config.steps_per_epoch or math.ceil(n_train / config.batch_size)
-    gen = torch.Generator().manual_seed(config.seed)
-    order = torch.randperm(n_train, generator=gen)
-    cursor, bad, start = 0, 0, time.perf_counter()
-    bar = _progress(config.epochs * steps_per_epoch, config.progress)
-    try:
-        for epoch in range(1, config.epochs + 1):
-            for m in modules:
-                m.train()
-            losses = []
-            for _ in range(steps_per_epoch):
-                if cursor + config.batch_size > n_train and cursor > 0:
-                    order, cursor = torch.randperm(n_train, generator=gen), 0
-                idx = order[cursor : cursor + config.batch_size]
-                cursor += config.batch_size
-                loss = loss_fn(idx)
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(f"non-finite training loss at step {result.steps}")
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                if config.grad_clip:
-                    torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
-                opt.step()
-                losses.append(float(loss.detach()))
-                result.steps += 1
-                if bar is not None:
-                    bar.update(1)
-                if config.max_seconds and time.perf_counter() - start > config.max_seconds:
-                    break
-            for m in modules:
-                m.eval()
-            val = val_fn()
-            result.val_history.append(val)
-            result.train_history.append(sum(losses) / max(1, len(losses)))
-            if val < best:
-                best, bad, result.best_epoch = val, 0, epoch
-                snapshot = [copy.deepcopy(m.state_dict()) for m in modules]
-            else:
-                bad += 1
-            if config.max_seconds and time.perf_counter() - start > config.max_seconds:
-                result.stopped = "time"
-                break
-            if bad > config.patience:
-                result.stopped = "early"
-                break
-    finally:
-        if bar is not None:
-            bar.close()
-    for m, state in zip(modules, snapshot, strict=True):
-        m.load_state_dict(state)
+    settings = LoopSettings(
+        steps=config.epochs * steps_per_epoch,
+        eval_every=steps_per_epoch,
+        patience=config.patience + 1,  # FitConfig counts the bad epochs it tolerates
+        grad_clip=config.grad_clip,
+        max_seconds=config.max_seconds,
+        check_finite=True,
+        validate_first=True,
+        progress=config.progress,
+    )
+    run = finetune_loop(
+        modules,
+        opt,
+        _shuffled_batches(n_train, config.batch_size, config.seed),
+        loss_fn,
+        settings,
+        validate=lambda: Validation(val_fn()),
+    )
+    for m in modules:
         m.eval()
-    result.seconds = time.perf_counter() - start
-    return result
+    assert run.initial_loss is not None and run.best_round is not None  # validate_first
+    return FitResult(
+        val_history=[run.initial_loss, *(r["val_loss"] for r in run.history)],
+        train_history=[r["train_loss"] for r in run.history],
+        best_epoch=run.best_round,
+        steps=run.steps,
+        seconds=run.seconds,
+        stopped="epochs" if run.stopped == "steps" else run.stopped,
+    )
 
 
-def _progress(total: int, enabled: bool) -> Any:
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="train", leave=False)
+def _shuffled_batches(n: int, batch_size: int, seed: int) -> Iterator[torch.Tensor]:
+    """Index batches of a seeded permutation of ``range(n)``, reshuffled when too few indices are left
+    for a full batch (the rest are dropped; with ``n < batch_size`` every batch is all of them)."""
+    gen = torch.Generator().manual_seed(seed)
+    order, cursor = torch.randperm(n, generator=gen), 0
+    while True:
+        if cursor + batch_size > n and cursor > 0:
+            order, cursor = torch.randperm(n, generator=gen), 0
+        yield order[cursor : cursor + batch_size]
+        cursor += batch_size
 
 
 @torch.no_grad()

@@ -1,22 +1,24 @@
-"""Fine-tuned anomaly scoring: adapt TinyPulse to one series on its anomaly-free (labelled) train prefix.
+"""Fine-tuning for anomaly scoring: adapt TinyPulse to one series on its anomaly-free (labelled) train prefix.
 
-The pre-trained model is copied and trained for a few steps with the pre-training objective's masked
-reconstruction loss on random windows of the prefix (standardised with the whole-series statistics, as
-scoring does), with the same patch masks scoring uses: whole patches at the end of the window. Then the
-copy scores the whole series with :func:`tinyts.tasks.pulse.anomaly.anomaly_scores`. The original model is
-not modified.
+The pre-trained model is copied and trained for a few steps (the shared loop,
+:func:`tinyts.train.finetune.finetune_loop`) with the pre-training objective's masked reconstruction
+loss on random windows of the prefix (standardised with the whole-series statistics, as scoring does),
+with the same patch masks scoring uses: whole patches at the end of the window. The original model is
+not modified. :func:`tinyts.tasks.pulse.anomaly.finetuned_anomaly_scores` then scores the whole series
+with the copy.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import torch
 
 from tinyts.models.pulse import TinyPulse
-from tinyts.tasks.pulse.anomaly import anomaly_scores
+from tinyts.train.finetune import LoopSettings, finetune_loop
 
 
 def finetune_on_prefix(
@@ -61,30 +63,25 @@ def finetune_on_prefix(
     tuned = copy.deepcopy(model).train()
     opt = torch.optim.AdamW(tuned.parameters(), lr=lr, weight_decay=0.0)
     n_ch, n_start = prefix.shape[0], train_end - length + 1
-    for _ in range(steps):
-        ch = rng.integers(0, n_ch, batch_size)
-        st = rng.integers(0, n_start, batch_size)
-        w = np.stack([prefix[c, s : s + length] for c, s in zip(ch, st, strict=True)])
-        hidden = np.zeros_like(w, dtype=bool)
-        k = rng.integers(1, 13, batch_size) * patch  # 1..12 whole patches at the end, as scoring hides
-        hidden[np.arange(length)[None, :] >= length - k[:, None]] = True
-        xt = torch.from_numpy(w[:, None, :])
-        ht = torch.from_numpy(hidden[:, None, :])
+
+    def batches() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        while True:
+            ch = rng.integers(0, n_ch, batch_size)
+            st = rng.integers(0, n_start, batch_size)
+            w = np.stack([prefix[c, s : s + length] for c, s in zip(ch, st, strict=True)])
+            hidden = np.zeros_like(w, dtype=bool)
+            k = rng.integers(1, 13, batch_size) * patch  # 1..12 whole patches at the end, as scoring hides
+            hidden[np.arange(length)[None, :] >= length - k[:, None]] = True
+            yield torch.from_numpy(w[:, None, :]), torch.from_numpy(hidden[:, None, :])
+
+    def loss_fn(batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        xt, ht = batch
         out = tuned(xt, ~ht)
         pred = tuned.denormalize(out["recon"], out)
         pred_f = tuned.denormalize(out["recon_fft"], out)
         hid = ht.to(xt.dtype)
-        loss = (((pred - xt) ** 2 + (pred_f - xt) ** 2) * hid).sum() / hid.sum().clamp_min(1.0)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(tuned.parameters(), 1.0)
-        opt.step()
+        return (((pred - xt) ** 2 + (pred_f - xt) ** 2) * hid).sum() / hid.sum().clamp_min(1.0)
+
+    # a negative step count runs no step, as ``range(steps)`` did
+    finetune_loop([tuned], opt, batches(), loss_fn, LoopSettings(steps=max(0, steps), grad_clip=1.0))
     return tuned.eval()
-
-
-def finetuned_anomaly_scores(
-    model: TinyPulse, x: Any, train_end: int, *, mode: str = "ensemble", steps: int = 60, seed: int = 0
-) -> np.ndarray:
-    """Fine-tune on the prefix (see :func:`finetune_on_prefix`), then score the whole series."""
-    tuned = finetune_on_prefix(model, x, train_end, steps=steps, seed=seed)
-    return anomaly_scores(tuned, x, mode=mode)

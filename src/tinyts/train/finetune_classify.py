@@ -8,10 +8,10 @@ decoder (with its channel mixers) and the head.
 
 from __future__ import annotations
 
-import copy
 import math
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from tinyts.data.masks import block_mask
 from tinyts.models.lens import PulseLens
+from tinyts.train.finetune import LoopSettings, Validation, finetune_loop
 
 #: cases per forward pass when encoding and evaluating
 INFER_BATCH = 64
@@ -171,6 +172,9 @@ def train(
 ) -> tuple[list[dict[str, float]], int]:
     """Optimise the top encoder layers, decoder and head on cached tokens.
 
+    The steps run in the shared fine-tuning loop, :func:`tinyts.train.finetune.finetune_loop` (AdamW,
+    warm-up then cosine schedule, no gradient clipping).
+
     Parameters
     ----------
     model : PulseLens
@@ -217,46 +221,45 @@ def train(
             return (step + 1) / warmup
         return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
 
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
-    history: list[dict[str, float]] = []
-    best, best_state, best_step, waited = math.inf, None, steps, 0
-    best_acc = -math.inf
-    start = time.perf_counter()
-    order = np.empty(0, dtype=np.int64)
-    running, count = 0.0, 0
-    for step in range(steps):
-        if len(order) < settings.batch_size:
-            order = np.concatenate([order, rng.permutation(n)])
-        idx, order = order[: settings.batch_size], order[settings.batch_size :]
-        v = rng.integers(0, views, len(idx))
-        model.train()
+    def batches() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        order = np.empty(0, dtype=np.int64)
+        while True:
+            if len(order) < settings.batch_size:
+                order = np.concatenate([order, rng.permutation(n)])
+            idx, order = order[: settings.batch_size], order[settings.batch_size :]
+            yield idx, rng.integers(0, views, len(idx))
+
+    def loss_fn(batch: tuple[np.ndarray, np.ndarray]) -> torch.Tensor:
+        idx, v = batch
         logits = model.head_logits(tokens[v, idx].float(), stats[v, idx], cut)
-        loss = F.cross_entropy(logits, codes[idx], label_smoothing=settings.label_smoothing)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        running, count = running + float(loss.detach()), count + 1
-        if (step + 1) % eval_every and step + 1 < steps:
-            continue
-        record = {"step": float(step + 1), "train_loss": running / count}
-        running, count = 0.0, 0
-        if val is not None:
-            vloss, vacc = evaluate(model, *val[:2], val[2], cut)
-            record.update(val_loss=vloss, val_accuracy=vacc)
-            improved = vacc > best_acc + 1e-9
-            best_acc = max(best_acc, vacc)
-            if vloss < best - 1e-4:
-                best, best_step, improved = vloss, step + 1, True
-                best_state = copy.deepcopy(model.state_dict())
-            waited = 0 if improved else waited + 1
-        history.append(record)
-        if settings.verbose:
-            say(progress_line(settings.stage, step + 1, steps, n / settings.batch_size, record, start))
-        if val is not None and waited >= settings.patience:
-            break
-    if best_state is not None:
-        model.load_state_dict(best_state)
+        return F.cross_entropy(logits, codes[idx], label_smoothing=settings.label_smoothing)
+
+    best_acc = -math.inf
+
+    def validate() -> Validation:
+        nonlocal best_acc
+        assert val is not None
+        vloss, vacc = evaluate(model, *val[:2], val[2], cut)
+        improved = vacc > best_acc + 1e-9  # a better accuracy also resets the patience
+        best_acc = max(best_acc, vacc)
+        return Validation(vloss, {"val_accuracy": vacc}, improved=improved)
+
+    start = time.perf_counter()
+
+    def report(record: dict[str, float]) -> None:
+        say(progress_line(settings.stage, int(record["step"]), steps, n / settings.batch_size, record, start))
+
+    run = finetune_loop(
+        [model],
+        opt,
+        batches(),
+        loss_fn,
+        LoopSettings(steps=steps, eval_every=eval_every, patience=settings.patience, min_delta=1e-4),
+        validate=None if val is None else validate,
+        lr_factor=lr_factor,
+        report=report if settings.verbose else None,
+    )
     for p in model.parameters():
         p.requires_grad_(False)
-    return history, best_step
+    # no best state kept (no validation, or no validation loss below inf): the run's length
+    return run.history, steps if run.best_step is None else run.best_step

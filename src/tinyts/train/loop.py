@@ -1,8 +1,8 @@
-"""The training loop: seeded on-the-fly batches, AdamW with warm-up and cosine decay, gradient clipping,
-atomic checkpoints every N steps, ``resume`` from the last one, a JSONL log and a loss-curve plot.
-SIGTERM or Ctrl-C finishes the current step, writes a checkpoint and stops (a second signal aborts);
-a run killed outright loses only the steps since its last checkpoint, and ``resume`` drops their log
-records.
+"""The pre-training loop, :class:`Trainer`: seeded on-the-fly batches, AdamW with warm-up and cosine decay,
+gradient clipping, atomic checkpoints every N steps, ``resume`` from the last one, a JSONL log and a
+loss-curve plot. SIGTERM or Ctrl-C finishes the current step, writes a checkpoint and stops (a second
+signal aborts); a run killed outright loses only the steps since its last checkpoint, and ``resume``
+drops their log records.
 
 Batches are a pure function of ``(seed, step, rank)``, so a resumed run sees exactly the batches it
 would have seen without the interruption, and DDP ranks see different data.
@@ -12,6 +12,10 @@ loss under bfloat16 autocast, ``compile=True`` runs them through ``torch.compile
 (``"fp32"``, ``False``) the step is exactly the eager float32 step. Every ``fit`` records its setup in
 the run's history, so a run that switched setups says which segment used which. The wall time of each
 phase of a step (data, forward, backward, optimizer) is kept in ``Trainer.phase_seconds``.
+
+This is one of the two loops of :mod:`tinyts.train`. Fine-tuning (compression, TSLens classification,
+anomaly fine-tuning) runs in the other, :func:`tinyts.train.finetune.finetune_loop`: in memory, with
+validation, early stopping and a return to the best weights, without checkpoints, resume or DDP.
 """
 
 from __future__ import annotations

@@ -62,6 +62,7 @@ from tinyts.options import (
     check_choice,
     choices,
 )
+from tinyts.train.finetune_anomaly import finetune_on_prefix
 
 HEADS = choices(AnomalyHead)
 MODES = choices(AnomalyMode)
@@ -414,3 +415,21 @@ def anomaly_scores(
     )
     fused = fuse_heads(errors, fuse, sharpen=sharpen, smooth=smooth)[mode]
     return robust_scale(fused) if scale == "robust" else fused
+
+
+def finetuned_anomaly_scores(
+    model: TinyPulse,
+    x: Any,
+    train_end: int,
+    *,
+    mode: AnomalyMode = "ensemble",
+    steps: int = 60,
+    seed: int = 0,
+) -> np.ndarray:
+    """Scores of a copy fine-tuned on the anomaly-free prefix ``x[..., :train_end]``.
+
+    See :func:`tinyts.train.finetune_anomaly.finetune_on_prefix`; the whole series is then scored with
+    :func:`anomaly_scores`.
+    """
+    tuned = finetune_on_prefix(model, x, train_end, steps=steps, seed=seed)
+    return anomaly_scores(tuned, x, mode=mode)
