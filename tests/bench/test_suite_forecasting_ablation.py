@@ -49,8 +49,13 @@ def test_every_variant_scored_and_sifi_off_equals_the_plain_model(
     monkeypatch.setattr(ours, "bundled_model", lambda name: bundled)
     torch.manual_seed(1)
     folder = TinyCast(CastConfig(**{**TINY, "norm": "instance"})).save_pretrained(tmp_path / "inst")  # type: ignore[arg-type]
-    monkeypatch.setenv(ablation.ENV_MODELS, f"Instance={folder}")
-    payload = run_suite("forecasting_ablation", long_data_dir, quick=True, out_dir=tmp_path / "out")
+    payload = run_suite(
+        "forecasting_ablation",
+        long_data_dir,
+        quick=True,
+        out_dir=tmp_path / "out",
+        options={"models": f"Instance={folder}"},
+    )
     assert payload["skipped"] == []
     names = [*ablation.INFERENCE, "instance"]
     for method in names:
@@ -74,7 +79,6 @@ def test_sifi_pair_skipped_with_reason_in_the_short_setting(
 ) -> None:
     torch.manual_seed(0)
     monkeypatch.setattr(ours, "bundled_model", lambda name: TinyCast(CastConfig(**TINY)).eval())  # type: ignore[arg-type]
-    monkeypatch.delenv(ablation.ENV_MODELS, raising=False)
     payload = run_suite(
         "forecasting_ablation", mini_data_dir, quick=True, out_dir=tmp_path, methods=["tinycast_h2048"]
     )
@@ -84,10 +88,10 @@ def test_sifi_pair_skipped_with_reason_in_the_short_setting(
 
 
 def test_model_variants_parsing() -> None:
-    assert ablation.model_variants(None) == {}
-    parsed = ablation.model_variants(" a=/x ; B=/y;")
+    assert ablation.model_variants(ablation.parse_models("")) == {}
+    parsed = ablation.model_variants(ablation.parse_models(" a=/x ; B=/y;"))
     assert parsed == {"a": ablation.Variant(model="/x"), "b": ablation.Variant(model="/y")}
     with pytest.raises(ValueError, match="name=folder"):
-        ablation.model_variants("nofolder")
+        ablation.parse_models("nofolder")
     with pytest.raises(ValueError, match="built-in"):
-        ablation.model_variants("tinycast=/x")
+        ablation.parse_models("tinycast=/x")

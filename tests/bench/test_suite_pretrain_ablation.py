@@ -39,16 +39,13 @@ def _rows(payload: dict[str, Any], **match: Any) -> list[dict[str, Any]]:
     return [r for r in payload["rows"] if all(r.get(k) == v for k, v in match.items())]
 
 
-def test_pretrain_ablation_scores_runs_on_validation_data(
-    mini_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_pretrain_ablation_scores_runs_on_validation_data(mini_data_dir: Path, tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     _train(runs / "old", 3, "default")
     _train(runs / "broad", 3, "broad")
     (runs / "not_a_run").mkdir()
-    monkeypatch.setenv("TINYTS_ABLATION_RUNS", str(runs))
-    monkeypatch.setenv("TINYTS_CORPUS", str(_corpus(tmp_path / "corpus")))
-    kw: dict[str, Any] = {"datasets": ["toy_hourly"], "quick": True}
+    options = {"runs": str(runs), "corpus": str(_corpus(tmp_path / "corpus"))}
+    kw: dict[str, Any] = {"datasets": ["toy_hourly"], "quick": True, "options": options}
     payload = run_suite("pretrain_ablation", mini_data_dir, out_dir=tmp_path / "out", **kw)
     assert payload["skipped"] == []
     for method in ("old", "broad"):
@@ -75,11 +72,9 @@ def test_pretrain_ablation_scores_runs_on_validation_data(
     assert any(n.startswith("WARNING") and "longer" in n for n in flagged["notes"])
 
 
-def test_pretrain_ablation_without_runs(
-    mini_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("TINYTS_ABLATION_RUNS", str(tmp_path / "none"))
-    payload = run_suite("pretrain_ablation", mini_data_dir, out_dir=tmp_path, quick=True)
+def test_pretrain_ablation_without_runs(mini_data_dir: Path, tmp_path: Path) -> None:
+    options = {"runs": str(tmp_path / "none")}
+    payload = run_suite("pretrain_ablation", mini_data_dir, out_dir=tmp_path, quick=True, options=options)
     assert payload["rows"] == []
     assert any("no run folder" in reason for _, reason in payload["skipped"])
 
@@ -101,7 +96,7 @@ def _train_cast(run_dir: Path, steps: int, short_corpus: Path | None = None) -> 
 
 
 def test_pretrain_ablation_scores_tinycast_runs_on_forecasting_validation(
-    mini_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    mini_data_dir: Path, tmp_path: Path
 ) -> None:
     runs = tmp_path / "runs"
     _train_cast(runs / "cast", 2)
@@ -113,9 +108,8 @@ def test_pretrain_ablation_scores_tinycast_runs_on_forecasting_validation(
     head = "@relation q\n@attribute series_name string\n@frequency quarterly\n@missing false\n@data\n"
     (short / "q.tsf").write_text(head + "\n".join(rows) + "\n", encoding="utf-8")
     _train_cast(runs / "cast_short", 2, short_corpus=short)
-    monkeypatch.setenv("TINYTS_ABLATION_RUNS", str(runs))
-    monkeypatch.setenv("TINYTS_CORPUS", str(_corpus(tmp_path / "corpus")))
-    kw: dict[str, Any] = {"datasets": ["toy_hourly"], "quick": True}
+    options = {"runs": str(runs), "corpus": str(_corpus(tmp_path / "corpus"))}
+    kw: dict[str, Any] = {"datasets": ["toy_hourly"], "quick": True, "options": options}
     payload = run_suite("pretrain_ablation", mini_data_dir, out_dir=tmp_path / "out", **kw)
     assert payload["skipped"] == []
     for vset in ("synth_default", "synth_broad", "real_heldout"):

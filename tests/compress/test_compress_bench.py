@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from compress_models import tiny_cast
 
-from tinyts.bench import run_suite
+from tinyts.bench import load_suite, run_suite
 from tinyts.bench.suites import compression
 from tinyts.testing import TINY_CAST
 
@@ -27,11 +27,18 @@ def test_compression_quick_measures_both_parts(
     mini_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_suite: None
 ) -> None:
     source = tiny_cast(seed=1).save_pretrained(tmp_path / "source")
-    monkeypatch.setenv(compression.ENV_PRUNE, str(source))
-    monkeypatch.setenv(compression.ENV_TEACHER, str(source))
-    monkeypatch.setenv(compression.ENV_TEACHER_OPTIONS, '{"strategy": "auto", "symmetry": true}')
-    payload = run_suite("compression", mini_data_dir, quick=True, out_dir=tmp_path / "out")
+    options = {
+        "prune_model": str(source),
+        "teacher": str(source),
+        "teacher_options": '{"strategy": "auto", "symmetry": true}',
+    }
+    payload = run_suite("compression", mini_data_dir, quick=True, out_dir=tmp_path / "out", options=options)
     assert any("'strategy': 'auto', 'symmetry': True" in n for n in payload["notes"])
+    assert payload["options"] == {
+        "prune_model": str(source),
+        "teacher": str(source),
+        "teacher_options": {"strategy": "auto", "symmetry": True},
+    }
     rows = payload["rows"]
     found = {(r["method"], r["metric"]) for r in rows}
     for method in ("tinycast-zeroshot", "tinycast-ft", "tinycast-pruned-ft"):
@@ -49,23 +56,18 @@ def test_compression_quick_measures_both_parts(
 def test_compression_without_checkpoints_skips_pruning_and_trains_the_teacher(
     mini_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_suite: None
 ) -> None:
-    monkeypatch.delenv(compression.ENV_PRUNE, raising=False)
-    monkeypatch.delenv(compression.ENV_TEACHER, raising=False)
-    monkeypatch.setattr(compression, "_source", lambda env, bundled: None)
+    monkeypatch.setattr(compression, "_source", lambda value, bundled: None)
     payload = run_suite("compression", mini_data_dir, quick=True, out_dir=tmp_path)
     assert any("pruning" in case and "no pre-trained TinyCast" in why for case, why in payload["skipped"])
     assert any("trained from random initialisation" in n for n in payload["notes"])
     assert any(r["method"] == "mlp-distilts" for r in payload["rows"])
 
 
-def test_teacher_options_come_from_json_or_fail_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(compression.ENV_TEACHER_OPTIONS, raising=False)
-    assert compression.teacher_options() == compression.TEACHER_OPTIONS
-    monkeypatch.setenv(compression.ENV_TEACHER_OPTIONS, "{}")
-    assert compression.teacher_options() == {}  # the adapter's defaults
-    monkeypatch.setenv(compression.ENV_TEACHER_OPTIONS, "strategy=auto")
+def test_teacher_options_come_from_json_or_fail_clearly() -> None:
+    suite = load_suite("compression")
+    assert suite.parse_options({})["teacher_options"] == compression.TEACHER_OPTIONS
+    assert suite.parse_options({"teacher_options": "{}"})["teacher_options"] == {}  # the adapter's defaults
     with pytest.raises(ValueError, match="JSON object of TinyCast adapter options"):
-        compression.teacher_options()
-    monkeypatch.setenv(compression.ENV_TEACHER_OPTIONS, '["auto"]')
+        suite.parse_options({"teacher_options": "strategy=auto"})
     with pytest.raises(ValueError, match="must be a JSON object"):
-        compression.teacher_options()
+        suite.parse_options({"teacher_options": '["auto"]'})

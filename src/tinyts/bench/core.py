@@ -110,7 +110,11 @@ class SuiteResult:
 
 @dataclass
 class BenchContext:
-    """Everything a suite needs to know about the run."""
+    """Everything a suite needs to know about the run.
+
+    ``options`` holds the suite's settings (its ``OPTIONS``), parsed and checked by
+    :meth:`tinyts.bench.registry.Suite.parse_options`: every declared key is present, given or default.
+    """
 
     data_dir: Path
     out_dir: Path
@@ -118,6 +122,7 @@ class BenchContext:
     quick: bool = False
     seed: int = 0
     methods: Sequence[str] | None = None
+    options: dict[str, Any] = field(default_factory=dict)
 
     def wants(self, dataset: str) -> bool:
         """Whether ``dataset`` was selected by ``--datasets`` (case-insensitive; no selection = all)."""

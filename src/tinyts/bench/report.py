@@ -94,8 +94,10 @@ def suite_markdown(payload: dict[str, Any]) -> str:
         f"Machine: {machine.get('cpu')}, {machine.get('cores')} cores, {machine.get('memory_gib')} GiB, "
         f"torch {machine.get('torch')} ({machine.get('torch_threads')} threads), "
         f"python {machine.get('python')}  ",
-        f"Wall time of the whole run: {payload['wall_seconds']:.1f} s",
     ]
+    if payload.get("options"):
+        lines.append(f"Options: `{json.dumps(payload['options'], default=str)}`  ")
+    lines.append(f"Wall time of the whole run: {payload['wall_seconds']:.1f} s")
     if payload.get("notes"):
         lines += ["", "## Notes", ""] + [f"- {n}" for n in payload["notes"]]
     lines += ["", "## Results"]

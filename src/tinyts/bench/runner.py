@@ -1,37 +1,24 @@
-"""Find suites, run one, write its results."""
+"""Run one suite (found by :mod:`tinyts.bench.registry`) and write its results."""
 
 from __future__ import annotations
 
 import datetime as _dt
-import importlib
+import json
 import shlex
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from tinyts.bench.core import BenchContext, SuiteResult, resolve_data_dir
+from tinyts.bench.registry import load_suite, suite_names
 from tinyts.bench.report import write_suite
 from tinyts.machine import machine_info
 
-#: suite name -> module under tinyts.bench.suites
-SUITES: dict[str, str] = {
-    "imputation": "imputation",
-    "anomaly": "anomaly",
-    "classification": "classification",
-    "retrieval": "retrieval",
-    "forecasting": "forecasting",
-    "forecasting_ablation": "forecasting_ablation",
-    "forecasting_broad": "forecasting_broad",
-    "speed": "speed",
-    "compression": "compression",
-    "search": "search",
-    "service": "service",
-    "pretrain": "pretrain",
-    "pretrain_ablation": "pretrain_ablation",
-    "distributed": "distributed",
-}
+#: suite name -> module under tinyts.bench.suites, as found when this module was imported (the suites are
+#: the package's public modules: :func:`tinyts.bench.registry.suite_names`; :func:`run_suite` scans again)
+SUITES: dict[str, str] = {name: name for name in suite_names()}
 
 
 def run_suite(
@@ -44,20 +31,34 @@ def run_suite(
     out_dir: str | Path = "benchmarks",
     seed: int = 0,
     command: str | None = None,
+    options: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Run one suite and write its JSON and markdown.
+
+    Parameters
+    ----------
+    suite
+        A suite's name (a module of :mod:`tinyts.bench.suites`).
+    data_dir
+        The data folder (else ``$TINYTS_DATA``); needed only by suites that declare ``NEEDS_DATA``.
+    options
+        The suite's settings as text, ``{"key": "value"}`` (``--option key=value``), checked against
+        the suite's ``OPTIONS``; omitted keys take their defaults.
 
     Returns
     -------
     dict
-        The JSON payload: ``{"suite", "machine", "command", "rows": [...], ...}``.
+        The JSON payload: ``{"suite", "machine", "command", "options", "rows": [...], ...}``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown suite, an unknown option or one whose value does not parse, or a missing data
+        folder.
     """
-    if suite not in SUITES:
-        raise ValueError(f"unknown suite {suite!r}; choose one of: {', '.join(SUITES)}")
-    # these suites measure models on generated inputs and need no data folder
-    generated = suite in ("speed", "search", "service", "pretrain", "distributed")
-    root = resolve_data_dir(data_dir) if not generated or data_dir else Path(".")
-    module = importlib.import_module(f"tinyts.bench.suites.{SUITES[suite]}")
+    spec = load_suite(suite)
+    parsed = spec.parse_options(options)
+    root = resolve_data_dir(data_dir) if spec.needs_data or data_dir else Path(".")
     ctx = BenchContext(
         data_dir=root,
         out_dir=Path(out_dir),
@@ -65,9 +66,10 @@ def run_suite(
         methods=list(methods) if methods else None,
         quick=quick,
         seed=seed,
+        options=parsed,
     )
     start = time.perf_counter()
-    result: SuiteResult = module.run(ctx)
+    result: SuiteResult = spec.run(ctx)
     wall = time.perf_counter() - start
     payload: dict[str, Any] = {
         "suite": suite,
@@ -77,6 +79,8 @@ def run_suite(
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "wall_seconds": wall,
         "data_dir": str(ctx.data_dir),
+        # every option's value, given or default, so that a result says how it was produced
+        "options": json.loads(json.dumps(parsed, default=str)),
         "rows": [r.to_json() for r in result.rows],
         "notes": result.notes,
         "skipped": result.skipped,

@@ -68,13 +68,29 @@ def bench(
         "benchmarks"
     ),
     seed: Annotated[int, typer.Option(help="Seed for masks, subsets and peers.")] = 0,
+    option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--option",
+            "-o",
+            help="A setting of the suite, KEY=VALUE (repeatable); an unknown KEY lists the suite's settings.",
+        ),
+    ] = None,
 ) -> None:
     """Run a benchmark suite: tinyts and its peers on the same data, splits and metrics."""
     from tinyts.bench import run_suite
+    from tinyts.bench.registry import parse_assignments
 
     try:
         payload = run_suite(
-            suite, data_dir, datasets=datasets, methods=methods, quick=quick, out_dir=out, seed=seed
+            suite,
+            data_dir,
+            datasets=datasets,
+            methods=methods,
+            quick=quick,
+            out_dir=out,
+            seed=seed,
+            options=parse_assignments(option or []),
         )
     except (ValueError, FileNotFoundError) as exc:
         _fail(str(exc))

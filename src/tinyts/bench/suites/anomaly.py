@@ -42,6 +42,8 @@ DESCRIPTION = (
     "Sub-IForest with their recommended settings and of z-score / diff / random baselines, over every "
     "labelled anomaly series found in the data folder"
 )
+#: reads the data folder (--data-dir / $TINYTS_DATA)
+NEEDS_DATA = True
 
 #: method name -> detector; the suite runs them in this order.
 METHODS: dict[str, Detector] = {

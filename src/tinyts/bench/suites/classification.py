@@ -35,6 +35,8 @@ DESCRIPTION = (
     "features, TSLens fine-tuning and its pooling ablation), aeon MiniRocket, MultiRocket, "
     "Hydra-MultiRocket and 1-NN Euclidean on every classification problem found in the data folder"
 )
+#: reads the data folder (--data-dir / $TINYTS_DATA)
+NEEDS_DATA = True
 
 
 class PulseMethod:

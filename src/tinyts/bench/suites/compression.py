@@ -7,12 +7,14 @@ subsampled (seeded), test windows are rolling origins over the test split (strid
 shorter one (exact for TinyCast's rollout and for the direct students). Validation = the val split.
 
 Pruning (methods ``tinycast-zeroshot``, ``tinycast-ft``, ``tinycast-pruned-ft``): the pre-trained model
-from ``$TINYTS_PRUNE_MODEL`` (a checkpoint folder or bundled name; default the bundled ``tinycast``);
-without one the part is recorded as skipped. Full fine-tuning and prune-then-finetune share the fine-
-tuning settings (the model's own dense loss on windows with ``max(horizons)`` future points, Adam,
-early stopping on val loss); one pruned model per dataset serves both horizons.
+of the ``prune_model`` option (``--option prune_model=FOLDER``: a checkpoint folder or bundled name;
+default the bundled ``tinycast``); without one the part is recorded as skipped. Full fine-tuning and
+prune-then-finetune share the fine-tuning settings (the model's own dense loss on windows with
+``max(horizons)`` future points, Adam, early stopping on val loss); one pruned model per dataset serves
+both horizons.
 
-Distillation: the teacher from ``$TINYTS_TEACHER`` (default the bundled ``tinycast-base``). Without a
+Distillation: the teacher from the ``teacher`` option (default the bundled ``tinycast-base``), run with
+the adapter options of ``teacher_options`` (a JSON object; default :data:`TEACHER_OPTIONS`). Without a
 pre-trained checkpoint, a ``tinycast-base``-sized TinyCast is trained from random initialisation on the
 dataset's train split first (recorded in the notes), so the suite still measures a teacher against its
 students in one run. Students: the MLP student (``mlp-*`` rows: supervised only, full DistilTS loss, and
@@ -28,7 +30,6 @@ from __future__ import annotations
 import copy
 import json
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -39,6 +40,7 @@ import torch
 
 from tinyts.bench.core import BenchContext, Row, SuiteResult
 from tinyts.bench.metrics import mae, mse
+from tinyts.bench.registry import Option, optional_str
 from tinyts.compress import (
     DistillConfig,
     FitConfig,
@@ -62,14 +64,49 @@ NAME = "compression"
 DESCRIPTION = (
     "Prune-then-finetune vs full fine-tuning of TinyCast; distillation of tinycast-base into students"
 )
-ENV_PRUNE, ENV_TEACHER = "TINYTS_PRUNE_MODEL", "TINYTS_TEACHER"
-#: a JSON object of TinyCast adapter options replacing TEACHER_OPTIONS (``{}`` = the adapter's defaults:
-#: anchored rollout to every horizon, sign-flip symmetry)
-ENV_TEACHER_OPTIONS = "TINYTS_TEACHER_OPTIONS"
+#: reads the data folder (--data-dir / $TINYTS_DATA)
+NEEDS_DATA = True
 HORIZONS = (96, 336)
 #: the teacher's inference options (rollout to 96 steps, coarse grid beyond; no sign-flip ensemble):
 #: its forecasts of every training window are needed, and the full rollout at 336 costs 3.5x more
 TEACHER_OPTIONS: dict[str, Any] = {"strategy": "hybrid", "symmetry": False}
+
+
+def parse_teacher_options(raw: str) -> dict[str, Any]:
+    """Read the ``teacher_options`` option: a JSON object of TinyCast adapter options.
+
+    ``{}`` means the adapter's defaults (anchored rollout to every horizon, sign-flip symmetry).
+    """
+    try:
+        opts = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            "teacher_options must be a JSON object of TinyCast adapter options, for example "
+            f'\'{{"strategy": "auto", "symmetry": true}}\' ({exc})'
+        ) from exc
+    if not isinstance(opts, dict):
+        raise ValueError(f"teacher_options must be a JSON object, got {raw!r}")
+    return opts
+
+
+OPTIONS: dict[str, Option] = {
+    "prune_model": Option(
+        default=None,
+        parse=optional_str,
+        help="the pre-trained TinyCast to prune: checkpoint folder or bundled name (none: bundled tinycast)",
+    ),
+    "teacher": Option(
+        default=None,
+        parse=optional_str,
+        help="the distillation teacher: a checkpoint folder or bundled name (none: bundled tinycast-base)",
+    ),
+    "teacher_options": Option(
+        default=TEACHER_OPTIONS,
+        parse=parse_teacher_options,
+        help="the TinyCast teacher's adapter options, a JSON object ({} = the adapter's defaults)",
+    ),
+}
+
 #: distillation variants of the MLP student: name -> loss settings
 VARIANTS: dict[str, dict[str, Any]] = {
     "mlp-sup": {"kd_weight": 0.0, "align_weight": 0.0},
@@ -140,10 +177,10 @@ QUICK = Budget(
 )
 
 
-def _source(env: str, bundled: str) -> str | None:
+def _source(value: str | None, bundled: str) -> str | None:
+    """The checkpoint an option names, else the bundled model ``bundled`` when it exists, else None."""
     from tinyts.models.base import bundled_names
 
-    value = os.environ.get(env, "").strip()
     if value:
         return value
     return bundled if bundled in bundled_names() else None
@@ -246,12 +283,12 @@ def _prune_part(
     from tinyts.models.base import CheckpointError, load
     from tinyts.models.cast import TinyCast
 
-    source = _source(ENV_PRUNE, "tinycast")
+    source = _source(ctx.options["prune_model"], "tinycast")
     if source is None:
         result.skip(
             f"{name} / pruning",
-            f"no pre-trained TinyCast: no bundled 'tinycast' checkpoint and ${ENV_PRUNE} "
-            "is not set (set it to a checkpoint folder or bundled name)",
+            "no pre-trained TinyCast: no bundled 'tinycast' checkpoint and no --option prune_model "
+            "(a checkpoint folder or bundled name)",
         )
         return
     try:
@@ -260,7 +297,7 @@ def _prune_part(
             raise ValueError(f"it holds a {type(base).__name__}; the pruning comparison needs a TinyCast")
         base_ad = adapt(base)
     except (CheckpointError, ValueError) as exc:
-        result.skip(f"{name} / pruning", f"{ENV_PRUNE}={source!r} could not be used: {exc}")
+        result.skip(f"{name} / pruning", f"prune_model={source!r} could not be used: {exc}")
         return
     data = _split(values, name, base_ad.context_length, budget, ctx.seed)
     torch.manual_seed(ctx.seed)
@@ -329,42 +366,25 @@ def fallback_teacher_config() -> dict[str, Any]:
     return dict(load_recipe("tinycast-base")["model_config"])
 
 
-def teacher_options() -> dict[str, Any]:
-    """The TinyCast teacher's inference options: ``$TINYTS_TEACHER_OPTIONS`` (JSON) or TEACHER_OPTIONS."""
-    raw = os.environ.get(ENV_TEACHER_OPTIONS, "").strip()
-    if not raw:
-        return dict(TEACHER_OPTIONS)
-    try:
-        opts = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ValueError(
-            f"${ENV_TEACHER_OPTIONS} must be a JSON object of TinyCast adapter options, for example "
-            f'\'{{"strategy": "auto", "symmetry": true}}\' ({exc})'
-        ) from exc
-    if not isinstance(opts, dict):
-        raise ValueError(f"${ENV_TEACHER_OPTIONS} must be a JSON object, got {raw!r}")
-    return opts
-
-
 def _teacher(
     ctx: BenchContext, result: SuiteResult, name: str, values: np.ndarray, budget: Budget
 ) -> tuple[ForecastAdapter, str]:
     from tinyts.compress import load_compressed
     from tinyts.models.cast import CastConfig, TinyCast
 
-    source = _source(ENV_TEACHER, "tinycast-base")
+    source = _source(ctx.options["teacher"], "tinycast-base")
     if source is not None:
         model: Any = load_compressed(source)
-        opts = teacher_options() if isinstance(model, TinyCast) else {}
+        opts = dict(ctx.options["teacher_options"]) if isinstance(model, TinyCast) else {}
         return adapt(model, **opts), f"pre-trained teacher {source} (zero-shot; options {opts})"
     torch.manual_seed(ctx.seed)
     model = TinyCast(CastConfig(**fallback_teacher_config()))
-    opts = teacher_options()
+    opts = dict(ctx.options["teacher_options"])
     ad = adapt(model, **opts)
     data = _split(values, name, ad.context_length, budget, ctx.seed + 7)
     fr = finetune(ad, data["train"], data["val"], replace(budget.teacher_fit, seed=ctx.seed))
     note = (
-        f"no pre-trained tinycast-base (bundled or ${ENV_TEACHER}): the teacher is a tinycast-base-sized "
+        f"no pre-trained tinycast-base (bundled or --option teacher): the teacher is a tinycast-base-sized "
         f"TinyCast ({ad.num_parameters():,} parameters) trained from random initialisation on the {name} "
         f"train split (options {opts}) for "
         f"{fr.steps} steps of {budget.teacher_fit.batch_size} windows ({fr.seconds:.0f} s; val loss "

@@ -48,6 +48,8 @@ from tinyts.bench.core import BenchContext, Row, SuiteResult
 
 NAME = "distributed"
 DESCRIPTION = "embed_df / forecast_df on Dask and Ray with 1 and 2 workers vs in memory"
+#: measured on generated inputs: runs without a data folder
+NEEDS_DATA = False
 
 DATASET = "synthetic"
 ENGINES = ("dask", "ray")

@@ -40,6 +40,8 @@ DESCRIPTION = (
     "sets): MSE/MAE standardised, MASE, CRPS, against seasonal naive, statsforecast AutoETS and "
     "fracast zero-shot"
 )
+#: reads the data folder (--data-dir / $TINYTS_DATA)
+NEEDS_DATA = True
 
 #: method name -> factory; the suite runs them in this order.
 METHODS: dict[str, Callable[[ForecastSetup], ForecastFn]] = {**FORECASTERS, "tinycast": cast_forecaster}

@@ -10,15 +10,14 @@ TinyCast run. Variants:
   model's 512-point context); without SIFI the model reads the last 512 of them, so
   ``tinycast_h2048_no_sifi`` equals ``tinycast`` on the same origins, which the table shows. Datasets
   whose train split is shorter than ``HISTORY`` (the short ILI setting) skip the pair, recorded.
-- pre-training ablations: checkpoint folders named in ``$TINYTS_CAST_MODELS`` as ``name=folder``
-  pairs separated by ``;`` (e.g. the equal-budget runs of ``training/ablations/``: DART-Norm vs
-  instance norm, coarse-grid loss on/off); each is a method ``name`` run with the defaults.
+- pre-training ablations: checkpoint folders given by the ``models`` option
+  (``--option models="name=folder;name=folder"``, e.g. the equal-budget runs of ``training/ablations/``:
+  DART-Norm vs instance norm, coarse-grid loss on/off); each is a method ``name`` run with the defaults.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,19 +26,21 @@ import numpy as np
 from tinyts.bench.core import BenchContext, SuiteResult
 from tinyts.bench.ours import cast_forecaster
 from tinyts.bench.peers.forecasters import ForecastFn, ForecastSetup
+from tinyts.bench.registry import Option
 from tinyts.bench.suites.forecasting import LONG, _Data, dataset_paths, describe, evaluate, settings
 
 NAME = "forecasting_ablation"
 DESCRIPTION = (
     "TinyCast ablations on the forecasting protocol: symmetry on/off, SIFI on/off with a 2048-point "
-    "history, and pre-training variants from $TINYTS_CAST_MODELS (name=folder;...)"
+    "history, and pre-training variants from --option models=name=folder;..."
 )
+#: reads the data folder (--data-dir / $TINYTS_DATA)
+NEEDS_DATA = True
 
 #: origins per dataset at the shortest horizon (the main suite uses 80)
 ORIGINS = 24
 #: history given to the SIFI pair
 HISTORY = 2048
-ENV_MODELS = "TINYTS_CAST_MODELS"
 
 
 @dataclass(frozen=True)
@@ -65,24 +66,39 @@ INFERENCE: dict[str, Variant] = {
 }
 
 
-def model_variants(raw: str | None) -> dict[str, Variant]:
-    """Parse ``name=folder;name=folder`` (the value of ``$TINYTS_CAST_MODELS``)."""
-    out: dict[str, Variant] = {}
-    for item in (raw or "").split(";"):
+def parse_models(raw: str) -> dict[str, str]:
+    """Parse ``name=folder;name=folder`` (the ``models`` option) into lower-case name -> folder."""
+    out: dict[str, str] = {}
+    for item in raw.split(";"):
         if not item.strip():
             continue
         name, sep, folder = item.partition("=")
         if not sep or not name.strip() or not folder.strip():
-            raise ValueError(f"${ENV_MODELS} entries must be name=folder, got {item!r}")
+            raise ValueError(f"models entries must be name=folder, got {item!r}")
         if name.strip().lower() in INFERENCE:
-            raise ValueError(f"${ENV_MODELS}: {name.strip()!r} is a built-in variant name")
-        out[name.strip().lower()] = Variant(model=folder.strip())
+            raise ValueError(f"models: {name.strip()!r} is a built-in variant name")
+        out[name.strip().lower()] = folder.strip()
     return out
+
+
+def model_variants(models: Mapping[str, str]) -> dict[str, Variant]:
+    """The pre-training variants of the ``models`` option: each folder's model with the defaults."""
+    return {name: Variant(model=folder) for name, folder in models.items()}
+
+
+OPTIONS: dict[str, Option] = {
+    "models": Option(
+        default={},
+        parse=parse_models,
+        help="pre-training variants, name=folder;name=folder (checkpoint folders, each run as method name)",
+    ),
+}
 
 
 def run(ctx: BenchContext) -> SuiteResult:
     result = SuiteResult()
-    variants = {**INFERENCE, **model_variants(os.environ.get(ENV_MODELS))}
+    models: dict[str, str] = ctx.options["models"]
+    variants = {**INFERENCE, **model_variants(models)}
     methods = ctx.select_methods(variants, result, NAME)
     result.notes += [
         "Protocol of the forecasting suite (LTSF splits, train scaling, each channel its own series, "
@@ -90,8 +106,8 @@ def run(ctx: BenchContext) -> SuiteResult:
         "at its shortest horizon (stride coprime with the season length).",
         f"tinycast_h2048*: {HISTORY} points of history (SIFI acts beyond the 512-point context); "
         "without SIFI only the last 512 are read, so tinycast_h2048_no_sifi = tinycast on the same "
-        f"origins. Pre-training variants: ${ENV_MODELS} = "
-        f"{os.environ.get(ENV_MODELS, '') or '(unset: none)'}.",
+        "origins. Pre-training variants (--option models=...): "
+        f"{';'.join(f'{n}={f}' for n, f in models.items()) or 'none'}.",
     ]
     paths = dataset_paths(ctx, result)
     for table, context, horizons in settings(ctx, paths, result):

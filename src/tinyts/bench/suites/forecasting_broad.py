@@ -59,6 +59,8 @@ DESCRIPTION = (
     "forecast per series over the official horizon; MASE and WQL relative to seasonal naive, geometric "
     "mean over datasets; statsforecast AutoETS/AutoARIMA/AutoTheta/CES, fracast and tinycast"
 )
+#: reads the data folder (--data-dir / $TINYTS_DATA)
+NEEDS_DATA = True
 
 #: method name -> factory; the suite runs them in this order (seasonal naive first: the reference).
 METHODS: dict[str, Callable[[ForecastSetup], ForecastFn]] = {

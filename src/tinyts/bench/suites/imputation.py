@@ -43,6 +43,8 @@ DESCRIPTION = (
     "at 12.5-50 %, MSE on hidden points, standardised) for every LTSF csv, against linear "
     "interpolation, a seasonal+linear-residual fill and PyPOTS SAITS trained on the train split"
 )
+#: reads the data folder (--data-dir / $TINYTS_DATA)
+NEEDS_DATA = True
 
 #: method name -> factory; the suite runs them in this order.
 METHODS: dict[str, Callable[[ImputeSetup], ImputeFn]] = {**IMPUTERS, "tinypulse": pulse_imputer}

@@ -35,6 +35,8 @@ from tinyts.bench.core import BenchContext, Row, SuiteResult
 
 NAME = "pretrain"
 DESCRIPTION = "training-step samples/s of the bundled recipes: precision, compile, bank, ranks x threads"
+#: measured on generated inputs: runs without a data folder
+NEEDS_DATA = False
 
 #: recipe name in the rows -> (today's recipe, its fast recipe, its bank recipe); names or YAML paths
 RECIPES: dict[str, tuple[str, str, str]] = {

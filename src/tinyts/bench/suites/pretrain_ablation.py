@@ -1,8 +1,8 @@
 """``pretrain_ablation``: score training runs on validation data only (issue 17's data ablations).
 
 Which pre-training corpus to keep is decided here, never on the test parts the other suites
-report. Every run folder (a ``tinyts pretrain --run-dir`` folder with a checkpoint) under
-``$TINYTS_ABLATION_RUNS`` (default ``runs/ablations``) is a method, named after its folder:
+report. Every run folder (a ``tinyts pretrain --run-dir`` folder with a checkpoint) under the ``runs``
+option (``--option runs=DIR``, default ``runs/ablations``) is a method, named after its folder:
 
 - **imputation, validation split**: the imputation suite's protocol (512-windows, hybrid and block
   masks at 12.5-50 %, MSE on the hidden points, standardised with train statistics) over the
@@ -11,12 +11,12 @@ report. Every run folder (a ``tinyts pretrain --run-dir`` folder with a checkpoi
 - **held-out pre-training loss**: the run's own objective (same masks, heads and weights) in eval
   mode on fixed batches that no run trained on (seed :data:`VAL_SEED`): ``synth_default`` (the
   old three-generator mix), ``synth_broad`` (the eleven-family mix) and ``real_heldout`` (windows
-  of the corpus series held back by :data:`tinyts.data.real_corpus.HOLDOUT`, from
-  ``$TINYTS_CORPUS``, default ``../shared/corpus``). Rows ``metric: "val_loss"`` (weighted total)
+  of the corpus series held back by :data:`tinyts.data.real_corpus.HOLDOUT`, from the ``corpus``
+  option, default ``../shared/corpus``). Rows ``metric: "val_loss"`` (weighted total)
   and ``"val_time"`` (masked MSE of the time head).
 
 TinyCast runs (``tinycast`` in the run's state) get the forecasting counterpart instead of the
-imputation rows: :mod:`tinyts.bench.suites.pretrain_val_cast` (held-out loss on the same three sets,
+imputation rows: :mod:`tinyts.bench.suites._pretrain_val_cast` (held-out loss on the same three sets,
 LTSF validation windows and held-back corpus series, relative to seasonal naive).
 
 Equal budgets are the caller's job: the notes state each run's steps and samples, and the notes
@@ -25,7 +25,6 @@ carry a warning when the runs' sample counts differ by more than 1 %.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -33,23 +32,36 @@ import numpy as np
 
 from tinyts.bench.core import BenchContext, Row, SuiteResult, timer
 from tinyts.bench.metrics import mse
+from tinyts.bench.registry import Option, parse_path
+from tinyts.bench.suites._pretrain_val_cast import score_cast_runs
 from tinyts.bench.suites.imputation import MASKS, PATCH, QUICK_RATIOS, RATIOS, WINDOW, _mask_rng, _prepare
-from tinyts.bench.suites.pretrain_val_cast import score_cast_runs
 from tinyts.data.io.discover import find_ltsf
 from tinyts.data.io.ltsf import read_ltsf_csv
 
 NAME = "pretrain_ablation"
 DESCRIPTION = (
-    "TinyPulse and TinyCast training runs (folders under $TINYTS_ABLATION_RUNS) on validation data "
+    "TinyPulse and TinyCast training runs (folders under --option runs=DIR) on validation data "
     "only: ETTh1/ETTm1 imputation (TinyPulse) or forecasting (TinyCast, plus held-back corpus series) "
     "over the validation split, and the held-out pre-training loss on fixed synthetic batches and "
     "held-back real corpus series"
 )
+#: reads the data folder (--data-dir / $TINYTS_DATA)
+NEEDS_DATA = True
 
-ENV_RUNS = "TINYTS_ABLATION_RUNS"
-ENV_CORPUS = "TINYTS_CORPUS"
 DEFAULT_RUNS = Path("runs/ablations")
 DEFAULT_CORPUS = Path("../shared/corpus")
+OPTIONS: dict[str, Option] = {
+    "runs": Option(
+        default=DEFAULT_RUNS,
+        parse=parse_path,
+        help="folder whose run folders (with a checkpoint) are scored, each a method named after it",
+    ),
+    "corpus": Option(
+        default=DEFAULT_CORPUS,
+        parse=parse_path,
+        help="the real corpus folder whose held-back series make the real_heldout set",
+    ),
+}
 #: Datasets scored when ``--datasets`` is not given.
 DATASETS = ("ETTh1", "ETTm1")
 #: Seed of the validation batches (training runs use small seeds: 0 in every bundled recipe).
@@ -193,12 +205,12 @@ def run(ctx: BenchContext) -> SuiteResult:
     from tinyts.train.card import load_run
 
     result = SuiteResult()
-    root = Path(os.environ.get(ENV_RUNS) or DEFAULT_RUNS)
-    corpus = Path(os.environ.get(ENV_CORPUS) or DEFAULT_CORPUS)
+    root: Path = ctx.options["runs"]
+    corpus: Path = ctx.options["corpus"]
     runs = find_runs(root)
     names = ctx.select_methods([*runs, "linear_interp"], result, NAME)
     if not runs:
-        result.skip("runs", f"no run folder with a checkpoint under {root} (set {ENV_RUNS})")
+        result.skip("runs", f"no run folder with a checkpoint under {root} (--option runs=DIR)")
         return result
     models: dict[str, Any] = {}  # TinyPulse runs
     casts: dict[str, Any] = {}  # TinyCast runs

@@ -37,6 +37,8 @@ DESCRIPTION = (
     "P@3/AP@3/nDCG@3/MRR@3 at family (problem) and fine (problem+class) level; peers: z-normalised "
     "raw series and MiniRocket features, against TinyPulse embeddings; each in a faiss IndexFlatL2"
 )
+#: reads the data folder (--data-dir / $TINYTS_DATA)
+NEEDS_DATA = True
 
 LENGTH = 512
 PER_CLASS = 10

@@ -43,6 +43,8 @@ DESCRIPTION = (
     "Similarity search at scale on synthetic series: TinyPulse embedding throughput, then exact / "
     "faiss HNSW / faiss IVF index build time, memory, query latency (p50/p99, k=10) and recall@10"
 )
+#: measured on generated inputs: runs without a data folder
+NEEDS_DATA = False
 
 #: corpus sizes (prefixes of one corpus); ``--quick``: :data:`QUICK_SIZES`
 SIZES = (10_000, 100_000, 1_000_000)

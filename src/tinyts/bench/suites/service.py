@@ -37,6 +37,8 @@ DESCRIPTION = (
     "tinyts serve on loopback: requests/s, p50/p99 latency, errors and server peak RSS for impute, "
     "detect and embed under concurrent clients"
 )
+#: measured on generated inputs: runs without a data folder
+NEEDS_DATA = False
 
 DATASET = "synthetic"
 LENGTH = 512

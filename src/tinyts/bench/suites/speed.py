@@ -36,6 +36,8 @@ DESCRIPTION = (
     "CPU latency/throughput/peak memory at batch 1 and 64: granite-tsfm TSPulse (random weights, "
     "released p8 shapes) and fracast h96, plus synthetic-data generation"
 )
+#: measured on generated inputs: runs without a data folder
+NEEDS_DATA = False
 
 Builder = Callable[[int], tuple[Callable[[], Any], dict[str, Any]]]
 
