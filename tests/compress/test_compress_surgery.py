@@ -148,7 +148,7 @@ def test_pruned_tinycast_loads_with_tinyts_load(tmp_path: Path) -> None:
 def test_missing_transformers_is_a_clear_import_error(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
-    from tinyts.compress.hf_common import require_transformers
+    from tinyts.compress.adapters.hf_common import require_transformers
 
     monkeypatch.setitem(sys.modules, "transformers", None)  # makes `import transformers` fail
     with pytest.raises(ImportError, match=r"tinyts\[compress\]"):

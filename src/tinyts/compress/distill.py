@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tinyts.compress.adapters import ForecastAdapter, adapt
+from tinyts.compress.adapters.base import ForecastAdapter, adapt
 from tinyts.compress.data import Windows
 from tinyts.compress.finetune import FitConfig, FitResult, fit
 
@@ -196,7 +196,7 @@ def distill(
     ------
     ValueError
         Mismatched horizons or contexts, a teacher without hidden states while ``align_weight > 0``
-        (:class:`~tinyts.compress.adapters.NoHiddenStates`), a student without tokens for the alignment.
+        (:class:`~tinyts.compress.adapters.base.NoHiddenStates`), a student without tokens for the alignment.
     """
     config = config or DistillConfig()
     t_ad, s_ad = adapt(teacher), adapt(student)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from tinyts.compress.adapters import ForecastAdapter
+from tinyts.compress.adapters.base import ForecastAdapter
 from tinyts.compress.data import Windows
 from tinyts.train.finetune import LoopSettings, Validation, finetune_loop
 

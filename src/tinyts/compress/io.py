@@ -16,7 +16,7 @@ def load_with_options(path: str | os.PathLike[str]) -> tuple[nn.Module, dict[str
 
     tinyts checkpoints (``config.json`` with a tinyts ``model_type``: ``tinycast``, ``tinypulse``,
     ``tinylinear``) load through :func:`tinyts.models.base.load` (a pruned one comes back small);
-    Hugging Face folders (``patchtst``, ``t5``) through :func:`tinyts.compress.hf_common.load_hf`.
+    Hugging Face folders (``patchtst``, ``t5``) through :func:`tinyts.compress.adapters.hf_common.load_hf`.
 
     Raises
     ------
@@ -39,7 +39,7 @@ def load_with_options(path: str | os.PathLike[str]) -> tuple[nn.Module, dict[str
     if model_type in MODEL_TYPES:
         return load(folder), {}
     if model_type in ("patchtst", "t5"):
-        from tinyts.compress.hf_common import load_hf
+        from tinyts.compress.adapters.hf_common import load_hf
 
         return load_hf(folder)
     raise ValueError(

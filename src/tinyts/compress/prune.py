@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from tinyts.compress.adapters import ForecastAdapter, adapt
+from tinyts.compress.adapters.base import ForecastAdapter, adapt
 from tinyts.compress.data import Windows
 from tinyts.compress.finetune import FitConfig, FitResult, evaluate_loss, finetune
 from tinyts.compress.importance import ImportanceTracker

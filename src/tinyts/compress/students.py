@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from tinyts.compress.adapters import ForecastAdapter, check_windows
+from tinyts.compress.adapters.base import ForecastAdapter, check_windows
 from tinyts.models.cast import CastConfig, TinyCast
 from tinyts.models.linear import LinearConfig, LinearStudent
 

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from tinyts.compress.adapters import ForecastAdapter, check_windows
+from tinyts.compress.adapters.base import ForecastAdapter, check_windows
 from tinyts.compress.heads import plan_heads
 from tinyts.compress.session import GateSession
 from tinyts.models.cast import TinyCast

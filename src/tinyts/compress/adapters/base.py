@@ -146,11 +146,11 @@ def adapt(model: Any, **options: Any) -> ForecastAdapter:
     from tinyts.models.pulse import TinyPulse
 
     if isinstance(model, TinyCast):
-        from tinyts.compress.cast_adapter import CastAdapter
+        from tinyts.compress.adapters.cast import CastAdapter
 
         return CastAdapter(model, **options)
     if isinstance(model, TinyPulse):
-        from tinyts.compress.pulse_adapter import PulseAdapter
+        from tinyts.compress.adapters.pulse import PulseAdapter
 
         return PulseAdapter(model, **options)
     if isinstance(model, LinearStudent):
@@ -159,11 +159,11 @@ def adapt(model: Any, **options: Any) -> ForecastAdapter:
         return LinearAdapter(model, **options)
     cls_name = type(model).__name__
     if cls_name == "PatchTSTForPrediction":
-        from tinyts.compress.hf_patchtst import PatchTSTAdapter
+        from tinyts.compress.adapters.hf_patchtst import PatchTSTAdapter
 
         return PatchTSTAdapter(model, **options)
     if cls_name == "T5ForConditionalGeneration":
-        from tinyts.compress.hf_t5 import ChronosT5Adapter
+        from tinyts.compress.adapters.hf_t5 import ChronosT5Adapter
 
         return ChronosT5Adapter(model, **options)
     raise ValueError(

@@ -20,8 +20,8 @@ from typing import Any
 
 import torch
 
-from tinyts.compress.adapters import ForecastAdapter, check_windows
-from tinyts.compress.hf_common import (
+from tinyts.compress.adapters.base import ForecastAdapter, check_windows
+from tinyts.compress.adapters.hf_common import (
     attention_groups,
     attention_surgery,
     check_unpruned,

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from tinyts.compress.adapters import ForecastAdapter, check_windows
+from tinyts.compress.adapters.base import ForecastAdapter, check_windows
 from tinyts.compress.session import GateSession
 from tinyts.models.pulse import TinyPulse
 from tinyts.nn.mixer import GatedAttention, MixerLayer

@@ -201,7 +201,7 @@ def apply_hf_structure(model: nn.Module, structure: dict[str, Any], adapter: str
         if adapter == "patchtst":
             mod.num_heads, mod.head_dim = int(rec["num_heads"]), int(rec["head_dim"])
         else:
-            from tinyts.compress.hf_t5 import shrink_t5_attention
+            from tinyts.compress.adapters.hf_t5 import shrink_t5_attention
 
             shrink_t5_attention(
                 mod, int(rec["n_heads"]), int(rec["kv_dim"]), rec["pruned_heads"], bool(rec["cross"])
