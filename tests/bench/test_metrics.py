@@ -111,6 +111,6 @@ def test_seasonal_period_falls_back_to_the_acf() -> None:
     x = np.sin(2 * np.pi * t / 37) + 0.1 * np.random.default_rng(0).standard_normal(t.size)
     assert acf_period(x) == 37
     odd = pd.date_range("2020-01-01", periods=2000, freq="7min").to_numpy()
-    assert seasonal_period(odd, x[:, None]) == 37
+    assert seasonal_period(odd, x[None, :]) == 37
     assert seasonal_period(None, None) == 1
     assert acf_period(np.arange(5.0)) == 1

@@ -20,9 +20,11 @@ def model() -> TinyPulse:
 
 
 def _series(n: int, channels: int = 1) -> np.ndarray:
+    """``(channels, n)``, the library's convention."""
     rng = np.random.default_rng(0)
     t = np.arange(n)[:, None]
-    return np.sin(2 * np.pi * t / 16 + np.arange(channels)) + 0.1 * rng.standard_normal((n, channels))
+    x = np.sin(2 * np.pi * t / 16 + np.arange(channels)) + 0.1 * rng.standard_normal((n, channels))
+    return np.ascontiguousarray(x.T)
 
 
 def test_one_score_per_point_scaled(model: TinyPulse) -> None:
@@ -45,7 +47,7 @@ def test_batching_does_not_change_scores(model: TinyPulse) -> None:
 
 def test_a_spike_after_the_first_context_is_found(model: TinyPulse) -> None:
     x = _series(200)
-    x[150, 0] += 25.0
+    x[0, 150] += 25.0
     scores = reference_scores(model, x, agg=16)
     assert abs(int(np.argmax(scores["forecast"])) - 150) <= 1
 

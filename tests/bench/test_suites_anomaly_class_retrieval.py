@@ -114,9 +114,9 @@ def test_anomaly_multivariate_and_unlabelled_series_are_recorded(tmp_path: Path)
 
 
 def test_baseline_detectors() -> None:
-    x = np.zeros((50, 2))
-    x[:, 0] = np.sin(np.arange(50))
-    x[20, 0] = 10.0  # channel 1 is constant and must not produce NaN
+    x = np.zeros((2, 50))  # (channels, time)
+    x[0] = np.sin(np.arange(50))
+    x[0, 20] = 10.0  # channel 1 is constant and must not produce NaN
     for fn in (zscore_score, diff_score, random_score):
         s = fn(x, None, 0)
         assert s.shape == (50,) and np.isfinite(s).all()
@@ -126,7 +126,7 @@ def test_baseline_detectors() -> None:
     with pytest.raises(NotApplicable, match="multivariate"):
         sub_iforest(x, None, 0)
     with pytest.raises(ValueError, match="NaN"):
-        zscore_score(np.array([[1.0], [np.nan]]), None, 0)
+        zscore_score(np.array([[1.0, np.nan]]), None, 0)
     assert list(DETECTORS) == ["sub_pca", "iforest", "sub_iforest", "zscore", "diff", "random"]
 
 

@@ -89,7 +89,7 @@ def test_saits_trains_one_epoch_and_imputes(no_network: None) -> None:
     t = np.arange(900)
     table = np.stack([np.sin(2 * np.pi * t / 24), np.cos(2 * np.pi * t / 12)], axis=1)
     table = table + 0.05 * rng.standard_normal(table.shape)
-    setup = ImputeSetup(period=24, train=table[:600], val=table[600:], seed=0, quick=True, epochs=1)
+    setup = ImputeSetup(period=24, train=table[:600].T, val=table[600:].T, seed=0, quick=True, epochs=1)
     impute = saits_factory(setup)
     assert setup.info["max_epochs"] == 1 and setup.info["train_chunks"] > 0
     windows = np.stack([table[600:856, 0], table[644:900, 1]])
@@ -228,12 +228,12 @@ def test_forecast_origins_and_prefix_scoring(mini_data_dir: Path) -> None:
 
     table = read_ltsf_csv(mini_data_dir / "toy_ltsf" / "toy_hourly.csv")
     data = forecasting._Data(table, 104, (24, 36, 48, 60), quick=False)
-    room = data.segment.shape[0] - 104 - data.starts
+    room = data.segment.shape[1] - 104 - data.starts
     assert np.all(data.h_max <= room) and np.all(np.isin(data.h_max, (24, 36, 48, 60)))
     ctx, tgt, chan = data.series(data.starts[:2], 24)
-    assert ctx.shape == (2 * table.values.shape[1], 104) and tgt.shape == (ctx.shape[0], 24)
+    assert ctx.shape == (2 * table.values.shape[0], 104) and tgt.shape == (ctx.shape[0], 24)
     first = data.starts[0] + 104
-    np.testing.assert_array_equal(tgt[1, :3], data.segment[first : first + 3, chan[1]])
+    np.testing.assert_array_equal(tgt[1, :3], data.segment[chan[1], first : first + 3])
     fn = FORECASTERS["seasonal_naive"](ForecastSetup(period=24))
     merged, _ = forecasting._forecast_all(fn, data)
     for h in data.horizons:

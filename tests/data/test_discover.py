@@ -146,9 +146,9 @@ def test_find_anomaly_unseen(unseen_dir: Path) -> None:
     smap = by_name["MSL/Z-1"].load()
     assert smap.train_end == 5 and np.flatnonzero(smap.labels).tolist() == [7, 8]
     tsb = by_name["042_Pump_id_9_Plant_tr_2_1st_3"].load()
-    assert tsb.values.shape == (4, 2) and tsb.train_end == 2
+    assert tsb.values.shape == (2, 4) and tsb.train_end == 2
     k = by_name["k_TEST"].load()
-    assert k.values[:, 0].tolist() == [1.0, 9.0] and k.labels.tolist() == [0, 1]
+    assert k.values[0].tolist() == [1.0, 9.0] and k.labels.tolist() == [0, 1]
 
 
 def test_describe_lists_other_files_and_failures(unseen_dir: Path) -> None:

@@ -54,8 +54,8 @@ def test_read_ltsf_csv(tmp_path: Path) -> None:
     )
     t = read_ltsf_csv(p)
     assert t.name == "toy" and t.columns == ["a", "OT"] and t.path == p
-    assert t.values.dtype == np.float64 and t.values.shape == (3, 2)
-    assert np.isnan(t.values[1, 0]) and t.values[2, 1] == 5.0
+    assert t.values.dtype == np.float64 and t.values.shape == (2, 3)
+    assert np.isnan(t.values[0, 1]) and t.values[1, 2] == 5.0
     assert t.timestamps is not None and t.timestamps.dtype == np.dtype("datetime64[ns]")
     assert t.timestamps[1] == np.datetime64("2020-01-01T01:00")
 
@@ -279,7 +279,7 @@ def test_read_classification_dispatch(tmp_path: Path) -> None:
 def test_read_tsbad_csv_univariate_and_multivariate(tmp_path: Path) -> None:
     u = _write(tmp_path / "TSB-AD-U" / "001_X_id_1_Y_tr_3_1st_4.csv", "Data,Label\n1,0\n2,0\n3,0\n9,1\n4,0\n")
     s = read_tsbad_csv(u)
-    assert s.family == "TSB-AD-U" and s.values.shape == (5, 1) and s.train_end == 3
+    assert s.family == "TSB-AD-U" and s.values.shape == (1, 5) and s.train_end == 3
     assert s.labels.dtype == np.int8 and s.labels.tolist() == [0, 0, 0, 1, 0] and s.meta["first_anomaly"] == 4
     m = _write(
         tmp_path / "other" / "002_Z_id_2_W_tr_2_1st_2.csv", "s1,s2,s3,Label\n1,2,3,0\n4,5,6,0\n7,8,9,1\n"
@@ -313,7 +313,7 @@ def test_read_nab_window_convention(tmp_path: Path) -> None:
     s = read_nab(csv, wj)
     # start exclusive (00:10 is index 2), end inclusive (00:20 is index 4)
     assert s.labels.tolist() == [0, 0, 0, 1, 1, 0, 0, 0, 0, 0]
-    assert s.name == "realThing/s" and s.family == "NAB" and s.values[:, 0].tolist() == list(range(10))
+    assert s.name == "realThing/s" and s.family == "NAB" and s.values[0].tolist() == list(range(10))
     _write(wj, json.dumps({"other/x.csv": []}))
     with pytest.raises(DataFormatError, match="no windows for 'realThing/s.csv'"):
         read_nab(csv, wj)
@@ -332,8 +332,8 @@ def test_read_smap_msl(tmp_path: Path) -> None:
         'A-9,SMAP,"[[1, 2], [6, 7]]","[point, point]",8\n',
     )
     s = read_smap_msl(tmp_path, "A-9")
-    assert s.name == "SMAP/A-9" and s.family == "SMAP_MSL" and s.train_end == 6 and s.values.shape == (14, 3)
-    assert np.array_equal(s.values[6:], test)
+    assert s.name == "SMAP/A-9" and s.family == "SMAP_MSL" and s.train_end == 6 and s.values.shape == (3, 14)
+    assert np.array_equal(s.values[:, 6:], test.T)
     assert np.flatnonzero(s.labels).tolist() == [7, 8, 12, 13]  # inclusive ranges, offset by train
     _write(
         tmp_path / "labeled_anomalies.csv",
@@ -351,7 +351,7 @@ def test_read_ucr_anomaly_txt_convention(tmp_path: Path) -> None:
     values = np.arange(12.0)
     one = _write(tmp_path / "007_UCR_Anomaly_Toy_4_6_9.txt", "\n".join(f"  {v:.7e}" for v in values) + "\n")
     s = read_ucr_anomaly(one)
-    assert s.family == "UCR_Anomaly" and s.train_end == 4 and s.values[:, 0].tolist() == values.tolist()
+    assert s.family == "UCR_Anomaly" and s.train_end == 4 and s.values[0].tolist() == values.tolist()
     assert np.flatnonzero(s.labels).tolist() == [6, 7, 8]  # [begin, end) 0-based
     several = _write(tmp_path / "008_UCR_Anomaly_Toy_4_6_9.txt", " ".join(str(v) for v in values) + "\n")
     assert np.array_equal(read_ucr_anomaly(several).values, s.values)
@@ -376,18 +376,18 @@ def test_read_ucr_anomaly_matches_aeon_kdd_tsad_135(tmp_path: Path) -> None:
     s = read_ucr_anomaly(path)
     assert s.labels.tolist() == test["is_anomaly"].astype(int).tolist()
     assert s.train_end == len(train)
-    assert np.allclose(s.values[: s.train_end, 0], train["value"].to_numpy())
+    assert np.allclose(s.values[0, : s.train_end], train["value"].to_numpy())
 
 
 def test_read_value_label(tmp_path: Path) -> None:
     out = read_value_label(_write(tmp_path / "TSB-UAD" / "ecg.out", "0.32,0\n0.37,1\n0.48,0\n"))
-    assert out.family == "TSB-UAD" and out.values[:, 0].tolist() == [0.32, 0.37, 0.48]
+    assert out.family == "TSB-UAD" and out.values[0].tolist() == [0.32, 0.37, 0.48]
     assert out.labels.tolist() == [0, 1, 0] and not out.meta["header"]
     headed = read_value_label(_write(tmp_path / "MITDB_sample" / "m.csv", "data,label\n-0.1,0\n-0.2,1\n"))
     assert headed.family == "MITDB" and headed.labels.tolist() == [0, 1]
     assert headed.meta["columns"] == ["data"]
     stamped = read_value_label(_write(tmp_path / "k.csv", "timestamp,value,is_anomaly\n0,1.5,0\n1,2.5,1\n"))
-    assert stamped.values.shape == (2, 1) and stamped.meta["timestamps"].tolist() == [0, 1]
+    assert stamped.values.shape == (1, 2) and stamped.meta["timestamps"].tolist() == [0, 1]
     with pytest.raises(DataFormatError, match="at least two columns"):
         read_value_label(_write(tmp_path / "one.out", "1\n2\n"))
     with pytest.raises(DataFormatError, match=r"line 2.*non-numeric"):

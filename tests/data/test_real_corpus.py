@@ -382,7 +382,7 @@ def test_real_recipe_card_lines_match_the_corpus() -> None:
     lines = data_source_lines(resolve_mix(o["mix"], o["real_share"]), real=SHARED_CORPUS, length=length)
     assert r["data_sources"][: len(lines)] == lines
     assert [s.split(":")[0] for s in r["data_sources"][len(lines) :]] == [
-        "tinyts.data.synth.core.synth_multivariate",
+        "tinyts.data.synth.synth_multivariate",
         "augmentations",
     ]
     # with short real series: their lines first (from the loader), a note, then tinycast-broad's lines

@@ -130,24 +130,24 @@ def test_other_datasets_use_70_10_20() -> None:
 def test_scaler_uses_train_rows_only() -> None:
     rng = np.random.default_rng(0)
     n = 1000
-    values = np.column_stack([rng.normal(5, 2, n), np.full(n, 3.0), rng.normal(0, 1, n)])
-    values[800:] += 100.0  # the test part is far off: it must not leak into the statistics
-    values[10, 0] = np.nan
+    values = np.vstack([rng.normal(5, 2, n), np.full(n, 3.0), rng.normal(0, 1, n)])  # (channels, time)
+    values[:, 800:] += 100.0  # the test part is far off: it must not leak into the statistics
+    values[0, 10] = np.nan
     out = split_and_scale(values, "toy", context=0)
-    train = values[:700]
-    np.testing.assert_allclose(out["mean"], np.nanmean(train, axis=0))
+    train = values[:, :700]
+    np.testing.assert_allclose(out["mean"], np.nanmean(train, axis=1))
     assert out["std"][1] == 1.0  # constant channel: std floored to 1, no division by zero
-    assert np.all(np.isfinite(out["train"][:, 1])) and np.allclose(out["train"][:, 1], 0.0)
-    np.testing.assert_allclose(np.nanmean(out["train"], axis=0), 0.0, atol=1e-12)
-    np.testing.assert_allclose(np.nanstd(out["train"][:, [0, 2]], axis=0), 1.0)
-    assert out["test"].shape == (200, 3) and out["val"].shape == (100, 3)
-    assert np.isnan(out["train"][10, 0])
+    assert np.all(np.isfinite(out["train"][1])) and np.allclose(out["train"][1], 0.0)
+    np.testing.assert_allclose(np.nanmean(out["train"], axis=1), 0.0, atol=1e-12)
+    np.testing.assert_allclose(np.nanstd(out["train"][[0, 2]], axis=1), 1.0)
+    assert out["test"].shape == (3, 200) and out["val"].shape == (3, 100)
+    assert np.isnan(out["train"][0, 10])
     scaler = Scaler(mean=out["mean"], std=out["std"])
-    np.testing.assert_allclose(scaler.inverse_transform(out["test"]), values[800:])
+    np.testing.assert_allclose(scaler.inverse_transform(out["test"]), values[:, 800:])
 
 
 def test_scaler_channel_axis_and_errors() -> None:
-    sc = fit_scaler(np.array([[0.0, 10.0], [2.0, 30.0]]))
+    sc = fit_scaler(np.array([[0.0, 2.0], [10.0, 30.0]]))  # (channels, time)
     np.testing.assert_allclose(sc.mean, [1.0, 20.0])
     np.testing.assert_allclose(sc.std, [1.0, 10.0])
     x = np.array([[[1.0, 3.0], [20.0, 40.0]]])  # (batch, channels, time)
@@ -155,6 +155,6 @@ def test_scaler_channel_axis_and_errors() -> None:
     with pytest.raises(ValueError, match="channels"):
         sc.transform(np.zeros((4, 3)))
     with pytest.raises(ValueError, match="no observed"):
-        fit_scaler(np.array([[np.nan, 1.0], [np.nan, 2.0]]))
+        fit_scaler(np.array([[np.nan, np.nan], [1.0, 2.0]]))
     with pytest.raises(ValueError, match="inf"):
         fit_scaler(np.array([[np.inf, 1.0]]))

@@ -182,7 +182,7 @@ def acf_period(x: np.ndarray, max_lag: int | None = None) -> int:
     Parameters
     ----------
     x : np.ndarray
-        ``(n_time,)`` or ``(n_time, n_channels)``; channels are averaged after standardising each.
+        ``(n_time,)`` or ``(n_channels, n_time)``; channels are averaged after standardising each.
     max_lag : int, optional
         Largest lag looked at; default ``min(n_time // 3, 1000)``.
 
@@ -194,9 +194,10 @@ def acf_period(x: np.ndarray, max_lag: int | None = None) -> int:
     """
     arr = np.asarray(x, dtype=np.float64)
     if arr.ndim == 1:
-        arr = arr[:, None]
+        arr = arr[None, :]
     if arr.ndim != 2:
-        raise ValueError(f"x must be (n_time,) or (n_time, n_channels), got shape {np.shape(x)}")
+        raise ValueError(f"x must be (n_time,) or (n_channels, n_time), got shape {np.shape(x)}")
+    arr = arr.T  # (n_time, n_channels) for the column-wise FFT below
     arr = arr[np.all(np.isfinite(arr), axis=1)]
     n = arr.shape[0]
     if n < 8:

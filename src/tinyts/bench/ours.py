@@ -42,11 +42,11 @@ _LAST: dict[str, Any] = {"key": None, "scores": None}
 
 def _pulse_all_modes(values: np.ndarray) -> dict[str, np.ndarray]:
     """Scores of every mode for one series, computed once (the suite asks mode by mode)."""
-    key = (values.shape, float(np.nansum(values[:: max(1, len(values) // 97)])), id(values))
+    key = (values.shape, float(np.nansum(values[..., :: max(1, values.shape[-1] // 97)])), id(values))
     if _LAST["key"] != key:
         from tinyts.tasks.pulse.anomaly import fuse_heads, series_errors
 
-        errors = series_errors(bundled_model("tinypulse"), np.asarray(values, dtype=np.float64).T)
+        errors = series_errors(bundled_model("tinypulse"), np.asarray(values, dtype=np.float64))
         fused = fuse_heads(errors, "max")
         fused["ensemble_mean"] = fuse_heads(errors, "mean")["ensemble"]
         _LAST["scores"], _LAST["key"] = fused, key
@@ -75,7 +75,7 @@ def pulse_finetuned(values: np.ndarray, train_end: int | None, seed: int) -> np.
         raise NotApplicable(
             f"needs a train prefix of at least {model.config.context_length} points (has {train_end})"
         )
-    x = np.asarray(values, dtype=np.float64).T
+    x = np.asarray(values, dtype=np.float64)
     keep = x[:, :train_end].std(axis=1) > 0  # constant channels carry nothing to adapt to
     scores: np.ndarray = finetuned_anomaly_scores(model, x[keep] if keep.any() else x, train_end, seed=seed)
     return scores

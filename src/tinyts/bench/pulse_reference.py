@@ -86,14 +86,14 @@ def _minmax(s: np.ndarray) -> np.ndarray:
 def reference_scores(
     model: TinyPulse, values: np.ndarray, agg: int = AGG, windows_per_batch: int = 21
 ) -> dict[str, np.ndarray]:
-    """Scores of the reference procedure for ``values`` ``(T, C)``: keys time, fft, forecast, ensemble.
+    """Scores of the reference procedure for ``values`` ``(C, T)``: keys time, fft, forecast, ensemble.
 
     Parameters
     ----------
     model : TinyPulse
         The scoring model.
     values : np.ndarray
-        ``(T, C)`` finite values, ``T > context_length``.
+        ``(C, T)`` finite values, ``T > context_length``.
     agg : int
         Points scored at the end of each window (a multiple of the patch length).
     windows_per_batch : int
@@ -106,8 +106,9 @@ def reference_scores(
     """
     x = np.asarray(values, dtype=np.float64)
     length, patch = model.config.context_length, model.config.patch_length
-    if x.ndim != 2 or x.shape[0] <= length:
-        raise ValueError(f"need (T, C) values with T > {length}; got shape {x.shape}")
+    if x.ndim != 2 or x.shape[1] <= length:
+        raise ValueError(f"need (C, T) values with T > {length}; got shape {x.shape}")
+    x = x.T  # (T, C) below
     if agg % patch or not 0 < agg <= length:
         raise ValueError(f"agg must be a positive multiple of {patch} up to {length}; got {agg}")
     t = x.shape[0]
@@ -144,7 +145,7 @@ def reference_detector(values: np.ndarray, train_end: int | None, seed: int) -> 
     from tinyts.bench.ours import bundled_model
     from tinyts.bench.peers.detectors import NotApplicable
 
-    t, c = values.shape
+    c, t = values.shape
     if t * c > REF_MAX_POINTS:
         raise NotApplicable(
             f"{t}x{c} = {t * c} points x channels, above the reference procedure's cap of {REF_MAX_POINTS} "

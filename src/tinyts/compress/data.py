@@ -112,7 +112,7 @@ def ltsf_windows(
     strides: dict[str, int] | None = None,
     splits: tuple[str, ...] = ("train", "val", "test"),
 ) -> dict[str, Windows]:
-    """Windows of the train, val and test splits of a ``(rows, channels)`` table.
+    """Windows of the train, val and test splits of a ``(channels, time)`` table.
 
     Splits and scaling follow :func:`tinyts.data.windows.split_and_scale` (ETT 12/4/4 months, else
     70/10/20; train statistics); val and test start ``context`` rows early, as the LTSF loaders do,
@@ -121,7 +121,7 @@ def ltsf_windows(
     Parameters
     ----------
     values : np.ndarray
-        ``(rows, channels)`` raw values.
+        ``(channels, time)`` raw values.
     name : str
         Dataset name (decides the split rule).
     context, future : int
@@ -136,5 +136,5 @@ def ltsf_windows(
     parts = split_and_scale(values, name, context=context)
     strides = strides or {}
     return {
-        split: make_windows(parts[split].T, context, future, int(strides.get(split, 1))) for split in splits
+        split: make_windows(parts[split], context, future, int(strides.get(split, 1))) for split in splits
     }

@@ -593,7 +593,7 @@ def benchmark_series(data_dir: str | os.PathLike[str], errors: list[str]) -> Ite
             errors.append(f"{rel(p)}: {type(exc).__name__}: {exc}")
             continue
         for c, col in enumerate(t.columns):
-            yield f"{rel(p)}:{col}", np.asarray(t.values[:, c], dtype=np.float64)
+            yield f"{rel(p)}:{col}", np.asarray(t.values[c], dtype=np.float64)
     for prob in find_classification(root):
         try:
             splits = prob.load()
@@ -610,9 +610,9 @@ def benchmark_series(data_dir: str | os.PathLike[str], errors: list[str]) -> Ite
         except Exception as exc:
             errors.append(f"{rel(src.path)}: {type(exc).__name__}: {exc}")
             continue
-        values = np.asarray(a.values, dtype=np.float64).reshape(len(a.values), -1)
-        for c in range(values.shape[1]):
-            yield f"{src.family}/{src.name}:{c}", values[:, c]
+        values = np.asarray(a.values, dtype=np.float64)
+        for c in range(values.shape[0]):
+            yield f"{src.family}/{src.name}:{c}", values[c]
     for p in _tsf_files(root):
         try:
             d = read_tsf(p)

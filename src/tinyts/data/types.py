@@ -1,8 +1,8 @@
 """Plain containers returned by the readers in :mod:`tinyts.data.io.ltsf`.
 
-Arrays are numpy; nothing here depends on torch. Time runs along the first axis of ``values`` for
-table-like data (as in the files), and along the last axis of classification cases
-(``(n_cases, n_channels, n_timepoints)``, as aeon does).
+Arrays are numpy; nothing here depends on torch. Every container is ``(channels, time)``, time on
+the last axis, as the internal ``(batch, channels, time)`` layout and aeon's classification cases
+(``(n_cases, n_channels, n_timepoints)``): a table's columns are its channels.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ class TableSeries:
     name : str
         Dataset name, the file stem (``"ETTh1"``).
     values : np.ndarray
-        ``(n_time, n_channels)`` float64, NaN where missing.
+        ``(n_channels, n_time)`` float64, NaN where missing (the file's columns are the rows).
     columns : list of str
         Channel names, in order.
     timestamps : np.ndarray or None
@@ -89,7 +89,7 @@ class AnomalySeries:
         Source family: ``"TSB-AD-U"``, ``"TSB-AD-M"``, ``"NAB"``, ``"SMAP_MSL"``, ``"UCR_Anomaly"``,
         ``"TSB-UAD"`` or ``"MITDB"``, or another folder name for unknown layouts.
     values : np.ndarray
-        ``(n_time, n_channels)`` float64.
+        ``(n_channels, n_time)`` float64.
     labels : np.ndarray
         ``(n_time,)`` int8, 1 = anomalous point.
     train_end : int or None
@@ -111,8 +111,8 @@ class AnomalySeries:
 
     @property
     def n_time(self) -> int:
-        return int(self.values.shape[0])
+        return int(self.values.shape[1])
 
     @property
     def n_channels(self) -> int:
-        return int(self.values.shape[1])
+        return int(self.values.shape[0])

@@ -1,8 +1,8 @@
 """Sliding windows, stitching, the standard LTSF splits and train-split scaling.
 
-Conventions: windowing works on numpy arrays with time on the **last** axis (``(..., time)``, as
-the internal ``(batch, channels, time)`` layout). Splits and scalers work on tables with time on the
-**first** axis (``(n_rows, n_channels)``, as :class:`tinyts.data.types.TableSeries` holds them).
+Convention: time is on the **last** axis everywhere (``(..., time)``, as the internal
+``(batch, channels, time)`` layout); tables are ``(n_channels, n_time)``, as
+:class:`tinyts.data.types.TableSeries` holds them.
 """
 
 from __future__ import annotations
@@ -248,8 +248,8 @@ class Scaler:
     std: np.ndarray
 
     def _shape_for(self, values: np.ndarray, channel_axis: int) -> tuple[int, ...]:
-        if values.ndim == 0:
-            raise ValueError("values must have a channel axis")
+        if values.ndim < 2:
+            raise ValueError(f"values must be (..., channels, time), got shape {values.shape}")
         axis = channel_axis % values.ndim
         if values.shape[axis] != self.mean.shape[0]:
             raise ValueError(
@@ -260,13 +260,13 @@ class Scaler:
         shape[axis] = -1
         return tuple(shape)
 
-    def transform(self, values: np.ndarray, *, channel_axis: int = -1) -> np.ndarray:
-        """Standardise ``values``; channels on ``channel_axis`` (last, as in a table, by default)."""
+    def transform(self, values: np.ndarray, *, channel_axis: int = -2) -> np.ndarray:
+        """Standardise ``values``; channels on ``channel_axis`` (the one before time by default)."""
         arr = np.asarray(values, dtype=np.float64)
         shape = self._shape_for(arr, channel_axis)
         return (arr - self.mean.reshape(shape)) / self.std.reshape(shape)
 
-    def inverse_transform(self, values: np.ndarray, *, channel_axis: int = -1) -> np.ndarray:
+    def inverse_transform(self, values: np.ndarray, *, channel_axis: int = -2) -> np.ndarray:
         """Undo :meth:`transform`."""
         arr = np.asarray(values, dtype=np.float64)
         shape = self._shape_for(arr, channel_axis)
@@ -274,12 +274,12 @@ class Scaler:
 
 
 def fit_scaler(train_values: np.ndarray, *, min_std: float = 1e-8) -> Scaler:
-    """Fit per-channel mean and std (population, ddof 0) on train rows, ignoring NaN.
+    """Fit per-channel mean and std (population, ddof 0) on the train part, ignoring NaN.
 
     Parameters
     ----------
     train_values : np.ndarray
-        ``(n_rows, n_channels)`` or ``(n_rows,)`` for one channel.
+        ``(n_channels, n_time)``, or ``(n_time,)`` for one channel.
     min_std : float
         Channels with a std below this get std 1.0 (constant channel: no division by ~0).
 
@@ -290,40 +290,40 @@ def fit_scaler(train_values: np.ndarray, *, min_std: float = 1e-8) -> Scaler:
     """
     arr = np.asarray(train_values, dtype=np.float64)
     if arr.ndim == 1:
-        arr = arr[:, None]
-    if arr.ndim != 2 or arr.shape[0] == 0:
-        raise ValueError(f"train_values must be (n_rows, n_channels) with n_rows >= 1, got {arr.shape}")
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[1] == 0:
+        raise ValueError(f"train_values must be (n_channels, n_time) with n_time >= 1, got {arr.shape}")
     if np.isinf(arr).any():
         raise ValueError("train_values contain inf; use NaN for missing values")
     observed = ~np.isnan(arr)
-    empty = np.flatnonzero(~observed.any(axis=0))
+    empty = np.flatnonzero(~observed.any(axis=1))
     if empty.size:
         raise ValueError(f"channel(s) {empty.tolist()} have no observed (non-NaN) train values")
-    mean = np.nanmean(arr, axis=0)
-    std = np.nanstd(arr, axis=0)
+    mean = np.nanmean(arr, axis=1)
+    std = np.nanstd(arr, axis=1)
     std = np.where(std < min_std, 1.0, std)
     return Scaler(mean=mean, std=std)
 
 
 def split_and_scale(values: np.ndarray, name: str, context: int = 512) -> dict[str, np.ndarray]:
-    """Split a ``(n_rows, n_channels)`` table with :func:`ltsf_borders` and z-scale with train stats.
+    """Split a ``(n_channels, n_time)`` table with :func:`ltsf_borders` and z-scale with train stats.
 
     Returns
     -------
     dict
-        ``"train"``, ``"val"``, ``"test"``: the scaled row ranges (val/test include their ``context``
-        look-back rows); ``"mean"``, ``"std"``: the train statistics
+        ``"train"``, ``"val"``, ``"test"``: the scaled ``(n_channels, time)`` ranges (val/test include
+        their ``context`` look-back steps); ``"mean"``, ``"std"``: the train statistics
         (``Scaler(mean=d["mean"], std=d["std"])`` rebuilds the scaler).
     """
     arr = np.asarray(values, dtype=np.float64)
     if arr.ndim == 1:
-        arr = arr[:, None]
+        arr = arr[None, :]
     if arr.ndim != 2:
-        raise ValueError(f"values must be (n_rows, n_channels), got shape {arr.shape}")
-    borders = ltsf_borders(name, arr.shape[0], context)
+        raise ValueError(f"values must be (n_channels, n_time), got shape {arr.shape}")
+    borders = ltsf_borders(name, arr.shape[1], context)
     lo, hi = borders["train"]
-    scaler = fit_scaler(arr[lo:hi])
-    out = {key: scaler.transform(arr[a:b]) for key, (a, b) in borders.items()}
+    scaler = fit_scaler(arr[:, lo:hi])
+    out = {key: scaler.transform(arr[:, a:b]) for key, (a, b) in borders.items()}
     out["mean"] = scaler.mean
     out["std"] = scaler.std
     return out

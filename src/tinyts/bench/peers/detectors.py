@@ -5,9 +5,10 @@ Every detector has one signature, :data:`Detector`::
 
     detector(values, train_end, seed) -> scores
 
-``values`` is ``(n_time, n_channels)`` float64 without NaN, ``train_end`` the length of the anomaly-free
-train prefix when the source defines one (else None), ``seed`` the seed for anything random; the result
-is one finite score per time point, higher = more anomalous. A detector that has no setting for the
+``values`` is ``(n_channels, n_time)`` float64 without NaN (the library's convention; TSB-AD's
+detectors get the ``(n_time, n_channels)`` matrix they expect from :func:`_check`), ``train_end`` the
+length of the anomaly-free train prefix when the source defines one (else None), ``seed`` the seed for
+anything random; the result is one finite score per time point, higher = more anomalous. A detector that has no setting for the
 series (a univariate-only detector on a multivariate series) raises :class:`NotApplicable`, which the
 suite records as a skipped case.
 
@@ -85,16 +86,17 @@ def tsb_ad_window(values: np.ndarray) -> int:
     """The metric's sliding window: ``find_length_rank(first channel, rank=1)``, as TSB-AD's scripts do."""
     from TSB_AD.utils.slidingWindows import find_length_rank
 
-    return int(find_length_rank(np.asarray(values, dtype=np.float64)[:, 0], rank=1))
+    return int(find_length_rank(np.asarray(values, dtype=np.float64)[0], rank=1))
 
 
 def _check(values: np.ndarray) -> np.ndarray:
+    """Validate ``(n_channels, n_time)`` values; return them as TSB-AD's ``(n_time, n_channels)``."""
     arr = np.asarray(values, dtype=np.float64)
-    if arr.ndim != 2 or arr.shape[0] < 2:
-        raise ValueError(f"values must be (n_time >= 2, n_channels), got shape {arr.shape}")
+    if arr.ndim != 2 or arr.shape[1] < 2:
+        raise ValueError(f"values must be (n_channels, n_time >= 2), got shape {arr.shape}")
     if not np.isfinite(arr).all():
         raise ValueError("values contain NaN or inf; drop or fill them before scoring")
-    return arr
+    return np.ascontiguousarray(arr.T)
 
 
 def _finish(score: Any, n_time: int, name: str) -> np.ndarray:

@@ -47,7 +47,7 @@ class ImputeSetup:
     period : int
         Season length of the data (:func:`tinyts.bench.metrics.seasonal_period`).
     train, val : np.ndarray
-        ``(n_rows, n_channels)`` train and validation splits, standardised with train statistics.
+        ``(n_channels, n_time)`` train and validation splits, standardised with train statistics.
     seed : int
         Seed for anything random.
     quick : bool
@@ -175,8 +175,8 @@ _MIN_CHUNK_STD = 0.05
 def _chunks(
     split: np.ndarray, n_steps: int, stride: int, max_count: int, rng: np.random.Generator
 ) -> np.ndarray:
-    """``(count, n_steps, 1)`` univariate chunks of a ``(n_rows, C)`` split at ``stride``."""
-    series = split.T  # (C, n_rows)
+    """``(count, n_steps, 1)`` univariate chunks of a ``(C, n_time)`` split at ``stride``."""
+    series = split
     if series.shape[1] < n_steps:
         raise ValueError(f"split of {series.shape[1]} rows is shorter than the SAITS window {n_steps}")
     view = np.lib.stride_tricks.sliding_window_view(series, n_steps, axis=1)[:, ::stride]

@@ -87,9 +87,9 @@ def _load_all(ctx: BenchContext, result: SuiteResult) -> list[_Loaded]:
             continue
         values = np.asarray(series.values, dtype=np.float64)
         labels = np.asarray(series.labels).astype(np.int64)
-        keep: np.ndarray = np.asarray(np.isfinite(values).all(axis=1))
+        keep: np.ndarray = np.asarray(np.isfinite(values).all(axis=0))
         n_dropped = int((~keep).sum())
-        values, labels = values[keep], labels[keep]
+        values, labels = values[:, keep], labels[keep]
         if labels.sum() == 0:
             result.skip(series.name, f"no labelled anomalies ({series.family}, {len(labels)} points)")
             continue
@@ -269,11 +269,11 @@ def run(ctx: BenchContext) -> SuiteResult:
     for s in series:
         vus[s.name] = _score_series(s, methods, result)
         described.append(
-            f"{s.name} [{s.family}] {len(s.labels)}x{s.values.shape[1]}, "
+            f"{s.name} [{s.family}] {len(s.labels)}x{s.values.shape[0]}, "
             f"{100 * s.labels.mean():.2f}% anomalous, window {tsb_ad_window(s.values)}"
             + (f", {s.n_dropped} NaN rows dropped" if s.n_dropped else "")
         )
-    channels = {s.name: int(s.values.shape[1]) for s in series}
+    channels = {s.name: int(s.values.shape[0]) for s in series}
     _add_triangulation(result, vus, {s.name: s.family for s in series})
     result.notes += [
         "Protocol: TSB-AD 1.5 (`TSB_AD/main.py`, `benchmark_exp/Run_Detector_U.py`/`_M.py`): rows with NaN "

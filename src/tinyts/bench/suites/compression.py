@@ -191,8 +191,8 @@ def _split(
 ) -> dict[str, Windows]:
     sets = ltsf_windows(table_values, name, context, max(HORIZONS))
     test = sets["test"]
-    stride = max(1, math.ceil(len(test) / max(1, table_values.shape[1]) / budget.test_origins))
-    n_ch = table_values.shape[1]
+    stride = max(1, math.ceil(len(test) / max(1, table_values.shape[0]) / budget.test_origins))
+    n_ch = table_values.shape[0]
     per = len(test) // n_ch  # windows are channel-major: channel c holds rows [c*per, (c+1)*per)
     idx = np.concatenate([c * per + np.arange(0, per, stride)[: budget.test_origins] for c in range(n_ch)])
     return {
@@ -531,7 +531,7 @@ def run(ctx: BenchContext) -> SuiteResult:
     for path in paths:
         try:
             table = read_ltsf_csv(path)
-            ltsf_windows(table.values[:, :1], table.name, 512, max(HORIZONS))
+            ltsf_windows(table.values[:1], table.name, 512, max(HORIZONS))
         except ValueError as exc:
             result.skip(path.stem, f"no usable split for context 512 + horizon {max(HORIZONS)}: {exc}")
             continue

@@ -93,27 +93,27 @@ class _Data:
         origins: int = TARGET_ORIGINS,
         split: str = "test",
     ) -> None:
-        n_rows, self.n_channels = table.values.shape
+        self.n_channels, n_rows = table.values.shape
         borders = ltsf_borders(table.name, n_rows, context=context)
         tr0, tr1 = borders["train"]
         te0, te1 = borders[split]  # "val": the validation rows (pre-training ablations)
-        self.scaler = fit_scaler(table.values[tr0:tr1])
+        self.scaler = fit_scaler(table.values[:, tr0:tr1])
         scaled = self.scaler.transform(table.values)
-        self.period = seasonal_period(table.timestamps, scaled[tr0:tr1])
-        self.segment = scaled[te0:te1]  # (n_seg, C)
+        self.period = seasonal_period(table.timestamps, scaled[:, tr0:tr1])
+        self.segment = scaled[:, te0:te1]  # (C, n_seg)
         self.context, self.horizons = context, horizons
-        n_origins = self.segment.shape[0] - context - min(horizons) + 1
+        n_origins = self.segment.shape[1] - context - min(horizons) + 1
         self.stride = choose_stride(n_origins, self.period, quick, origins)
         self.starts = np.arange(0, n_origins, self.stride)
         if quick:
             self.starts = self.starts[:QUICK_ORIGINS]
-        room = self.segment.shape[0] - context - self.starts  # rows of future after each origin
+        room = self.segment.shape[1] - context - self.starts  # steps of future after each origin
         self.h_max = np.array([max(h for h in horizons if h <= r) for r in room])
         self.borders = borders
 
     def series(self, starts: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Contexts ``(n, context)``, targets ``(n, horizon)``, channel index ``(n,)``; n = starts x C."""
-        seg = self.segment.T  # (C, n_seg)
+        seg = self.segment  # (C, n_seg)
         idx_c = starts[:, None] + np.arange(self.context)[None, :]
         idx_t = starts[:, None] + self.context + np.arange(horizon)[None, :]
         ctx = seg[:, idx_c].transpose(1, 0, 2).reshape(-1, self.context)
@@ -188,7 +188,7 @@ def settings(
         table = _load(path, result)
         if table is None:
             continue
-        n_rows = table.values.shape[0]
+        n_rows = table.values.shape[1]
         try:
             plain = ltsf_borders(table.name, n_rows, context=0)
         except ValueError as exc:

@@ -106,7 +106,7 @@ def _prepare(
     ``split`` is ``"test"`` (the protocol) or ``"val"`` (the same windows over the validation split,
     for decisions that must not look at the test part).
     """
-    n_rows = table.values.shape[0]
+    n_rows = table.values.shape[1]
     if n_rows < MIN_ROWS:
         result.skip(
             table.name,
@@ -124,22 +124,22 @@ def _prepare(
         te0, te1 = va0, va1
     elif split != "test":
         raise ValueError(f"split must be 'test' or 'val', got {split!r}")
-    if np.isnan(table.values[te0:te1]).any():
+    if np.isnan(table.values[:, te0:te1]).any():
         result.skip(table.name, f"the {split} split has missing values; the protocol needs complete truth")
         return None
-    scaler = fit_scaler(table.values[tr0:tr1])
-    scaled = scaler.transform(table.values)
-    period = seasonal_period(table.timestamps, scaled[tr0:tr1])
-    test = scaled[te0:te1]
-    n_windows = test.shape[0] - WINDOW + 1
+    scaler = fit_scaler(table.values[:, tr0:tr1])
+    scaled = scaler.transform(table.values)  # (C, n_rows)
+    period = seasonal_period(table.timestamps, scaled[:, tr0:tr1])
+    test = scaled[:, te0:te1]
+    n_windows = test.shape[1] - WINDOW + 1
     stride = choose_stride(n_windows, period, quick)
     starts = np.arange(0, n_windows, stride)
-    view = np.lib.stride_tricks.sliding_window_view(test.T, WINDOW, axis=1)  # (C, n_windows, WINDOW)
+    view = np.lib.stride_tricks.sliding_window_view(test, WINDOW, axis=1)  # (C, n_windows, WINDOW)
     windows = np.ascontiguousarray(np.moveaxis(view[:, starts], 1, 0))
     setup = ImputeSetup(
         period=period,
-        train=scaled[tr0:tr1],
-        val=scaled[tr1:va1],  # the val rows proper (without the look-back into train)
+        train=scaled[:, tr0:tr1],
+        val=scaled[:, tr1:va1],  # the val steps proper (without the look-back into train)
         seed=0,
         quick=quick,
     )
@@ -184,7 +184,7 @@ def _stride1_check(
     """linear_interp over every stride-1 window (in chunks): is the strided subset representative?"""
     from tinyts.bench.peers.imputers import linear_fill
 
-    view = np.lib.stride_tricks.sliding_window_view(test.T, WINDOW, axis=1)  # (C, n_windows, WINDOW)
+    view = np.lib.stride_tricks.sliding_window_view(test, WINDOW, axis=1)  # (C, n_windows, WINDOW)
     n_windows = view.shape[1]
     parts = []
     for kind, make_mask in MASKS.items():

@@ -1,7 +1,7 @@
 """Readers for labelled anomaly-detection series: TSB-AD, NAB, SMAP/MSL, UCR anomaly archive, value,label.
 
 Every reader returns an :class:`~tinyts.data.types.AnomalySeries` with ``values`` as
-``(n_time, n_channels)`` float64 and ``labels`` as ``(n_time,)`` int8 (1 = anomalous point).
+``(n_channels, n_time)`` float64 and ``labels`` as ``(n_time,)`` int8 (1 = anomalous point).
 """
 
 from __future__ import annotations
@@ -92,7 +92,13 @@ def read_tsbad_csv(path: str | Path) -> AnomalySeries:
         meta["first_anomaly"] = int(first.group(1))
     train_end = _check_train_end(p, int(tr.group(1)) if tr else None, len(values))
     return AnomalySeries(
-        name=p.stem, family=family, values=values, labels=labels, train_end=train_end, path=p, meta=meta
+        name=p.stem,
+        family=family,
+        values=np.ascontiguousarray(values.T),
+        labels=labels,
+        train_end=train_end,
+        path=p,
+        meta=meta,
     )
 
 
@@ -145,7 +151,7 @@ def read_nab(csv_path: str | Path, windows_json: str | Path) -> AnomalySeries:
     return AnomalySeries(
         name=key[: -len(".csv")] if key.endswith(".csv") else key,
         family="NAB",
-        values=values,
+        values=np.ascontiguousarray(values.T),
         labels=labels,
         train_end=None,
         path=p,
@@ -248,7 +254,7 @@ def read_smap_msl(root: str | Path, channel: str) -> AnomalySeries:
     return AnomalySeries(
         name=name,
         family="SMAP_MSL",
-        values=values,
+        values=np.ascontiguousarray(values.T),
         labels=labels,
         train_end=len(train),
         path=test_path,
@@ -300,7 +306,13 @@ def read_value_label(path: str | Path, family: str | None = None) -> AnomalySeri
     labels = labels_01(df[label_col].to_numpy(), p, int(header), str(label_col))
     fam = family if family is not None else family_from_folder(p.parent.name)
     return AnomalySeries(
-        name=p.stem, family=fam, values=values, labels=labels, train_end=None, path=p, meta=meta
+        name=p.stem,
+        family=fam,
+        values=np.ascontiguousarray(values.T),
+        labels=labels,
+        train_end=None,
+        path=p,
+        meta=meta,
     )
 
 
@@ -330,7 +342,7 @@ def read_ucr_anomaly(path: str | Path) -> AnomalySeries:
     meta: dict[str, Any] = {"id": int(m.group(1)), "series": m.group(2), "name_range": (begin, end)}
     if p.suffix.lower() == ".out":
         series = read_value_label(p, family="UCR_Anomaly")
-        values, labels = series.values, series.labels
+        values, labels = series.values.T, series.labels  # back to (time, channels) inside the reader
     else:
         text_lines = read_text(p).splitlines()
         tokens: list[str] = []
@@ -353,7 +365,7 @@ def read_ucr_anomaly(path: str | Path) -> AnomalySeries:
     return AnomalySeries(
         name=p.stem,
         family="UCR_Anomaly",
-        values=values,
+        values=np.ascontiguousarray(values.T),
         labels=labels,
         train_end=_check_train_end(p, train_end, len(values)),
         path=p,

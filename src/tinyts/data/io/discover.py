@@ -448,7 +448,7 @@ def describe_data_dir(root: str | Path, load: bool = False) -> list[str]:
                     if t.timestamps is None
                     else (f", {str(t.timestamps[0])[:19]} .. {str(t.timestamps[-1])[:19]}")
                 )
-                return f"{t.values.shape[0]} rows x {t.values.shape[1]} channels{span}"
+                return f"{t.values.shape[1]} rows x {t.values.shape[0]} channels{span}"
 
             extra = "  " + attempt(rel, info)
         lines.append(f"  {rel}{extra}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from tinyts.data.io._util import as_path, fail, numeric_columns, read_table
@@ -72,7 +73,7 @@ def read_ltsf_csv(path: str | Path) -> TableSeries:
     Returns
     -------
     TableSeries
-        ``values`` ``(n_time, n_channels)`` float64 (empty cells are NaN), ``columns`` the channel
+        ``values`` ``(n_channels, n_time)`` float64 (empty cells are NaN), ``columns`` the channel
         names, ``timestamps`` ``datetime64[ns]`` parsed from the first column, ``name`` the stem.
 
     Raises
@@ -107,5 +108,9 @@ def read_ltsf_csv(path: str | Path) -> TableSeries:
     data = df.drop(columns=[date_col])
     values = numeric_columns(data, p)
     return TableSeries(
-        name=p.stem, values=values, columns=[str(c) for c in data.columns], timestamps=stamps, path=p
+        name=p.stem,
+        values=np.ascontiguousarray(values.T),
+        columns=[str(c) for c in data.columns],
+        timestamps=stamps,
+        path=p,
     )

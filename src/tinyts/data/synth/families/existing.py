@@ -17,11 +17,13 @@ from tinyts.data.synth.kernel import kernel_synth
 
 __all__ = ["DESCRIPTIONS", "kernel", "multivariate_channel", "synth"]
 
+#: the names recorded in model cards and recipes (``data_sources``): kept as they were written, so that a
+#: resumed run does not list one source twice; ``tinyts.data.kernel_synth`` is a deprecated alias
 DESCRIPTIONS = {
-    "synth": "tinyts.data.synth.core.synth_ts: SynthTS-style compositional synthetic series",
-    "kernel": "tinyts.data.synth.kernel.kernel_synth: KernelSynth-style Gaussian-process series",
+    "synth": "tinyts.data.synth.synth_ts: SynthTS-style compositional synthetic series",
+    "kernel": "tinyts.data.kernel_synth.kernel_synth: KernelSynth-style Gaussian-process series",
     "multivariate_channel": (
-        "tinyts.data.synth.core.synth_multivariate: channels of synthetic multivariate samples"
+        "tinyts.data.synth.synth_multivariate: channels of synthetic multivariate samples"
     ),
 }
 
