@@ -8,9 +8,9 @@ Every detector has one signature, :data:`Detector`::
 ``values`` is ``(n_channels, n_time)`` float64 without NaN (the library's convention; TSB-AD's
 detectors get the ``(n_time, n_channels)`` matrix they expect from :func:`_check`), ``train_end`` the
 length of the anomaly-free train prefix when the source defines one (else None), ``seed`` the seed for
-anything random; the result is one finite score per time point, higher = more anomalous. A detector that has no setting for the
-series (a univariate-only detector on a multivariate series) raises :class:`NotApplicable`, which the
-suite records as a skipped case.
+anything random; the result is one finite score per time point, higher = more anomalous. A detector
+that has no setting for the series (a univariate-only detector on a multivariate series) raises
+:class:`NotApplicable`, which the suite records as a skipped case.
 
 TSB-AD peers (``TSB-AD==1.5``, installed with ``--no-deps``) are called through the ``run_<name>``
 functions of ``TSB_AD.model_wrapper``, exactly as ``TSB_AD/main.py`` and ``benchmark_exp/Run_Detector_U.py``
