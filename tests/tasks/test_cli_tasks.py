@@ -87,6 +87,6 @@ def test_bad_files_are_clear_errors(tmp_path: Path) -> None:
 def test_detect_threshold_default_is_the_library_default() -> None:
     import inspect
 
-    from tinyts.cli.main import detect
+    from tinyts.cli.tasks import detect
 
     assert inspect.signature(detect).parameters["threshold"].default == DEFAULT_THRESHOLD

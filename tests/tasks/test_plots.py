@@ -12,10 +12,9 @@ import pandas as pd
 import pytest
 from matplotlib.patches import Rectangle
 
-from tinyts.cli import plotting
-from tinyts.cli.classify_plot import confusion, plot_classification
-from tinyts.cli.files import WideTable, plot_imputation, plot_scores, read_wide_csv
-from tinyts.cli.forecast_plot import plot_forecast
+from tinyts.cli import plots
+from tinyts.cli.files import WideTable, read_wide_csv
+from tinyts.cli.plots import confusion, plot_classification, plot_forecast, plot_imputation, plot_scores
 
 
 @pytest.fixture
@@ -23,7 +22,7 @@ def figures(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
     """Every figure the plot functions save, kept open for inspection (and still written)."""
     kept: list[Any] = []
 
-    def keep(fig: Any, path: str | Path, dpi: int = plotting.DPI) -> Path:
+    def keep(fig: Any, path: str | Path, dpi: int = plots.DPI) -> Path:
         kept.append(fig)
         fig.canvas.draw()
         p = Path(path)
@@ -31,9 +30,9 @@ def figures(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
             fig.savefig(fh, dpi=dpi)
         return p
 
-    monkeypatch.setattr(plotting, "save_figure", keep)
+    monkeypatch.setattr(plots, "save_figure", keep)
     yield kept
-    plt = plotting.pyplot()
+    plt = plots.pyplot()
     for fig in kept:
         plt.close(fig)
 
@@ -69,9 +68,9 @@ def _is_date_axis(ax: Any) -> bool:
 
 def test_runs_are_contiguous_true_stretches() -> None:
     m = np.array([0, 1, 1, 0, 0, 1, 0, 1, 1, 1], dtype=bool)
-    assert plotting.runs(m) == [(1, 3), (5, 6), (7, 10)]
-    assert plotting.runs(np.zeros(4, dtype=bool)) == []
-    assert plotting.runs(np.ones(3, dtype=bool)) == [(0, 3)]
+    assert plots.runs(m) == [(1, 3), (5, 6), (7, 10)]
+    assert plots.runs(np.zeros(4, dtype=bool)) == []
+    assert plots.runs(np.ones(3, dtype=bool)) == [(0, 3)]
 
 
 def test_detection_plot_shades_each_labelled_run_on_every_panel(tmp_path: Path, figures: list[Any]) -> None:
@@ -85,7 +84,7 @@ def test_detection_plot_shades_each_labelled_run_on_every_panel(tmp_path: Path, 
     data_axes = [ax for ax in fig.axes if ax.get_ylabel() == "value"]
     score_ax = next(ax for ax in fig.axes if ax.get_ylabel() == "score")
     assert len(data_axes) == 2
-    x_range = np.ptp(plotting.to_numbers(table.time.to_numpy()))
+    x_range = np.ptp(plots.to_numbers(table.time.to_numpy()))
     for ax in [*data_axes, score_ax]:
         spans = _spans(ax)
         assert len(spans) == 2  # one per labelled run, on the data and the score panels
@@ -102,7 +101,7 @@ def test_detection_plot_shades_each_labelled_run_on_every_panel(tmp_path: Path, 
     # the score's colour is not the colour of the label shading
     score_line = next(ln for ln in score_ax.get_lines() if ln.get_label() == "anomaly score")
     assert score_line.get_color() != _spans(score_ax)[0].get_facecolor()
-    assert score_line.get_color() == plotting.MODEL
+    assert score_line.get_color() == plots.MODEL
 
 
 def test_detection_plot_keeps_the_old_call_and_takes_labels_as_an_argument(

@@ -7,41 +7,33 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tinyts.cli.common import Overwrite, check_outputs, fail
+from tinyts.cli.common import Overwrite, check_outputs, fail, group
 from tinyts.cli.distributed import EngineOpt, WorkersOpt, cases_frame, check_engine, run_frame
 
 if TYPE_CHECKING:  # pragma: no cover
     from tinyts.data.types import ClassificationSplit
 
-classify_app = typer.Typer(
-    help="Fit a TinyPulse classifier (hybrid with MiniRocket, frozen features or TSLens) and predict.",
-    no_args_is_help=True,
-)
-
 _FILE_HELP = "UEA/UCR classification file (.ts, .arff, .tsv, .txt or label-first .csv)."
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``classify`` commands to the root app."""
-    app.add_typer(classify_app, name="classify")
-
-
-_fail = fail
+    """Add the ``classify fit|predict`` commands to the root app."""
+    group(
+        app,
+        "classify",
+        "Fit a TinyPulse classifier (hybrid with MiniRocket, frozen features or TSLens) and predict.",
+        {"fit": fit_cmd, "predict": predict_cmd},
+    )
 
 
 def _read(path: Path) -> ClassificationSplit:
     from tinyts.data.io.classification import read_classification
-    from tinyts.errors import DataFormatError
 
     if not path.is_file():
-        _fail(f"{path} does not exist or is not a file")
-    try:
-        return read_classification(path)
-    except (DataFormatError, ValueError, OSError) as exc:
-        _fail(str(exc))
+        fail(f"{path} does not exist or is not a file")
+    return read_classification(path)
 
 
-@classify_app.command("fit")
 def fit_cmd(
     train: Annotated[Path, typer.Argument(help="TRAIN file. " + _FILE_HELP)],
     out: Annotated[Path, typer.Option("--out", help="Folder for the fitted classifier (config + weights).")],
@@ -84,11 +76,10 @@ def fit_cmd(
     import time
 
     from tinyts.fileio import atomic_dir
-    from tinyts.models.base import CheckpointError
     from tinyts.tasks.classify.api import PulseClassifier
 
     if plot is not None and method != "tslens":
-        _fail(
+        fail(
             f"--plot draws the training curve of --method tslens; {method} trains no curve. The "
             "confusion matrix of a labelled TEST file: tinyts classify predict MODEL TEST --plot FILE.png"
         )
@@ -102,13 +93,10 @@ def fit_cmd(
             flush=True,
         )
     t0 = time.perf_counter()
-    try:
-        clf = PulseClassifier(
-            model, method=method, pooling=pooling, max_steps=max_steps, seed=seed, verbose=not quiet
-        )
-        clf.fit(split.X, split.y)
-    except (ValueError, TypeError, CheckpointError) as exc:
-        _fail(str(exc))
+    clf = PulseClassifier(
+        model, method=method, pooling=pooling, max_steps=max_steps, seed=seed, verbose=not quiet
+    )
+    clf.fit(split.X, split.y)
     seconds = time.perf_counter() - t0
     with atomic_dir(out) as tmp:
         clf.save_pretrained(tmp)
@@ -118,7 +106,7 @@ def fit_cmd(
         f"classes in {seconds:.1f} s{kept} -> {out}"
     )
     if plot is not None:
-        from tinyts.cli.classify_plot import plot_classification
+        from tinyts.cli.plots import plot_classification
 
         if clf.validation_ is None:
             typer.echo("no plot: this run held out no validation cases")
@@ -138,7 +126,6 @@ def fit_cmd(
         typer.echo(f"plot -> {png}")
 
 
-@classify_app.command("predict")
 def predict_cmd(
     model_dir: Annotated[Path, typer.Argument(help="Folder written by `tinyts classify fit`.")],
     test: Annotated[Path, typer.Argument(help="File to classify. " + _FILE_HELP)],
@@ -161,39 +148,32 @@ def predict_cmd(
     import pandas as pd
 
     from tinyts.fileio import atomic_file
-    from tinyts.models.base import CheckpointError
     from tinyts.tasks.classify.api import PulseClassifier
 
-    try:
-        clf = PulseClassifier.from_pretrained(model_dir)
-    except CheckpointError as exc:
-        _fail(str(exc))
+    clf = PulseClassifier.from_pretrained(model_dir)
     target = out or test.with_suffix(".predictions.csv")
     check_outputs([(target, "--out", "file"), (plot, "--plot", "file")], overwrite=overwrite, inputs=[test])
     split = _read(test)
     truth = np.asarray(split.y).astype(str)
     labelled = bool(truth.size) and bool((truth != "").all())
     if plot is not None and not labelled:
-        _fail(f"--plot draws the confusion matrix of a labelled file; {test} has cases without a label")
+        fail(f"--plot draws the confusion matrix of a labelled file; {test} has cases without a label")
     check_engine(engine)
-    try:
-        if engine is None:
-            proba = clf.predict_proba(split.X)
-        else:
-            from tinyts.tasks.frames import classify_df
+    if engine is None:
+        proba = clf.predict_proba(split.X)
+    else:
+        from tinyts.tasks.frames import classify_df
 
-            frame, targets = cases_frame(list(split.X), list(range(len(split.X))))
-            scored = run_frame(
-                engine,
-                workers,
-                lambda f: classify_df(str(model_dir), f, target_col=targets),
-                frame,
-                "unique_id",
-                per_row=False,
-            )
-            proba = scored[[f"proba_{c}" for c in clf.classes_]].to_numpy(dtype=np.float64)
-    except (ValueError, TypeError) as exc:
-        _fail(str(exc))
+        frame, targets = cases_frame(list(split.X), list(range(len(split.X))))
+        scored = run_frame(
+            engine,
+            workers,
+            lambda f: classify_df(str(model_dir), f, target_col=targets),
+            frame,
+            "unique_id",
+            per_row=False,
+        )
+        proba = scored[[f"proba_{c}" for c in clf.classes_]].to_numpy(dtype=np.float64)
     pred = clf.classes_[proba.argmax(axis=1)]
     frame = pd.DataFrame({"case": np.arange(len(pred)), "prediction": pred})
     for k, label in enumerate(clf.classes_):
@@ -205,7 +185,7 @@ def predict_cmd(
         msg += f"; accuracy {float(np.mean(pred.astype(str) == truth)):.4f}"
     typer.echo(msg)
     if plot is not None:
-        from tinyts.cli.classify_plot import plot_classification
+        from tinyts.cli.plots import plot_classification
 
         png = plot_classification(
             plot,

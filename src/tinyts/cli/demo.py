@@ -13,17 +13,34 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
+import typer
 
-from tinyts.cli import demo_tasks, plotting
-from tinyts.cli.demo_tasks import plt_module, save_fig
+from tinyts.cli.common import command
 from tinyts.errors import require
-from tinyts.models.cast import TinyCast
-from tinyts.models.pulse import TinyPulse
+
+if TYPE_CHECKING:
+    from tinyts.models.cast import TinyCast
+    from tinyts.models.pulse import TinyPulse
 
 Section = tuple[str, Callable[[], dict[str, Any]]]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``demo`` command to the root app."""
+    command(app, demo, "demo")
+
+
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the report and plots.")] = Path(
+        "tinyts-demo"
+    ),
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 0,
+) -> None:
+    """The main job on bundled data: every task that exists so far, a short report and plots."""
+    report = run_demo(out, seed=seed)
+    typer.echo(f"demo report: {report}")
 
 
 def _aeon_data() -> Path:
@@ -32,6 +49,10 @@ def _aeon_data() -> Path:
 
 
 def _synthetic(out: Path, seed: int) -> dict[str, Any]:
+    import numpy as np
+
+    from tinyts.cli import plots
+    from tinyts.cli.demo_tasks import plt_module, save_fig
     from tinyts.data.anomalies import inject_anomalies
     from tinyts.data.synth.core import synth_ts
 
@@ -41,11 +62,11 @@ def _synthetic(out: Path, seed: int) -> dict[str, Any]:
     fig, axes = plt.subplots(4, 2, figsize=(11, 7), sharex=True)
     t = np.arange(512)
     for i, ax in enumerate(axes.flat[:6]):
-        ax.plot(t, x[i], lw=0.8, color=plotting.OBSERVED)
+        ax.plot(t, x[i], lw=0.8, color=plots.OBSERVED)
         ax.set_title(f"synth_ts #{i}", loc="left")
     for j, ax in enumerate(axes.flat[6:]):
-        plotting.shade_runs(ax, t, labels[j] > 0, label="injected anomaly")
-        ax.plot(t, xa[j], lw=0.8, color=plotting.OBSERVED)
+        plots.shade_runs(ax, t, labels[j] > 0, label="injected anomaly")
+        ax.plot(t, xa[j], lw=0.8, color=plots.OBSERVED)
         ax.set_title(f"synth_ts #{j} with an injected anomaly (shaded)", loc="left")
         ax.set_xlabel("time step")
     for ax in axes[:, 0]:
@@ -60,6 +81,8 @@ def _synthetic(out: Path, seed: int) -> dict[str, Any]:
 def _models() -> tuple[TinyPulse, TinyCast]:
     """The bundled checkpoints, in eval mode (a missing or broken one raises)."""
     from tinyts.models.base import resolve
+    from tinyts.models.cast import TinyCast
+    from tinyts.models.pulse import TinyPulse
 
     return resolve("tinypulse", TinyPulse).eval(), resolve("tinycast", TinyCast).eval()
 
@@ -135,6 +158,7 @@ def _intro(pulse: TinyPulse, cast: TinyCast) -> list[str]:
 
 def _sections(out_dir: Path, seed: int, pulse: TinyPulse, cast: TinyCast, data: Path) -> list[Section]:
     """The demo's sections, in order: ``(title, function returning {"plots", "lines"})``."""
+    from tinyts.cli import demo_tasks
     from tinyts.data.io.ltsf import read_value_label
 
     kdd = read_value_label(data / "KDD-TSAD_135" / "135_UCR_Anomaly_InternalBleeding16_TEST.csv")

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from tinyts.cli import plotting
+from tinyts.cli import plots
 from tinyts.models.cast import TinyCast
 from tinyts.models.pulse import TinyPulse
 
@@ -28,13 +28,13 @@ MAX_SHIFT = 0.1
 
 
 def plt_module() -> Any:
-    """``matplotlib.pyplot`` on the non-interactive Agg backend (:func:`tinyts.cli.plotting.pyplot`)."""
-    return plotting.pyplot()
+    """``matplotlib.pyplot`` on the non-interactive Agg backend (:func:`tinyts.cli.plots.pyplot`)."""
+    return plots.pyplot()
 
 
 def save_fig(fig: Any, path: Path) -> str:
     """Save (atomically) and close ``fig``; return the file name (the report links it relative to itself)."""
-    return plotting.save_figure(fig, path).name
+    return plots.save_figure(fig, path).name
 
 
 def _best(rows: list[tuple[str, float]], higher: bool) -> str:
@@ -129,18 +129,18 @@ def _impute_verdict(mse: dict[str, list[float]]) -> str:
 
 def _draw_imputation(ax: Any, t: Any, shown: dict[str, np.ndarray], names: dict[str, str]) -> None:
     gaps = shown["hidden"]
-    plotting.shade_runs(ax, t, gaps, color=plotting.TRUTH, alpha=0.15, min_fraction=0.0)
-    ax.plot(t, np.where(gaps, np.nan, shown["masked"]), color=plotting.OBSERVED, lw=0.9, label="observed")
+    plots.shade_runs(ax, t, gaps, color=plots.TRUTH, alpha=0.15, min_fraction=0.0)
+    ax.plot(t, np.where(gaps, np.nan, shown["masked"]), color=plots.OBSERVED, lw=0.9, label="observed")
     truth = np.where(gaps | np.roll(gaps, 1) | np.roll(gaps, -1), shown["truth"], np.nan)
-    ax.plot(t, truth, color=plotting.TRUTH, lw=1.0, ls="--", label="truth (hidden)")
+    ax.plot(t, truth, color=plots.TRUTH, lw=1.0, ls="--", label="truth (hidden)")
     style = {  # the peer first, as open diamonds, so that the model's dots stay visible on top
-        "linear_interp": {"marker": "D", "ms": 4.5, "mfc": "none", "mew": 1.1, "color": plotting.PEERS[0]},
-        "tinypulse": {"marker": "o", "ms": 3.2, "color": plotting.MODEL},
+        "linear_interp": {"marker": "D", "ms": 4.5, "mfc": "none", "mew": 1.1, "color": plots.PEERS[0]},
+        "tinypulse": {"marker": "o", "ms": 3.2, "color": plots.MODEL},
     }
     for key in ("linear_interp", "tinypulse"):
         ax.plot(t[gaps], shown[key][gaps], ls="none", label=f"filled: {names[key]}", **style[key])
     ax.set_ylabel("value (standardised)")
-    plotting.legend_right(ax)
+    plots.legend_right(ax)
 
 
 def imputation(out: Path, seed: int, pulse: TinyPulse, kdd: Any) -> dict[str, Any]:
@@ -181,7 +181,7 @@ def imputation(out: Path, seed: int, pulse: TinyPulse, kdd: Any) -> dict[str, An
         f"MSE TinyPulse {kdd_mse['tinypulse'][1]:.4f}, linear {kdd_mse['linear_interp'][1]:.4f}",
         loc="left",
     )
-    plotting.time_axis(axes[0], np.arange(lo, hi), "time step")
+    plots.time_axis(axes[0], np.arange(lo, hi), "time step")
     span = slice(0, 192)
     part = {k: v[span] for k, v in noisy_shown.items()}
     _draw_imputation(axes[1], dates[span].to_numpy(), part, names)
@@ -190,7 +190,7 @@ def imputation(out: Path, seed: int, pulse: TinyPulse, kdd: Any) -> dict[str, An
         f"{noisy_mse['tinypulse'][1]:.4f}, linear {noisy_mse['linear_interp'][1]:.4f}",
         loc="left",
     )
-    plotting.time_axis(axes[1], dates[span].to_numpy())
+    plots.time_axis(axes[1], dates[span].to_numpy())
     fig.suptitle("Imputation: values filled into the hidden points, TinyPulse (blue dots) vs linear (orange)")
     lines = [
         "Seeded hybrid masks (blocks + single points, as in TSPulse's protocol) hide 12.5-50 % of each "
@@ -278,7 +278,8 @@ def _auc_verdict(rows: list[tuple[str, float, float]]) -> str:
 
 def anomaly(out: Path, seed: int, pulse: TinyPulse, kdd: Any) -> dict[str, Any]:
     """TinyPulse ``anomaly_scores(mode="ensemble")`` vs z-score and difference detectors, AUC-PR."""
-    from tinyts.cli.files import WideTable, plot_scores
+    from tinyts.cli.files import WideTable
+    from tinyts.cli.plots import plot_scores
 
     kdd_rows, kdd_scores = _auc_rows(kdd.values, kdd.labels, kdd.train_end, seed, pulse)
     lab = kdd.labels > 0
@@ -286,15 +287,15 @@ def anomaly(out: Path, seed: int, pulse: TinyPulse, kdd: Any) -> dict[str, Any]:
     fig, axes = plt.subplots(3, 1, figsize=(11, 6.0), sharex=True)
     t = np.arange(kdd.n_time)
     for ax in axes:
-        plotting.shade_runs(ax, t, lab, label="labelled anomaly")
-    axes[0].plot(t, kdd.values[:, 0], lw=0.6, color=plotting.OBSERVED, label="series")
+        plots.shade_runs(ax, t, lab, label="labelled anomaly")
+    axes[0].plot(t, kdd.values[:, 0], lw=0.6, color=plots.OBSERVED, label="series")
     axes[0].set_title(f"KDD-TSAD 135: one labelled anomaly of {int(lab.sum())} points (shaded)", loc="left")
     axes[0].set_ylabel("value")
     for ax, (name, color, label) in zip(
         axes[1:],
         (
-            ("tinypulse_ensemble", plotting.MODEL, "TinyPulse ensemble score"),
-            ("diff", plotting.PEERS[0], "diff score (peer)"),
+            ("tinypulse_ensemble", plots.MODEL, "TinyPulse ensemble score"),
+            ("diff", plots.PEERS[0], "diff score (peer)"),
         ),
         strict=True,
     ):
@@ -303,8 +304,8 @@ def anomaly(out: Path, seed: int, pulse: TinyPulse, kdd: Any) -> dict[str, Any]:
         ax.set_title(f"{label}: AUC-PR {auc:.3f}", loc="left")
         ax.set_ylabel("score")
     for ax in axes:
-        plotting.legend_right(ax)
-    plotting.time_axis(axes[2], t)
+        plots.legend_right(ax)
+    plots.time_axis(axes[2], t)
     fig.suptitle("Anomaly detection on KDD-TSAD 135: the series and two detectors' scores")
     kdd_png = save_fig(fig, out / "anomaly.png")
 
@@ -369,7 +370,7 @@ def _gunpoint(data: Path) -> tuple[Any, Any]:
 def classification(out: Path, seed: int, pulse: TinyPulse, data: Path) -> dict[str, Any]:
     """``PulseClassifier`` (hybrid, the default, and frozen) vs 1-NN Euclidean and MiniRocket on GunPoint."""
     from tinyts.bench.peers.classifiers import MiniRocketPeer, NearestNeighbourEuclidean
-    from tinyts.cli.classify_plot import confusion, draw_confusion
+    from tinyts.cli.plots import confusion, draw_confusion
     from tinyts.tasks.classify.api import PulseClassifier
 
     train, test = _gunpoint(data)
@@ -391,7 +392,7 @@ def classification(out: Path, seed: int, pulse: TinyPulse, data: Path) -> dict[s
     classes = sorted(set(train.y))
     plt = plt_module()
     fig, (ax, mat) = plt.subplots(1, 2, figsize=(11, 3.6), gridspec_kw={"width_ratios": [2.2, 1.0]})
-    colours = (plotting.MODEL, plotting.PEERS[0])
+    colours = (plots.MODEL, plots.PEERS[0])
     for label, color in zip(classes, colours, strict=False):
         for i, case in enumerate(X_train[train.y == label][:5]):
             ax.plot(case[0], color=color, lw=0.9, alpha=0.8, label=f"class {label}" if i == 0 else None)
@@ -501,25 +502,23 @@ def search(out: Path, seed: int, pulse: TinyPulse, data: Path) -> dict[str, Any]
     q = int(flips[0]) if len(flips) else seed % len(X_test)
     plt = plt_module()
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
-    left.plot(X_test[q, 0], color=plotting.OBSERVED, lw=2.0, label=f"query: TEST #{q} (class {y_test[q]})")
+    left.plot(X_test[q, 0], color=plots.OBSERVED, lw=2.0, label=f"query: TEST #{q} (class {y_test[q]})")
     for r in range(3):
         p = int(hits.positions[q, r])
         left.plot(
             X_train[p, 0],
             lw=1.0,
-            color=(plotting.MODEL, plotting.PEERS[1], plotting.PEERS[2])[r],
+            color=(plots.MODEL, plots.PEERS[1], plots.PEERS[2])[r],
             label=f"hit {r + 1}: class {y_train[p]}, d={hits.distances[q, r]:.2f}",
         )
     left.set_title("A query and its 3 nearest TRAIN series (TinyPulse)", loc="left")
     left.legend(loc="upper left", framealpha=0.9, fontsize=7)
     p_tp, p_raw = int(found_moved["tinypulse_embedding"][q]), int(found_moved["raw_euclidean"][q])
-    right.plot(moved[q, 0], color=plotting.OBSERVED, lw=2.0, label=f"query moved by {int(shifts[q])} points")
-    right.plot(
-        X_train[p_tp, 0], color=plotting.MODEL, lw=1.0, label=f"TinyPulse's hit: class {y_train[p_tp]}"
-    )
+    right.plot(moved[q, 0], color=plots.OBSERVED, lw=2.0, label=f"query moved by {int(shifts[q])} points")
+    right.plot(X_train[p_tp, 0], color=plots.MODEL, lw=1.0, label=f"TinyPulse's hit: class {y_train[p_tp]}")
     right.plot(
         X_train[p_raw, 0],
-        color=plotting.PEERS[0],
+        color=plots.PEERS[0],
         lw=1.0,
         ls="--",
         label=f"raw Euclidean's hit: class {y_train[p_raw]}",
@@ -560,7 +559,7 @@ def search(out: Path, seed: int, pulse: TinyPulse, data: Path) -> dict[str, Any]
 # ------------------------------------------------------------------------------------- forecasting
 def forecast(out: Path, seed: int, cast: TinyCast, data: Path) -> dict[str, Any]:
     """TinyCast median and 80 % band vs seasonal-naive and naive on Airline, last 24 months held out."""
-    from tinyts.cli.forecast_plot import plot_forecast
+    from tinyts.cli.plots import plot_forecast
 
     df = pd.read_csv(data / "Airline" / "Airline.csv")
     dates = pd.to_datetime(df.iloc[:, 0], format="%Y-%m").to_numpy()

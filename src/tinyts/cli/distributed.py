@@ -14,13 +14,17 @@ command and stopped after it.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from tinyts.cli.common import fail
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from numpy.typing import ArrayLike
 
 #: ``--engine``
 EngineOpt = Annotated[
@@ -36,17 +40,17 @@ WorkersOpt = Annotated[int, typer.Option("--workers", min=1, help="Worker proces
 
 
 def check_engine(engine: str | None) -> None:
-    """Exit 2 for an unknown engine or a missing extra (before any work)."""
+    """Exit 2 for an unknown engine; raise ``ImportError`` naming the extra when it is missing.
+
+    Called before any work (the command's handler turns the ``ImportError`` into exit 2).
+    """
     if engine is None:
         return
     from tinyts.tasks.distributed import ENGINES, require_engine
 
     if engine not in ENGINES:
         fail(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-    try:
-        require_engine(engine)
-    except ImportError as exc:
-        fail(str(exc))
+    require_engine(engine)
 
 
 @contextmanager
@@ -87,12 +91,14 @@ def run_frame(
     engine: str,
     workers: int,
     fn: Callable[[Any], Any],
-    frame: Any,
+    frame: pd.DataFrame,
     id_col: str,
     *,
     per_row: bool,
-) -> Any:
+) -> pd.DataFrame:
     """``fn`` on ``frame`` distributed; the result as pandas, rows in the order of the in-memory call.
+
+    ``fn`` maps the engine's frame (a Dask DataFrame or a Ray Dataset of whole series) to another.
 
     ``per_row``: the output has the input's rows (impute, detect): back in input order and index.
     Otherwise rows follow the series' first appearance in ``frame`` (the engine keeps each series'
@@ -123,7 +129,7 @@ def run_frame(
     return result.iloc[np.argsort(rank.to_numpy(), kind="stable")].reset_index(drop=True)
 
 
-def cases_frame(series: list[Any], ids: list[Any]) -> tuple[Any, list[str]]:
+def cases_frame(series: Sequence[ArrayLike], ids: Sequence[object]) -> tuple[pd.DataFrame, list[str]]:
     """A long frame of ``(channels, time)`` cases: ``unique_id``, ``ds`` and one target per channel.
 
     Returns the frame and the target column names (``y``, or ``y0 .. y{C-1}``).

@@ -11,12 +11,7 @@ from typing import Annotated
 
 import typer
 
-from tinyts.cli.common import Overwrite, check_outputs, fail
-
-export_app = typer.Typer(help="Export models to other runtimes (ONNX).", no_args_is_help=True)
-
-
-_fail = fail
+from tinyts.cli.common import Overwrite, check_outputs, group
 
 
 def _size(path: Path) -> str:
@@ -33,7 +28,6 @@ def _report(label: str, diffs: dict[str, dict[str, float]]) -> None:
         typer.echo(f"  {name:<10} max abs {d['max_abs']:.2e}   {rel}")
 
 
-@export_app.command("onnx")
 def onnx_command(
     model: Annotated[str, typer.Argument(help="Bundled model name (tinypulse) or checkpoint folder.")],
     out: Annotated[Path, typer.Option("--out", help="The .onnx file to write.")],
@@ -52,30 +46,24 @@ def onnx_command(
     """Export a TinyPulse or TinyCast model to ONNX (dynamic batch axis, FFT as ONNX DFT)."""
     from tinyts.export.check import compare_onnx
     from tinyts.export.onnx_export import check_writable, export_onnx, int8_path
-    from tinyts.models.base import CheckpointError, load
+    from tinyts.models.base import load
 
-    try:
-        check_writable(out)  # the exporter's own check (clear message) before anything else
-    except OSError as exc:
-        _fail(str(exc))
+    check_writable(out)  # the exporter's own check (clear message) before anything else
     outs = [(out, "--out", "file"), (int8_path(out) if int8 else None, "--int8 copy", "file")]
     check_outputs(outs, overwrite=overwrite, inputs=[model if Path(model).exists() else None])
 
-    try:
-        loaded = load(model)
-        path = export_onnx(loaded, out, int8=int8, opset=opset, observed_dtype=observed_dtype)
-        typer.echo(f"{loaded.model_type} -> {path} ({_size(path)})")
+    loaded = load(model)
+    path = export_onnx(loaded, out, int8=int8, opset=opset, observed_dtype=observed_dtype)
+    typer.echo(f"{loaded.model_type} -> {path} ({_size(path)})")
+    if check:
+        _report("float32 parity", compare_onnx(loaded, path))
+    if int8:
+        quant = int8_path(path)
+        typer.echo(f"int8 -> {quant} ({_size(quant)})")
         if check:
-            _report("float32 parity", compare_onnx(loaded, path))
-        if int8:
-            quant = int8_path(path)
-            typer.echo(f"int8 -> {quant} ({_size(quant)})")
-            if check:
-                _report("int8 drift", compare_onnx(loaded, quant))
-    except (CheckpointError, ValueError, OSError, ImportError) as exc:
-        _fail(str(exc))
+            _report("int8 drift", compare_onnx(loaded, quant))
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``export`` command group to the root app."""
-    app.add_typer(export_app, name="export")
+    """Add the ``export onnx`` command to the root app."""
+    group(app, "export", "Export models to other runtimes (ONNX).", {"onnx": onnx_command})

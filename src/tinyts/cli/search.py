@@ -15,16 +15,15 @@ Series may have any length (resampled to the model's context) and missing values
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tinyts.cli.common import Overwrite, check_outputs, fail
+from tinyts.cli.common import Overwrite, check_outputs, command, fail, group
 from tinyts.cli.distributed import EngineOpt, WorkersOpt, cases_frame, check_engine, run_frame
 
-search_app = typer.Typer(
-    help="Build and query a similarity index of TinyPulse embeddings.", no_args_is_help=True
-)
+if TYPE_CHECKING:
+    import numpy as np
 
 _CLASSIFICATION = (".ts", ".arff", ".tsv", ".txt")
 _FILES_HELP = (
@@ -33,10 +32,7 @@ _FILES_HELP = (
 )
 
 
-_fail = fail
-
-
-def read_series_file(path: Path) -> tuple[list[Any], list[str]]:
+def read_series_file(path: Path) -> tuple[list[np.ndarray], list[str]]:
     """Series of one file (see the module docstring) and their ids.
 
     Returns
@@ -77,8 +73,8 @@ def read_series_file(path: Path) -> tuple[list[Any], list[str]]:
     raise ValueError(f"{path}: unsupported file type {suffix!r}; {_FILES_HELP}")
 
 
-def _read_all(files: list[Path]) -> tuple[list[Any], list[str]]:
-    series: list[Any] = []
+def _read_all(files: list[Path]) -> tuple[list[np.ndarray], list[str]]:
+    series: list[np.ndarray] = []
     ids: list[str] = []
     for f in files:
         s, i = read_series_file(f)
@@ -101,8 +97,8 @@ _CHANNELS = Annotated[str, typer.Option(help="concat | mean: how channel embeddi
 
 
 def embed_on_engine(
-    engine: str, workers: int, model: str, series: list[Any], ids: list[str], **options: Any
-) -> Any:
+    engine: str, workers: int, model: str, series: list[np.ndarray], ids: list[str], **options: Any
+) -> np.ndarray:
     """Embeddings ``(n, dim)`` of ``series`` (in their order) computed by ``engine``'s workers."""
     import numpy as np
 
@@ -120,7 +116,6 @@ def embed_on_engine(
     return np.ascontiguousarray(out.drop(columns="unique_id").to_numpy(), dtype=np.float32)
 
 
-@search_app.command("build")
 def build(
     files: Annotated[list[Path], typer.Argument(help=_FILES_HELP)],
     out: Annotated[Path, typer.Option("--out", help="Index folder to write.")],
@@ -137,45 +132,39 @@ def build(
 ) -> None:
     """Embed every series of FILES with TinyPulse and write a similarity index folder."""
     from tinyts.fileio import atomic_dir
-    from tinyts.models.base import CheckpointError
     from tinyts.tasks.search.retrieve import SimilarityIndex
 
     check_outputs([(out, "--out", "dir")], overwrite=overwrite, inputs=files)
     check_engine(engine)
-    try:
-        series, ids = _read_all(files)
-        index = SimilarityIndex(model, shifts=shifts, channels=channels, method=method)
-        if engine is None:
-            index.add(series, ids, progress=progress)
-        elif method == "hnsw":  # no shards for HNSW: embedded on the cluster, built here
-            c = index.embed_config
-            options = {"kind": c.kind, "shifts": c.shifts, "channels": c.channels}
-            index.add_vectors(embed_on_engine(engine, workers, model, series, ids, **options), ids)
-        else:  # exact, or IVF trained on a sample and filled by shards (tasks.search.distributed_index)
-            from tinyts.cli.distributed import cluster
-            from tinyts.tasks.distributed import to_engine
-            from tinyts.tasks.search.distributed_index import build_index
+    series, ids = _read_all(files)
+    index = SimilarityIndex(model, shifts=shifts, channels=channels, method=method)
+    if engine is None:
+        index.add(series, ids, progress=progress)
+    elif method == "hnsw":  # no shards for HNSW: embedded on the cluster, built here
+        c = index.embed_config
+        options = {"kind": c.kind, "shifts": c.shifts, "channels": c.channels}
+        index.add_vectors(embed_on_engine(engine, workers, model, series, ids, **options), ids)
+    else:  # exact, or IVF trained on a sample and filled by shards (tasks.search.distributed_index)
+        from tinyts.cli.distributed import cluster
+        from tinyts.tasks.distributed import to_engine
+        from tinyts.tasks.search.distributed_index import build_index
 
-            frame, targets = cases_frame(series, ids)
-            with cluster(engine, workers):
-                index = build_index(
-                    to_engine(frame, engine, 2 * workers),
-                    model,
-                    target_col=targets,
-                    shifts=shifts,
-                    channels=channels,
-                    method=method,
-                )
-        with atomic_dir(out) as tmp:
-            index.save(tmp)
-        folder = out
-    except (ValueError, TypeError, FileNotFoundError, ImportError, CheckpointError) as exc:
-        _fail(str(exc))
-        return
+        frame, targets = cases_frame(series, ids)
+        with cluster(engine, workers):
+            index = build_index(
+                to_engine(frame, engine, 2 * workers),
+                model,
+                target_col=targets,
+                shifts=shifts,
+                channels=channels,
+                method=method,
+            )
+    with atomic_dir(out) as tmp:
+        index.save(tmp)
+    folder = out
     typer.echo(f"indexed {len(index)} series (dim {index.dim}, engine {index.engine}) -> {folder}")
 
 
-@search_app.command("query")
 def query(
     index_dir: Annotated[Path, typer.Argument(help="Index folder written by `tinyts search build`.")],
     file: Annotated[Path, typer.Argument(help="Query series file (same formats as build).")],
@@ -188,18 +177,13 @@ def query(
 ) -> None:
     """The K nearest indexed series of every series in FILE."""
     from tinyts.fileio import atomic_file
-    from tinyts.models.base import CheckpointError
 
     check_outputs([(out, "--out", "file")], overwrite=overwrite, inputs=[file, index_dir])
     from tinyts.tasks.search.retrieve import SimilarityIndex
 
-    try:
-        index = SimilarityIndex.load(index_dir, model=model)
-        series, qids = read_series_file(file)
-        hits = index.search(series, k=k)
-    except (ValueError, TypeError, FileNotFoundError, ImportError, CheckpointError) as exc:
-        _fail(str(exc))
-        return
+    index = SimilarityIndex.load(index_dir, model=model)
+    series, qids = read_series_file(file)
+    hits = index.search(series, k=k)
     frame = hits.to_frame()
     frame.insert(1, "query_id", [qids[q] for q in frame["query"]])
     for q, qid in enumerate(qids):
@@ -235,26 +219,22 @@ def embed_command(
     import numpy as np
 
     from tinyts.fileio import atomic_file
-    from tinyts.models.base import CheckpointError, resolve
+    from tinyts.models.base import resolve
     from tinyts.models.pulse import TinyPulse
     from tinyts.tasks.pulse.embed import embed
 
     target = out or file.with_suffix(".embeddings.npy")
     if target.suffix.lower() not in (".npy", ".csv"):
-        _fail(f"--out must end in .npy or .csv, got {target.name}")
+        fail(f"--out must end in .npy or .csv, got {target.name}")
     check_outputs([(target, "--out", "file")], overwrite=overwrite, inputs=[file])
     check_engine(engine)
-    try:
-        pulse = resolve(model, TinyPulse, what="--model")
-        series, ids = read_series_file(file)
-        if engine is None:
-            vectors = embed(pulse, series, kind=kind, shifts=shifts, channels=channels, progress=True)
-        else:
-            options = {"kind": kind, "shifts": shifts, "channels": channels}
-            vectors = embed_on_engine(engine, workers, model, series, ids, **options)
-    except (ValueError, TypeError, FileNotFoundError, CheckpointError) as exc:
-        _fail(str(exc))
-        return
+    pulse = resolve(model, TinyPulse, what="--model")
+    series, ids = read_series_file(file)
+    if engine is None:
+        vectors = embed(pulse, series, kind=kind, shifts=shifts, channels=channels, progress=True)
+    else:
+        options = {"kind": kind, "shifts": shifts, "channels": channels}
+        vectors = embed_on_engine(engine, workers, model, series, ids, **options)
     with atomic_file(target) as tmp:
         if target.suffix.lower() == ".npy":
             np.save(tmp, vectors, allow_pickle=False)
@@ -268,6 +248,11 @@ def embed_command(
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``search`` commands (and ``embed``) to the root app."""
-    app.add_typer(search_app, name="search")
-    app.command("embed")(embed_command)
+    """Add the ``search build|query`` commands and ``embed`` to the root app."""
+    group(
+        app,
+        "search",
+        "Build and query a similarity index of TinyPulse embeddings.",
+        {"build": build, "query": query},
+    )
+    command(app, embed_command, "embed")

@@ -6,10 +6,11 @@ imported only when the command runs (``pip install "tinyts[serve]"``).
 
 from __future__ import annotations
 
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
+from tinyts.cli.common import command
 from tinyts.serve.config import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_MAX_BODY_BYTES,
@@ -25,11 +26,6 @@ from tinyts.serve.config import (
 DEFAULT_HEADER_TIMEOUT = 10.0
 DEFAULT_KEEP_ALIVE = 5
 DEFAULT_MAX_CONNECTIONS = 256
-
-
-def _fail(message: str) -> NoReturn:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2)
 
 
 def _warn(message: str) -> None:
@@ -134,38 +130,32 @@ def serve_cmd(
     """Serve impute, detect, embed, forecast and classify over HTTP (models loaded once, offline)."""
     from tinyts.serve import require_serve
 
-    try:
-        require_serve("fastapi", "uvicorn")
-    except ImportError as exc:
-        _fail(str(exc))
+    require_serve("fastapi", "uvicorn")
     import uvicorn
 
-    from tinyts.models.base import CheckpointError, bundled_names
+    from tinyts.models.base import bundled_names
     from tinyts.serve import ServeConfig, create_app
     from tinyts.serve.server import fd_connection_cap, is_loopback, uvicorn_settings
 
     if cast is None and "tinycast" in bundled_names():
         cast = "tinycast"
-    try:
-        config = ServeConfig(
-            pulse=None if pulse.lower() == "none" else pulse,
-            cast=cast,
-            classifier=classifier,
-            max_body_bytes=max_body_bytes,
-            max_series=max_series,
-            max_points=max_points,
-            max_horizon=max_horizon,
-            max_concurrent=max_concurrent,
-            max_request_values=max_request_values,
-            max_output_values=max_output_values,
-            body_timeout=body_timeout,
-            token=token or None,
-        )
-        if token is not None and not token:
-            raise ValueError(f"the token is empty (--token or {TOKEN_ENV}); give a long random string")
-        app = create_app(config)
-    except (CheckpointError, ValueError, TypeError) as exc:
-        _fail(str(exc))
+    config = ServeConfig(
+        pulse=None if pulse.lower() == "none" else pulse,
+        cast=cast,
+        classifier=classifier,
+        max_body_bytes=max_body_bytes,
+        max_series=max_series,
+        max_points=max_points,
+        max_horizon=max_horizon,
+        max_concurrent=max_concurrent,
+        max_request_values=max_request_values,
+        max_output_values=max_output_values,
+        body_timeout=body_timeout,
+        token=token or None,
+    )
+    if token is not None and not token:
+        raise ValueError(f"the token is empty (--token or {TOKEN_ENV}); give a long random string")
+    app = create_app(config)
     cap, fd_limit = fd_connection_cap(max_connections)
     if cap < max_connections:
         _warn(
@@ -192,13 +182,13 @@ def serve_cmd(
 
 def register(app: typer.Typer) -> None:
     """Add the ``serve`` command to the root app."""
-    app.command("serve")(serve_cmd)
+    command(app, serve_cmd, "serve")
 
 
 def main() -> None:
     """``python -m tinyts.cli.serve``: the ``serve`` command as a program of its own."""
     standalone = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    standalone.command()(serve_cmd)
+    command(standalone, serve_cmd)
     standalone()
 
 

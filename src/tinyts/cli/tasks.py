@@ -1,0 +1,351 @@
+"""``tinyts impute``, ``tinyts detect`` and ``tinyts forecast``: the csv commands (wide or long files).
+
+The files are read and written by :mod:`tinyts.cli.files`, plotted by :mod:`tinyts.cli.plots`; with
+``--engine`` the long files go through :mod:`tinyts.cli.distributed`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import numpy as np
+import typer
+
+from tinyts.cli.common import Overwrite, check_outputs, command, fail
+from tinyts.cli.distributed import EngineOpt, WorkersOpt, check_engine, run_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from tinyts.cli.files import WideTable
+    from tinyts.models.cast import TinyCast
+    from tinyts.models.pulse import TinyPulse
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``impute``, ``detect`` and ``forecast`` commands to the root app."""
+    command(app, impute, "impute")
+    command(app, detect, "detect")
+    command(app, forecast, "forecast")
+
+
+def _load_pulse(name: str) -> TinyPulse:
+    from tinyts.models.base import resolve
+    from tinyts.models.pulse import TinyPulse
+
+    return resolve(name, TinyPulse, what="--model")
+
+
+def _pulse_frame(
+    fn: Callable[..., pd.DataFrame],
+    model: str,
+    frame: pd.DataFrame,
+    opts: dict[str, object],
+    engine: str | None,
+    workers: int,
+    id_col: str | None,
+) -> pd.DataFrame:
+    """``fn(model, frame, **opts)`` in memory, or on ``engine`` with each worker loading ``model`` by name."""
+    pulse = _load_pulse(model)  # fails with the CLI's message before any cluster starts
+    if engine is None:
+        return fn(pulse, frame, **opts)
+    assert id_col is not None
+    return run_frame(engine, workers, lambda f: fn(model, f, **opts), frame, id_col, per_row=True)
+
+
+def _load_cast(name: str) -> TinyCast:
+    from tinyts.models.base import bundled_names, resolve
+    from tinyts.models.cast import TinyCast
+
+    if name == "tinycast" and "tinycast" not in bundled_names() and not Path(name).is_dir():
+        fail(
+            "no bundled 'tinycast' checkpoint in this installation yet; train one with "
+            "`tinyts pretrain tinycast --run-dir runs/tinycast` and pass its exported folder "
+            "(config.json + model.safetensors) with --model FOLDER"
+        )
+    return resolve(name, TinyCast, what="--model")
+
+
+_LONG_HELP = "Long-format csv (one row per series and time step): the {} column."
+
+IdCol = Annotated[str | None, typer.Option("--id-col", help=_LONG_HELP.format("series id"))]
+TimeCol = Annotated[str | None, typer.Option("--time-col", help=_LONG_HELP.format("time"))]
+TargetCol = Annotated[str | None, typer.Option("--target-col", help=_LONG_HELP.format("value"))]
+
+
+def _outputs(file: Path, outs: list[tuple[Path | None, str]], overwrite: bool) -> None:
+    """Check every output path before any work (exists, is the input, not writable)."""
+    check_outputs([(p, opt, "file") for p, opt in outs], overwrite=overwrite, inputs=[file])
+
+
+def _long_mode(id_col: str | None, time_col: str | None, target_col: str | None) -> bool:
+    if id_col is None and time_col is None and target_col is None:
+        return False
+    if time_col is None or target_col is None:
+        fail("a long-format csv needs --time-col and --target-col (and --id-col for several series)")
+    return True
+
+
+def _engine_mode(engine: str | None, long: bool, id_col: str | None) -> None:
+    check_engine(engine)
+    if engine is not None and (not long or id_col is None):
+        fail("--engine needs a long-format csv with several series: --id-col, --time-col, --target-col")
+
+
+def _sorted_note(table: WideTable) -> None:
+    if table.sorted_rows:
+        typer.echo(
+            f"note: the rows were not in time order; they were sorted by {table.time_name!r} "
+            "(the output is in time order)",
+            err=True,
+        )
+
+
+def impute(
+    file: Annotated[Path, typer.Argument(help="Wide csv: one column per channel, optional date column.")],
+    out: Annotated[Path | None, typer.Option(help="Output csv (default FILE.imputed.csv).")] = None,
+    plot: Annotated[Path | None, typer.Option(help="Also plot observed vs filled values here.")] = None,
+    model: Annotated[str, typer.Option(help="Bundled model name or checkpoint folder.")] = "tinypulse",
+    overwrite: Overwrite = False,
+    id_col: IdCol = None,
+    time_col: TimeCol = None,
+    target_col: TargetCol = None,
+    engine: EngineOpt = None,
+    workers: WorkersOpt = 2,
+) -> None:
+    """Fill the missing values (empty cells, NaN) of a csv with TinyPulse; observed values are kept.
+
+    Rows not in time order are sorted by the date column (and it says so); duplicate dates are an
+    error. Every row of the file is a row of the output.
+    """
+    from tinyts.cli.files import read_long_csv, read_wide_csv, write_frame, write_wide_csv
+    from tinyts.cli.plots import plot_imputation
+    from tinyts.tasks.frames import impute_df
+    from tinyts.tasks.pulse.impute import impute as run
+
+    target = out or file.with_suffix(".imputed.csv")
+    long = _long_mode(id_col, time_col, target_col)
+    if long and plot is not None:
+        fail("--plot is available for wide csv files only")
+    _engine_mode(engine, long, id_col)
+    _outputs(file, [(target, "--out"), (plot, "--plot")], overwrite)
+    if long:
+        assert time_col is not None and target_col is not None
+        frame = read_long_csv(file, id_col=id_col, time_col=time_col, target_col=target_col)
+        n_missing = int(frame[target_col].isna().sum())
+        cols: dict[str, object] = {"id_col": id_col, "time_col": time_col, "target_col": target_col}
+        result = _pulse_frame(impute_df, model, frame, cols, engine, workers, id_col)
+        write_frame(target, result)
+        typer.echo(f"filled {n_missing} missing values -> {target}")
+        return
+    table = read_wide_csv(file)
+    filled = run(_load_pulse(model), table.values)
+    _sorted_note(table)
+    write_wide_csv(target, table, filled)
+    typer.echo(f"filled {int(np.isnan(table.values).sum())} missing values -> {target}")
+    if plot is not None:
+        typer.echo(f"plot -> {plot_imputation(plot, table, filled)}")
+
+
+def detect(
+    file: Annotated[Path, typer.Argument(help="Wide csv: one column per channel, optional date column.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Output csv with a score column (default FILE.scores.csv).")
+    ] = None,
+    plot: Annotated[Path | None, typer.Option(help="Also plot series, score and labels here.")] = None,
+    mode: Annotated[str, typer.Option(help="time | fft | forecast | ensemble")] = "ensemble",
+    label_col: Annotated[
+        str | None, typer.Option(help="Label column: 0, 1 or empty (not scored; shown in the plot).")
+    ] = None,
+    model: Annotated[str, typer.Option(help="Bundled model name or checkpoint folder.")] = "tinypulse",
+    threshold: Annotated[
+        float,
+        typer.Option(
+            help="Flag rows whose score exceeds this many robust standard deviations of the "
+            "series' own scores (column anomaly_flag)."
+        ),
+    ] = 6.0,
+    overwrite: Overwrite = False,
+    id_col: IdCol = None,
+    time_col: TimeCol = None,
+    target_col: TargetCol = None,
+    engine: EngineOpt = None,
+    workers: WorkersOpt = 2,
+) -> None:
+    """Score every time point of a csv for anomalies with TinyPulse (zero-shot) and flag the ones to act on.
+
+    The score is in robust standard deviations above the series' typical score (0 = typical); rows
+    above --threshold get anomaly_flag = True.
+    """
+    from tinyts.cli.files import label_column, read_long_csv, read_wide_csv, write_frame, write_wide_csv
+    from tinyts.cli.plots import plot_scores
+    from tinyts.tasks.frames import detect_df
+    from tinyts.tasks.pulse.anomaly import anomaly_flags, anomaly_scores
+
+    target = out or file.with_suffix(".scores.csv")
+    long = _long_mode(id_col, time_col, target_col)
+    if long and (plot is not None or label_col is not None):
+        fail("--plot and --label-col are available for wide csv files only")
+    _engine_mode(engine, long, id_col)
+    _outputs(file, [(target, "--out"), (plot, "--plot")], overwrite)
+    if long:
+        assert time_col is not None and target_col is not None
+        frame = read_long_csv(file, id_col=id_col, time_col=time_col, target_col=target_col)
+        opts: dict[str, object] = {"id_col": id_col, "time_col": time_col, "target_col": target_col}
+        opts.update(mode=mode, threshold=threshold)
+        result = _pulse_frame(detect_df, model, frame, opts, engine, workers, id_col)
+        write_frame(target, result)
+        typer.echo(
+            f"scored {len(result)} rows ({mode}), {int(result['anomaly_flag'].sum())} flagged "
+            f"(score > {threshold:g}) -> {target}"
+        )
+        return
+    table = read_wide_csv(file, label_col=label_col)
+    scores = anomaly_scores(_load_pulse(model), table.values, mode=mode)
+    flags = anomaly_flags(scores, threshold)
+    _sorted_note(table)
+    extra = {
+        "anomaly_score": scores,
+        "anomaly_flag": flags,
+        **({"label": label_column(table.labels)} if table.labels is not None else {}),
+    }
+    write_wide_csv(target, table, table.values, extra)
+    typer.echo(
+        f"scored {scores.size} time points ({mode}), {int(flags.sum())} flagged "
+        f"(score > {threshold:g}) -> {target}"
+    )
+    if plot is not None:
+        shown = plot_scores(plot, table, scores, labels=table.labels, threshold=threshold, flags=flags)
+        typer.echo(f"plot -> {shown}")
+
+
+def _parse_freq(freq: str | None) -> object:
+    """``--freq``: a pandas offset alias (``h``, ``D``, ``W-SUN``, ``MS``) or a number (numeric time)."""
+    if freq is None:
+        return None
+    try:
+        return float(freq) if "." in freq else int(freq)
+    except ValueError:
+        pass
+    import pandas as pd
+
+    try:
+        return pd.tseries.frequencies.to_offset(freq)
+    except ValueError:
+        fail(f"--freq {freq!r} is not a pandas frequency (e.g. h, 15min, D, W-SUN, MS) nor a number")
+
+
+def _parse_levels(quantiles: str) -> list[float]:
+    try:
+        levels = [float(q) for q in quantiles.split(",") if q.strip()]
+    except ValueError:
+        fail(f"--quantiles must be comma-separated numbers such as 0.1,0.5,0.9, got {quantiles!r}")
+    if not levels:
+        fail("--quantiles must name at least one level (of 0.1 ... 0.9)")
+    if len(set(levels)) != len(levels):
+        fail(f"--quantiles lists a level more than once: {quantiles!r}")
+    return levels
+
+
+def forecast(
+    file: Annotated[Path, typer.Argument(help="Wide csv: one column per channel, optional date column.")],
+    horizon: Annotated[int, typer.Option("--horizon", help="Steps to forecast.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Output csv of future rows (default FILE.forecast.csv).")
+    ] = None,
+    plot: Annotated[Path | None, typer.Option(help="Also plot history, median and 80% band here.")] = None,
+    quantiles: Annotated[
+        str, typer.Option(help="Comma-separated quantile levels to write (of 0.1 ... 0.9).")
+    ] = "0.1,0.5,0.9",
+    freq: Annotated[
+        str | None,
+        typer.Option(
+            "--freq",
+            help="Time step of the future rows: a pandas frequency (h, 15min, D, W-SUN, MS) or a number "
+            "for numeric time; default: inferred from the dates.",
+        ),
+    ] = None,
+    model: Annotated[str, typer.Option(help="Bundled model name or checkpoint folder.")] = "tinycast",
+    overwrite: Overwrite = False,
+    id_col: IdCol = None,
+    time_col: TimeCol = None,
+    target_col: TargetCol = None,
+    engine: EngineOpt = None,
+    workers: WorkersOpt = 2,
+) -> None:
+    """Forecast every channel of a csv with TinyCast (zero-shot): mean and quantile columns.
+
+    Rows not in time order are sorted by the date column (and it says so); duplicate dates are an
+    error.
+    """
+    import pandas as pd
+
+    from tinyts.cli.files import read_long_csv, read_wide_csv, write_frame
+    from tinyts.cli.plots import plot_forecast
+    from tinyts.data.convert.frames import future_timestamps
+    from tinyts.tasks.forecast.api import forecast as run
+    from tinyts.tasks.forecast.api import forecast_df
+
+    levels = _parse_levels(quantiles)
+    step = _parse_freq(freq)
+    target = out or file.with_suffix(".forecast.csv")
+    long = _long_mode(id_col, time_col, target_col)
+    if long and plot is not None:
+        fail("--plot is available for wide csv files only")
+    _engine_mode(engine, long, id_col)
+    _outputs(file, [(target, "--out"), (plot, "--plot")], overwrite)
+    if long:
+        assert time_col is not None and target_col is not None
+        frame_in = read_long_csv(file, id_col=id_col, time_col=time_col, target_col=target_col)
+        opts: dict[str, Any] = {"id_col": id_col, "time_col": time_col, "target_col": target_col}
+        opts.update(quantiles=levels, freq=step)
+        if engine is not None:
+            assert id_col is not None
+            _load_cast(model)  # the command's own checks, before the cluster starts
+            result_df = run_frame(
+                engine,
+                workers,
+                lambda f: forecast_df(model, f, horizon, **opts),
+                frame_in,
+                id_col,
+                per_row=False,
+            )
+        else:
+            result_df = forecast_df(_load_cast(model), frame_in, horizon, **opts)
+        write_frame(target, result_df)
+        typer.echo(f"forecast {len(result_df)} future rows -> {target}")
+        return
+    table = read_wide_csv(file)
+    cast = _load_cast(model)
+    result = run(cast, table.values, horizon)
+    picked = [np.reshape(result.quantile(q), (len(table.columns), horizon)) for q in levels]
+    band = [np.reshape(result.quantile(q), (len(table.columns), horizon)) for q in (0.1, 0.5, 0.9)]
+    if table.time is not None:
+        future: object = future_timestamps(pd.DatetimeIndex(table.time), horizon, step)
+    elif isinstance(step, (int, float)):
+        future = table.n_rows - 1 + step * np.arange(1, horizon + 1)
+    else:
+        future = np.arange(table.n_rows, table.n_rows + horizon)
+    _sorted_note(table)
+    frame = pd.DataFrame({table.time_name or "step": np.asarray(future)})
+    mean = np.reshape(result.mean, (len(table.columns), horizon))
+    for i, col in enumerate(table.columns):
+        frame[f"{col}_mean"] = mean[i]
+        for q, values in zip(levels, picked, strict=True):
+            frame[f"{col}_{q:g}"] = values[i]
+    write_frame(target, frame)
+    typer.echo(f"forecast {len(table.columns)} channel(s) x {horizon} steps -> {target}")
+    if plot is not None:
+        png = plot_forecast(
+            plot,
+            table.values,
+            band[1],
+            band[0],
+            band[2],
+            names=table.columns,
+            history_time=None if table.time is None else table.time.to_numpy(),
+            future_time=np.asarray(future),
+        )
+        typer.echo(f"plot -> {png}")
