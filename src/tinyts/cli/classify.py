@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
 from tinyts.cli.common import Overwrite, check_outputs, fail, group
 from tinyts.cli.distributed import EngineOpt, WorkersOpt, cases_frame, check_engine, run_frame
+from tinyts.options import ClassifyMethod, LensPooling, choices
 
 if TYPE_CHECKING:  # pragma: no cover
     from tinyts.data.types import ClassificationSplit
@@ -45,7 +46,9 @@ def fit_cmd(
             "(TinyPulse features + ridge, seconds) | tslens (fine-tuning, minutes)."
         ),
     ] = "hybrid",
-    pooling: Annotated[str, typer.Option(help="tslens only: lens (TSLens) | flat | avg | max")] = "lens",
+    pooling: Annotated[
+        str, typer.Option(help="tslens only: " + " | ".join(choices(LensPooling)) + " (lens: TSLens)")
+    ] = "lens",
     max_steps: Annotated[
         int,
         typer.Option("--max-steps", min=1, help="tslens only: upper bound on optimisation steps (fit time)."),
@@ -93,8 +96,13 @@ def fit_cmd(
             flush=True,
         )
     t0 = time.perf_counter()
-    clf = PulseClassifier(
-        model, method=method, pooling=pooling, max_steps=max_steps, seed=seed, verbose=not quiet
+    clf = PulseClassifier(  # the option values are checked there (ValueError naming the choices)
+        model,
+        method=cast(ClassifyMethod, method),
+        pooling=cast(LensPooling, pooling),
+        max_steps=max_steps,
+        seed=seed,
+        verbose=not quiet,
     )
     clf.fit(split.X, split.y)
     seconds = time.perf_counter() - t0

@@ -27,7 +27,7 @@ def _windows(
 
     table = read_wide_csv(data)
     strides = {"train": stride, "val": stride}
-    sets = ltsf_windows(table.values.T, data.stem, context, future, strides=strides, splits=("train", "val"))
+    sets = ltsf_windows(table.values, data.stem, context, future, strides=strides, splits=("train", "val"))
     if max_windows:
         sets = {k: v.sample(max_windows, seed) for k, v in sets.items()}
     for split in ("train", "val"):

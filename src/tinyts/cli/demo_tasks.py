@@ -149,7 +149,7 @@ def imputation(out: Path, seed: int, pulse: TinyPulse, kdd: Any) -> dict[str, An
     from tinyts.bench.peers.imputers import linear_fill, seasonal_linear_fill
     from tinyts.data.windows import sliding_windows
 
-    series = kdd.values[:, 0]
+    series = kdd.values[0]
     train = series[: kdd.train_end]
     z = (series - train.mean()) / train.std()
     windows, _ = sliding_windows(z, 512, 251)
@@ -254,7 +254,7 @@ def _auc_rows(
     from tinyts.bench.peers.detectors import diff_score, zscore_score
 
     detectors = {
-        "tinypulse_ensemble": lambda: pulse.anomaly_scores(values[:, 0], mode="ensemble"),
+        "tinypulse_ensemble": lambda: pulse.anomaly_scores(values[0], mode="ensemble"),
         "zscore": lambda: zscore_score(values, train_end, seed),
         "diff": lambda: diff_score(values, train_end, seed),
     }
@@ -288,7 +288,7 @@ def anomaly(out: Path, seed: int, pulse: TinyPulse, kdd: Any) -> dict[str, Any]:
     t = np.arange(kdd.n_time)
     for ax in axes:
         plots.shade_runs(ax, t, lab, label="labelled anomaly")
-    axes[0].plot(t, kdd.values[:, 0], lw=0.6, color=plots.OBSERVED, label="series")
+    axes[0].plot(t, kdd.values[0], lw=0.6, color=plots.OBSERVED, label="series")
     axes[0].set_title(f"KDD-TSAD 135: one labelled anomaly of {int(lab.sum())} points (shaded)", loc="left")
     axes[0].set_ylabel("value")
     for ax, (name, color, label) in zip(

@@ -6,17 +6,12 @@ Each command group lives in its own module and adds its commands with ``register
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from tinyts import __version__
-from tinyts.bench.runner import SUITES
-from tinyts.cli import classify, compress, data, demo, export, search, serve, tasks, train
-
-# `bench` below keeps its own try/except and `_fail` (it is being changed elsewhere at the same time)
-from tinyts.cli.common import fail as _fail
+from tinyts.cli import bench, classify, compress, data, demo, export, search, serve, tasks, train
 
 app = typer.Typer(
     name="tinyts",
@@ -43,63 +38,8 @@ def _root(
     """tinyts: forecasting, imputation, anomaly detection, classification and search on a CPU."""
 
 
-@app.command()
-def bench(
-    suite: Annotated[
-        str,
-        typer.Argument(help="|".join(SUITES)),
-    ],
-    data_dir: Annotated[
-        Path | None,
-        typer.Option("--data-dir", help="Folder laid out like shared/data (default: $TINYTS_DATA)."),
-    ] = None,
-    datasets: Annotated[
-        list[str] | None, typer.Option("--datasets", "-d", help="Only these datasets (repeatable).")
-    ] = None,
-    methods: Annotated[
-        list[str] | None, typer.Option("--methods", "-m", help="Only these methods (repeatable).")
-    ] = None,
-    quick: Annotated[bool, typer.Option("--quick", help="A small subset that runs in minutes.")] = False,
-    out: Annotated[Path, typer.Option("--out", help="Where to write markdown and JSON.")] = Path(
-        "benchmarks"
-    ),
-    seed: Annotated[int, typer.Option(help="Seed for masks, subsets and peers.")] = 0,
-    option: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--option",
-            "-o",
-            help="A setting of the suite, KEY=VALUE (repeatable); an unknown KEY lists the suite's settings.",
-        ),
-    ] = None,
-) -> None:
-    """Run a benchmark suite: tinyts and its peers on the same data, splits and metrics."""
-    from tinyts.bench import run_suite
-    from tinyts.bench.registry import parse_assignments
-
-    try:
-        payload = run_suite(
-            suite,
-            data_dir,
-            datasets=datasets,
-            methods=methods,
-            quick=quick,
-            out_dir=out,
-            seed=seed,
-            options=parse_assignments(option or []),
-        )
-    except (ValueError, FileNotFoundError) as exc:
-        _fail(str(exc))
-        return
-    stem = suite + ("-quick" if quick else "")
-    typer.echo(
-        f"{suite}: {len(payload['rows'])} rows, {len(payload['skipped'])} skipped cases, "
-        f"{payload['wall_seconds']:.1f} s -> {out / (stem + '.md')}"
-    )
-
-
-# the commands after `bench`, in the order `tinyts --help` lists them
-for _group in (demo, data, train, tasks, classify, search, compress, serve, export):
+# the commands, in the order `tinyts --help` lists them
+for _group in (bench, demo, data, train, tasks, classify, search, compress, serve, export):
     _group.register(app)
 
 

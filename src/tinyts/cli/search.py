@@ -15,12 +15,13 @@ Series may have any length (resampled to the model's context) and missing values
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
 from tinyts.cli.common import Overwrite, check_outputs, command, fail, group
 from tinyts.cli.distributed import EngineOpt, WorkersOpt, cases_frame, check_engine, run_frame
+from tinyts.options import EmbedChannels, EmbedKind, SearchMethod, choices
 
 if TYPE_CHECKING:
     import numpy as np
@@ -93,7 +94,9 @@ _SHIFTS = Annotated[
     int | None,
     typer.Option(help="Circular shifts averaged per series (default 16; 1 = one pass, ~16x faster)."),
 ]
-_CHANNELS = Annotated[str, typer.Option(help="concat | mean: how channel embeddings combine.")]
+_CHANNELS = Annotated[
+    str, typer.Option(help=" | ".join(choices(EmbedChannels)) + ": how channel embeddings combine.")
+]
 
 
 def embed_on_engine(
@@ -137,7 +140,9 @@ def build(
     check_outputs([(out, "--out", "dir")], overwrite=overwrite, inputs=files)
     check_engine(engine)
     series, ids = _read_all(files)
-    index = SimilarityIndex(model, shifts=shifts, channels=channels, method=method)
+    # the option values are checked by SimilarityIndex / build_index (ValueError naming the choices)
+    channel_mode, engine_method = cast(EmbedChannels, channels), cast(SearchMethod, method)
+    index = SimilarityIndex(model, shifts=shifts, channels=channel_mode, method=engine_method)
     if engine is None:
         index.add(series, ids, progress=progress)
     elif method == "hnsw":  # no shards for HNSW: embedded on the cluster, built here
@@ -156,8 +161,8 @@ def build(
                 model,
                 target_col=targets,
                 shifts=shifts,
-                channels=channels,
-                method=method,
+                channels=channel_mode,
+                method=engine_method,
             )
     with atomic_dir(out) as tmp:
         index.save(tmp)
@@ -231,7 +236,14 @@ def embed_command(
     pulse = resolve(model, TinyPulse, what="--model")
     series, ids = read_series_file(file)
     if engine is None:
-        vectors = embed(pulse, series, kind=kind, shifts=shifts, channels=channels, progress=True)
+        vectors = embed(
+            pulse,
+            series,
+            kind=cast(EmbedKind, kind),
+            shifts=shifts,
+            channels=cast(EmbedChannels, channels),
+            progress=True,
+        )
     else:
         options = {"kind": kind, "shifts": shifts, "channels": channels}
         vectors = embed_on_engine(engine, workers, model, series, ids, **options)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import numpy as np
 import typer
 
 from tinyts.cli.common import Overwrite, check_outputs, command, fail
 from tinyts.cli.distributed import EngineOpt, WorkersOpt, check_engine, run_frame
+from tinyts.options import AnomalyMode, choices
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -155,7 +156,7 @@ def detect(
         Path | None, typer.Option(help="Output csv with a score column (default FILE.scores.csv).")
     ] = None,
     plot: Annotated[Path | None, typer.Option(help="Also plot series, score and labels here.")] = None,
-    mode: Annotated[str, typer.Option(help="time | fft | forecast | ensemble")] = "ensemble",
+    mode: Annotated[str, typer.Option(help=" | ".join(choices(AnomalyMode)))] = "ensemble",
     label_col: Annotated[
         str | None, typer.Option(help="Label column: 0, 1 or empty (not scored; shown in the plot).")
     ] = None,
@@ -203,7 +204,7 @@ def detect(
         )
         return
     table = read_wide_csv(file, label_col=label_col)
-    scores = anomaly_scores(_load_pulse(model), table.values, mode=mode)
+    scores = anomaly_scores(_load_pulse(model), table.values, mode=cast(AnomalyMode, mode))
     flags = anomaly_flags(scores, threshold)
     _sorted_note(table)
     extra = {
