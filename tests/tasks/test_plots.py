@@ -13,8 +13,9 @@ import pytest
 from matplotlib.patches import Rectangle
 
 from tinyts.cli import plots
-from tinyts.cli.files import WideTable, read_wide_csv
+from tinyts.cli.files import read_wide_csv
 from tinyts.cli.plots import confusion, plot_classification, plot_forecast, plot_imputation, plot_scores
+from tinyts.data.types import TableSeries
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def figures(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
         plt.close(fig)
 
 
-def _table(tmp_path: Path, n: int = 600, dates: bool = True) -> WideTable:
+def _table(tmp_path: Path, n: int = 600, dates: bool = True) -> TableSeries:
     rng = np.random.default_rng(0)
     t = np.arange(n)
     load = np.sin(2 * np.pi * t / 24) + 0.1 * rng.standard_normal(n)
@@ -113,7 +114,7 @@ def test_detection_plot_keeps_the_old_call_and_takes_labels_as_an_argument(
     labels[10:20] = 1
     labels[40:42] = 1
     labels[50:52] = 1
-    unlabelled = WideTable(table.values, table.columns, None, None, None)
+    unlabelled = TableSeries(table.name, table.values, table.columns)
     plot_scores(tmp_path / "new.png", unlabelled, np.zeros(table.n_rows), labels=labels)
     old, new = figures
     assert len(_spans(old.axes[-1])) == 2  # from the table's label column

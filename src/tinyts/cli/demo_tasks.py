@@ -278,8 +278,8 @@ def _auc_verdict(rows: list[tuple[str, float, float]]) -> str:
 
 def anomaly(out: Path, seed: int, pulse: TinyPulse, kdd: Any) -> dict[str, Any]:
     """TinyPulse ``anomaly_scores(mode="ensemble")`` vs z-score and difference detectors, AUC-PR."""
-    from tinyts.cli.files import WideTable
     from tinyts.cli.plots import plot_scores
+    from tinyts.data.types import TableSeries
 
     kdd_rows, kdd_scores = _auc_rows(kdd.values, kdd.labels, kdd.train_end, seed, pulse)
     lab = kdd.labels > 0
@@ -311,8 +311,16 @@ def anomaly(out: Path, seed: int, pulse: TinyPulse, kdd: Any) -> dict[str, Any]:
 
     series, labels, dates = _pattern_anomalies(seed)
     train_end = int(0.2 * len(series))
-    syn_rows, syn_scores = _auc_rows(series[:, None], labels, train_end, seed, pulse)
-    table = WideTable(series[None, :], ["sensor (synthetic, hourly)"], pd.Series(dates), "date", labels)
+    syn_rows, syn_scores = _auc_rows(series[None, :], labels, train_end, seed, pulse)
+    table = TableSeries(
+        name="sensor",
+        values=series[None, :],
+        columns=["sensor (synthetic, hourly)"],
+        timestamps=np.asarray(dates, dtype="datetime64[ns]"),
+        time=pd.Series(dates),
+        time_name="date",
+        labels=labels,
+    )
     auc = next(v for m, v, _ in syn_rows if m == "tinypulse_ensemble")
     from tinyts.tasks.pulse.anomaly import DEFAULT_THRESHOLD, anomaly_flags
 

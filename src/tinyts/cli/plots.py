@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from matplotlib.legend import Legend
     from numpy.typing import ArrayLike
 
-    from tinyts.cli.files import WideTable
+    from tinyts.data.types import TableSeries
 
 __all__ = [
     "ANOMALY",
@@ -226,18 +226,18 @@ def save_figure(fig: Figure, path: str | Path, dpi: int = DPI) -> Path:
 
 
 # ------------------------------------------------------------ figures of series (impute, detect, forecast)
-def x_axis(table: WideTable) -> np.ndarray:
+def x_axis(table: TableSeries) -> np.ndarray:
     """x positions of a table's rows: its dates when it has a date column, else row numbers."""
     return table.time.to_numpy() if table.time is not None else np.arange(table.n_rows)
 
 
-def _time_label(table: WideTable) -> str:
+def _time_label(table: TableSeries) -> str:
     return table.time_name or ("date" if table.time is not None else "row")
 
 
 def plot_imputation(
     path: str | Path,
-    table: WideTable,
+    table: TableSeries,
     filled: np.ndarray,
     max_channels: int = 6,
     *,
@@ -249,7 +249,7 @@ def plot_imputation(
     ----------
     path : str or Path
         Output png (written atomically; folders are created).
-    table : WideTable
+    table : TableSeries
         The input; its dates, when it has a date column, are the x axis.
     filled : np.ndarray
         ``(channels, time)``: the table with its missing values filled.
@@ -286,7 +286,7 @@ def plot_imputation(
 
 def plot_scores(
     path: str | Path,
-    table: WideTable,
+    table: TableSeries,
     scores: np.ndarray,
     max_channels: int = 4,
     *,
@@ -301,7 +301,7 @@ def plot_scores(
     ----------
     path : str or Path
         Output png (written atomically; folders are created).
-    table : WideTable
+    table : TableSeries
         The input; its dates, when it has a date column, are the x axis.
     scores : np.ndarray
         ``(time,)`` anomaly score per row (any scale; the axis follows the data).

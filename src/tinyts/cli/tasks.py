@@ -20,7 +20,7 @@ from tinyts.options import AnomalyMode, choices
 if TYPE_CHECKING:
     import pandas as pd
 
-    from tinyts.cli.files import WideTable
+    from tinyts.data.types import TableSeries
     from tinyts.models.cast import TinyCast
     from tinyts.models.pulse import TinyPulse
 
@@ -95,7 +95,7 @@ def _engine_mode(engine: str | None, long: bool, id_col: str | None) -> None:
         fail("--engine needs a long-format csv with several series: --id-col, --time-col, --target-col")
 
 
-def _sorted_note(table: WideTable) -> None:
+def _sorted_note(table: TableSeries) -> None:
     if table.sorted_rows:
         typer.echo(
             f"note: the rows were not in time order; they were sorted by {table.time_name!r} "

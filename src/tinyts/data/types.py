@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass
 class TableSeries:
-    """A wide multivariate table such as an LTSF csv (ETT, exchange_rate, illness, weather).
+    """A wide table: one column per channel, an optional date column (an LTSF csv such as ETT, or a
+    user's csv read by :func:`tinyts.data.io.wide.read_wide_csv`).
 
     Attributes
     ----------
@@ -27,9 +31,18 @@ class TableSeries:
     columns : list of str
         Channel names, in order.
     timestamps : np.ndarray or None
-        ``(n_time,)`` ``datetime64[ns]`` when the file has a date column.
+        ``(n_time,)`` ``datetime64[ns]`` when the file has a date column (UTC when the dates carry a
+        time zone).
     path : Path or None
         Where it was read from.
+    time : pd.Series or None
+        The date column as parsed (time zone kept), in time order: what is written back to files.
+    time_name : str or None
+        The date column's name.
+    labels : np.ndarray or None
+        ``(n_time,)`` float64 anomaly labels of a named label column: 0, 1 or NaN (unlabelled).
+    sorted_rows : bool
+        True when the file's rows were not in time order and were sorted by the date column.
     """
 
     name: str
@@ -37,6 +50,24 @@ class TableSeries:
     columns: list[str]
     timestamps: np.ndarray | None = None
     path: Path | None = None
+    time: pd.Series | None = None
+    time_name: str | None = None
+    labels: np.ndarray | None = None
+    sorted_rows: bool = False
+
+    @property
+    def n_time(self) -> int:
+        """Number of time points (rows of the file)."""
+        return int(self.values.shape[1])
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows of the file (= :attr:`n_time`)."""
+        return self.n_time
+
+    @property
+    def n_channels(self) -> int:
+        return int(self.values.shape[0])
 
 
 @dataclass

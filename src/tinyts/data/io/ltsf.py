@@ -16,10 +16,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
-from tinyts.data.io._util import as_path, fail, numeric_columns, read_table
 from tinyts.data.io.anomaly import (
     UCR_ANOMALY_NAME,
     read_nab,
@@ -37,6 +33,7 @@ from tinyts.data.io.classification import (
     read_ucr_txt,
 )
 from tinyts.data.io.forecast import M4Data, TsfData, read_m4, read_tsf
+from tinyts.data.io.wide import read_wide_csv
 from tinyts.data.types import TableSeries
 from tinyts.errors import DataFormatError
 
@@ -79,38 +76,9 @@ def read_ltsf_csv(path: str | Path) -> TableSeries:
     Raises
     ------
     DataFormatError
-        A row with a different number of fields, fewer than two columns, a non-numeric value, or
-        a date that does not parse.
+        A row with a different number of fields, fewer than two columns, a non-numeric value, a date
+        that does not parse, duplicate dates, an infinite value or a column without values. The file
+        is read by :func:`tinyts.data.io.wide.read_wide_csv` (``dates=True``), the one wide-csv reader;
+        rows out of time order are sorted.
     """
-    p = as_path(path)
-    df = read_table(p, header=True)
-    if df.shape[1] < 2:
-        raise fail(p, f"expected a date column and at least one value column, found {df.shape[1]} column(s)")
-    if df.empty:
-        raise fail(p, "the file has a header but no rows")
-    date_col = df.columns[0]
-    if pd.api.types.is_numeric_dtype(df[date_col]):
-        raise fail(
-            p,
-            f"the first column {date_col!r} holds numbers, not dates; an LTSF csv starts with "
-            "a date column (e.g. 'date')",
-        )
-    try:
-        stamps = pd.to_datetime(df[date_col]).to_numpy(dtype="datetime64[ns]")
-    except (ValueError, TypeError):
-        try:
-            stamps = pd.to_datetime(df[date_col], format="mixed").to_numpy(dtype="datetime64[ns]")
-        except (ValueError, TypeError) as exc:
-            raise fail(p, f"cannot parse the first column {date_col!r} as dates: {exc}") from exc
-    if pd.isna(stamps).any():
-        row = int(pd.isna(stamps).argmax())
-        raise fail(p, f"missing date in column {date_col!r}", row + 2)
-    data = df.drop(columns=[date_col])
-    values = numeric_columns(data, p)
-    return TableSeries(
-        name=p.stem,
-        values=np.ascontiguousarray(values.T),
-        columns=[str(c) for c in data.columns],
-        timestamps=stamps,
-        path=p,
-    )
+    return read_wide_csv(path, dates=True)

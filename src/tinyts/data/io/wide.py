@@ -1,0 +1,283 @@
+"""The one reader of wide csv tables: one numeric column per channel, an optional first date column.
+
+Used for the LTSF benchmark files (ETT, exchange rate, illness: ``dates=True``, the first column must
+be dates) and for the files users give ``tinyts impute`` / ``detect`` / ``forecast`` / ``prune``
+(``dates=None``: a first column that parses as dates is the time axis, otherwise every column is a
+channel). What it guarantees (each is a :class:`~tinyts.errors.DataFormatError`, a ``ValueError``,
+naming the file and saying what to do; never a silent change):
+
+- every row of the file is a row of the table: blank lines of a one-column file are missing values,
+  not skipped lines (``dates=True`` skips blank lines, as the LTSF loaders do); a row with another
+  number of fields than the header is refused, naming its line;
+- observed numbers are read with round-trip precision, so they are written back bit-identical;
+- a date column is parsed completely (a value that is not a date is an error), rows that are not in
+  time order are sorted by it (``TableSeries.sorted_rows`` says so), and duplicate dates are refused;
+- a channel with no value, an infinite value or a non-numeric cell is refused;
+- the delimiter is sniffed among ``,`` ``;`` tab and ``|``;
+- a long-format file (``unique_id,ds,y``) is recognised and the message says which options read it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tinyts.data.io._util import as_path, check_field_counts, fail, read_text
+from tinyts.data.types import TableSeries
+
+__all__ = ["DELIMITERS", "parse_dates", "read_csv_frame", "read_wide_csv", "sniff_delimiter"]
+
+#: delimiters a csv may use (sniffed from the first lines)
+DELIMITERS = ",;\t|"
+
+LONG_HINT = (
+    "it looks like a long-format file (one row per series and time step): pass "
+    "--id-col {id} --time-col {time} --target-col {target}"
+)
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter of a csv's text: ``,`` when the first line has one, else the sniffed one."""
+    head = text[: 64 * 1024]
+    first = head.splitlines()[0] if head else ""
+    if "," in first or not first:
+        return ","
+    try:
+        return csv.Sniffer().sniff(head, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        return next((d for d in DELIMITERS if d in first), ",")
+
+
+def read_csv_frame(path: str | Path, *, skip_blank_lines: bool = False) -> tuple[Path, pd.DataFrame]:
+    """Every row of a csv (blank lines too, unless skipped), delimiter sniffed, floats read round-trip.
+
+    Raises
+    ------
+    TypeError
+        ``path`` is not a str or Path.
+    FileNotFoundError
+        No such file.
+    DataFormatError
+        Not UTF-8 text, empty, rows with another number of fields than the header, unparsable, or a
+        header without rows.
+    """
+    p = as_path(path)
+    text = read_text(p)
+    sep = sniff_delimiter(text)
+    check_field_counts(text, sep, p)
+    try:
+        df = pd.read_csv(
+            io.StringIO(text), sep=sep, skip_blank_lines=skip_blank_lines, float_precision="round_trip"
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise fail(p, f"could not be read as csv: {exc}") from exc
+    if df.empty:
+        raise fail(p, "the file has a header but no rows")
+    return p, df
+
+
+def parse_dates(col: pd.Series) -> pd.Series | None:
+    """The column parsed as dates if more than 90 % of its cells are dates, else None."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "Could not infer format" is not the user's concern here
+        parsed = pd.to_datetime(col, errors="coerce")
+        if parsed.notna().mean() <= 0.9:
+            try:
+                parsed = pd.to_datetime(col, errors="coerce", format="mixed")
+            except (ValueError, TypeError):
+                return None
+    if parsed.notna().mean() <= 0.9:
+        return None
+    return parsed
+
+
+def _long_hint(columns: list[str]) -> str:
+    low = {c.lower(): c for c in columns}
+    ids = next((low[c] for c in ("unique_id", "id", "series", "item_id", "series_id") if c in low), None)
+    times = next((low[c] for c in ("ds", "date", "timestamp", "time", "datetime") if c in low), None)
+    targets = next((low[c] for c in ("y", "value", "target") if c in low), None)
+    if ids and times and targets:
+        return "; " + LONG_HINT.format(id=ids, time=times, target=targets)
+    return ""
+
+
+def _required_dates(p: Path, df: pd.DataFrame) -> pd.Series:
+    """The first column as dates, for files whose layout requires them (LTSF)."""
+    first = df.columns[0]
+    if df.shape[1] < 2:
+        raise fail(p, f"expected a date column and at least one value column, found {df.shape[1]} column(s)")
+    if pd.api.types.is_numeric_dtype(df[first]):
+        raise fail(
+            p,
+            f"the first column {first!r} holds numbers, not dates; an LTSF csv starts with a date column "
+            "(e.g. 'date')",
+        )
+    try:
+        parsed = pd.to_datetime(df[first])
+    except (ValueError, TypeError):
+        try:
+            parsed = pd.to_datetime(df[first], format="mixed")
+        except (ValueError, TypeError) as exc:
+            raise fail(p, f"cannot parse the first column {first!r} as dates: {exc}") from exc
+    if parsed.isna().any():
+        raise fail(p, f"missing date in column {first!r}", int(parsed.isna().to_numpy().argmax()) + 2)
+    return parsed
+
+
+def _optional_dates(p: Path, df: pd.DataFrame, label_col: str | None) -> pd.Series | None:
+    """The first column as dates when it is one (more than 90 % dates), else None."""
+    first = df.columns[0]
+    if pd.api.types.is_numeric_dtype(df[first]) or label_col == first:
+        return None
+    parsed = parse_dates(df[first])
+    if parsed is None:
+        return None
+    bad = parsed.isna().to_numpy()
+    if bad.any():
+        r = int(np.argmax(bad))
+        raise fail(
+            p,
+            f"{int(bad.sum())} value(s) of the date column {first!r} are not dates, e.g. row {r + 2} "
+            f"({df[first].iloc[r]!r}); fix or remove those rows",
+        )
+    return parsed
+
+
+def _read_labels(col: pd.Series, name: str, p: Path) -> np.ndarray:
+    vals = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    text_bad = col.notna().to_numpy() & np.isnan(vals)
+    bad = text_bad | (~np.isnan(vals) & (vals != 0) & (vals != 1))
+    if bad.any():
+        r = int(np.argmax(bad))
+        raise fail(
+            p,
+            f"label column {name!r} must hold 0 (normal), 1 (anomaly) or an empty cell (unlabelled); "
+            f"row {r + 2} holds {col.iloc[r]!r} ({int(bad.sum())} such row(s))",
+        )
+    return vals
+
+
+def _channels(p: Path, df: pd.DataFrame, columns: list[str], dates: bool | None) -> np.ndarray:
+    """The remaining columns as ``(channels, time)`` float64, each checked."""
+    shape = (
+        "a date column and one numeric column per channel"
+        if dates
+        else ("one numeric column per channel (and an optional first date column)")
+    )
+    for c in df.columns:
+        if pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]):
+            continue
+        raw = df[c]
+        bad = (pd.to_numeric(raw, errors="coerce").isna() & raw.notna()).to_numpy()
+        r = int(np.argmax(bad))
+        raise fail(
+            p,
+            f"column {str(c)!r} is not numeric (non-numeric value {raw.iloc[r]!r} on row {r + 2}); "
+            f"expected {shape}{_long_hint(columns)}",
+        )
+    if df.shape[1] == 0:
+        raise fail(p, "has no numeric columns" if not dates else f"expected {shape}, found no value column")
+    values = df.to_numpy(dtype=np.float64, na_value=np.nan).T
+    for i, name in enumerate(df.columns):
+        inf = np.isinf(values[i])
+        if inf.any():
+            raise fail(
+                p,
+                f"column {str(name)!r} has {int(inf.sum())} infinite value(s), e.g. row "
+                f"{int(np.argmax(inf)) + 2}; use an empty cell for a missing value",
+            )
+        if np.isnan(values[i]).all():
+            raise fail(p, f"column {str(name)!r} has no values; remove it or fill at least one cell")
+    return np.ascontiguousarray(values)
+
+
+def read_wide_csv(
+    path: str | Path, *, label_col: str | None = None, dates: bool | None = None
+) -> TableSeries:
+    """Read a wide csv: one numeric column per channel, an optional first date column.
+
+    Parameters
+    ----------
+    path : str or Path
+        The csv file (header row; delimiter ``,`` ``;`` tab or ``|``).
+    label_col : str, optional
+        A column of anomaly labels (0, 1 or empty), returned as ``labels`` and not as a channel.
+    dates : bool or None
+        ``None`` (default): the first column is the time axis when it parses as dates. ``True``: it
+        must be dates (the LTSF layout; blank lines are skipped).
+
+    Returns
+    -------
+    TableSeries
+        ``values`` ``(n_channels, n_time)`` float64 in time order (NaN = missing), ``columns``, and
+        with a date column ``time`` / ``timestamps`` / ``time_name``; ``labels`` when named.
+
+    Raises
+    ------
+    TypeError
+        ``path`` is not a str or Path.
+    FileNotFoundError
+        No such file.
+    DataFormatError
+        A ``ValueError``: unreadable or empty file, a row with another number of fields, a date column
+        with values that are not dates or with duplicate dates (or, with ``dates=True``, a first
+        column that is not dates), a non-numeric channel cell (with a hint for long-format files),
+        an infinite value, a channel without any value, labels other than 0, 1 or empty.
+    """
+    p, df = read_csv_frame(path, skip_blank_lines=bool(dates))
+    columns = [str(c) for c in df.columns]
+    time = _required_dates(p, df) if dates else _optional_dates(p, df, label_col)
+    time_name = None
+    if time is not None:
+        time_name = str(df.columns[0])
+        time = time.reset_index(drop=True)
+        df = df.drop(columns=df.columns[0])
+    labels = None
+    if label_col is not None:
+        if label_col not in df.columns:
+            raise fail(p, f"label column {label_col!r} is not in the file; columns: {columns}")
+        labels = _read_labels(df.pop(label_col), label_col, p)
+    values = _channels(p, df, columns, dates)
+    sorted_rows = False
+    if time is not None:
+        stamps = time.to_numpy()
+        order = np.argsort(stamps, kind="stable")
+        ordered = stamps[order]
+        dup = ordered[1:] == ordered[:-1]
+        if dup.any():
+            when = ordered[1:][dup][0]
+            rows = [int(r) + 2 for r in np.flatnonzero(stamps == when)[:3]]
+            raise fail(
+                p,
+                f"the date {pd.Timestamp(when)} appears {int((stamps == when).sum())} times (rows "
+                f"{', '.join(map(str, rows))}); each time step may have one row: remove or merge duplicates",
+            )
+        if (order != np.arange(len(order))).any():
+            sorted_rows = True
+            time = time.iloc[order].reset_index(drop=True)
+            values = np.ascontiguousarray(values[:, order])
+            if labels is not None:
+                labels = labels[order]
+    return TableSeries(
+        name=p.stem,
+        values=values,
+        columns=[str(c) for c in df.columns],
+        timestamps=None if time is None else _naive_ns(time),
+        path=p,
+        time=time,
+        time_name=time_name,
+        labels=labels,
+        sorted_rows=sorted_rows,
+    )
+
+
+def _naive_ns(time: pd.Series) -> np.ndarray:
+    """``datetime64[ns]`` of a parsed date column (UTC when it carries a time zone)."""
+    if isinstance(time.dtype, pd.DatetimeTZDtype):
+        time = time.dt.tz_convert("UTC").dt.tz_localize(None)
+    return np.asarray(time.to_numpy(dtype="datetime64[ns]"))
