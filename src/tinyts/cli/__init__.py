@@ -10,6 +10,15 @@ output checks), ``files`` (csv reading and writing), ``plots`` (every figure), `
 
 from __future__ import annotations
 
-from tinyts.cli.main import main
-
 __all__ = ["main"]
+
+
+def main() -> None:
+    """The ``tinyts`` console script (:func:`tinyts.cli.main.main`).
+
+    Imported on call, so that ``python -m tinyts.cli.serve`` (or any ``tinyts.cli`` module run as a
+    program) does not import the root app first.
+    """
+    from tinyts.cli.main import main as run
+
+    run()
