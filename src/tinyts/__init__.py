@@ -7,8 +7,11 @@ The public surface is small on purpose::
     filled = pulse.impute(x)                  # NaNs filled, observed values untouched
     scores = pulse.anomaly_scores(x)          # one score per time point
 
-Sub-packages: :mod:`tinyts.data` (readers, input conversion, windows, masks, synthetic generators),
-:mod:`tinyts.models`, :mod:`tinyts.tasks`, :mod:`tinyts.train`, :mod:`tinyts.bench`.
+Sub-packages, bottom to top (docs/architecture.md): :mod:`tinyts.nn`, :mod:`tinyts.models`,
+:mod:`tinyts.data`, :mod:`tinyts.train`, :mod:`tinyts.tasks`, then :mod:`tinyts.compress`,
+:mod:`tinyts.export`, :mod:`tinyts.serve`, :mod:`tinyts.estimators`, :mod:`tinyts.bench` and
+:mod:`tinyts.cli`. Every exception tinyts raises on purpose derives from :class:`TinytsError`
+(:mod:`tinyts.errors`).
 Names are imported lazily so that ``import tinyts`` (and the CLI) stays fast.
 """
 
@@ -25,6 +28,7 @@ __all__ = [
     "SimilarityIndex",
     "TinyCast",
     "TinyPulse",
+    "TinytsError",
     "__version__",
     "bundled_names",
     "distill",
@@ -34,6 +38,7 @@ __all__ = [
 
 _LAZY = {
     "load": ("tinyts.models.base", "load"),
+    "TinytsError": ("tinyts.errors", "TinytsError"),
     "bundled_names": ("tinyts.models.base", "bundled_names"),
     "TinyPulse": ("tinyts.models.pulse", "TinyPulse"),
     "PulseConfig": ("tinyts.models.pulse", "PulseConfig"),
@@ -48,6 +53,7 @@ _LAZY = {
 if TYPE_CHECKING:  # pragma: no cover
     from tinyts.compress.distill import distill
     from tinyts.compress.prune import prune
+    from tinyts.errors import TinytsError
     from tinyts.models.base import bundled_names, load
     from tinyts.models.cast import CastConfig, TinyCast
     from tinyts.models.pulse import PulseConfig, TinyPulse
