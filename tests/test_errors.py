@@ -52,3 +52,26 @@ def test_every_exception_class_in_the_package_derives_from_tinytserror() -> None
     for module, name in classes:
         cls = getattr(importlib.import_module(module), name)
         assert issubclass(cls, errors.TinytsError), f"{module}.{name}"
+
+
+def test_old_module_paths_are_deprecated_aliases_of_the_new_modules() -> None:
+    import sys
+    import warnings
+
+    for old, new in {
+        "tinyts.data.discover": "tinyts.data.io.discover",
+        "tinyts.tasks.impute": "tinyts.tasks.pulse.impute",
+        "tinyts.tasks.anomaly": "tinyts.tasks.pulse.anomaly",
+        "tinyts.tasks.embed": "tinyts.tasks.pulse.embed",
+        "tinyts.tasks.retrieve": "tinyts.tasks.search.retrieve",
+        "tinyts.data.kernel_synth": "tinyts.data.synth.kernel",
+    }.items():
+        sys.modules.pop(old, None)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            module = importlib.import_module(old)
+        assert any(issubclass(w.category, DeprecationWarning) and new in str(w.message) for w in caught), old
+        if old != "tinyts.data.kernel_synth":
+            assert module is importlib.import_module(new)
+        else:
+            assert module.kernel_synth is importlib.import_module(new).kernel_synth
