@@ -243,7 +243,7 @@ def test_forecast_df_custom_columns_and_several_targets(model: TinyCast) -> None
     assert list(out.columns) == ["item", "when", "target_name", "mean", "0.5"]
     assert list(out["target_name"][:8]) == ["y"] * 4 + ["z"] * 4
     assert list(out["item"]) == ["a"] * 8 + ["b"] * 8
-    with pytest.raises(TypeError, match="unexpected option"):
+    with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
         forecast_df(model, df, 4, id_col="item", time_col="when", colour="red")
     with pytest.raises(ValueError, match="no column"):
         forecast_df(model, df, 4)
