@@ -185,10 +185,11 @@ def cast_forecaster(setup: Any, model: Any = None, **options: Any) -> Any:
         ``strategy``, ...); none = its defaults (SIFI and sign-flip symmetry on).
     """
     from tinyts.bench.peers.forecasters import ForecastOutput
-    from tinyts.models.base import load
+    from tinyts.models.base import resolve
+    from tinyts.models.cast import TinyCast
 
     if model is None or isinstance(model, (str, os.PathLike)):
-        net: Any = bundled_model("tinycast") if model is None else load(model)
+        net: Any = bundled_model("tinycast") if model is None else resolve(model, TinyCast)
         name = "tinycast (bundled)" if model is None else str(model)
     else:
         net, name = model, "a loaded model"

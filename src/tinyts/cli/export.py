@@ -46,13 +46,13 @@ def onnx_command(
     """Export a TinyPulse or TinyCast model to ONNX (dynamic batch axis, FFT as ONNX DFT)."""
     from tinyts.export.check import compare_onnx
     from tinyts.export.onnx_export import check_writable, export_onnx, int8_path
-    from tinyts.models.base import load
+    from tinyts.models.base import TinyModel, resolve
 
     check_writable(out)  # the exporter's own check (clear message) before anything else
     outs = [(out, "--out", "file"), (int8_path(out) if int8 else None, "--int8 copy", "file")]
     check_outputs(outs, overwrite=overwrite, inputs=[model if Path(model).exists() else None])
 
-    loaded = load(model)
+    loaded = resolve(model, TinyModel, what="MODEL")
     path = export_onnx(loaded, out, int8=int8, opset=opset, observed_dtype=observed_dtype)
     typer.echo(f"{loaded.model_type} -> {path} ({_size(path)})")
     if check:

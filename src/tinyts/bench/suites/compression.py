@@ -280,7 +280,7 @@ def _best_finetune(
 def _prune_part(
     ctx: BenchContext, result: SuiteResult, name: str, values: np.ndarray, budget: Budget
 ) -> None:
-    from tinyts.models.base import CheckpointError, load
+    from tinyts.models.base import CheckpointError, ModelTypeError, resolve
     from tinyts.models.cast import TinyCast
 
     source = _source(ctx.options["prune_model"], "tinycast")
@@ -292,11 +292,9 @@ def _prune_part(
         )
         return
     try:
-        base = load(source)
-        if not isinstance(base, TinyCast):
-            raise ValueError(f"it holds a {type(base).__name__}; the pruning comparison needs a TinyCast")
+        base = resolve(source, TinyCast, what="prune_model")
         base_ad = adapt(base)
-    except (CheckpointError, ValueError) as exc:
+    except (CheckpointError, ModelTypeError, ValueError) as exc:
         result.skip(f"{name} / pruning", f"prune_model={source!r} could not be used: {exc}")
         return
     data = _split(values, name, base_ad.context_length, budget, ctx.seed)
