@@ -394,3 +394,27 @@ def test_read_value_label(tmp_path: Path) -> None:
         read_value_label(_write(tmp_path / "bad.out", "1,0\nx,0\n"))
     with pytest.raises(DataFormatError, match="empty"):
         read_value_label(_write(tmp_path / "empty.out", ""))
+
+
+def test_ltsf_and_user_csv_share_one_reader(tmp_path: Path) -> None:
+    """read_ltsf_csv is read_wide_csv(dates=True): the same checks, the same container."""
+    from tinyts.data.io.wide import read_wide_csv
+
+    text = "date,a,b\n2020-01-01 02:00,3,30\n2020-01-01 00:00,1,10\n2020-01-01 01:00,2,20\n"
+    p = _write(tmp_path / "unsorted.csv", text)
+    t = read_ltsf_csv(p)
+    assert t.sorted_rows and t.values.tolist() == [[1.0, 2.0, 3.0], [10.0, 20.0, 30.0]]
+    assert t.timestamps is not None and list(t.timestamps) == sorted(t.timestamps)
+    u = read_wide_csv(p)
+    assert np.array_equal(u.values, t.values) and u.columns == t.columns == ["a", "b"]
+    dup = _write(tmp_path / "dup.csv", "date,a\n2020-01-01,1\n2020-01-01,2\n")
+    for reader in (read_ltsf_csv, read_wide_csv):
+        with pytest.raises(DataFormatError, match="appears 2 times"):
+            reader(dup)
+    inf = _write(tmp_path / "inf.csv", "date,a\n2020-01-01,1\n2020-01-02,inf\n")
+    with pytest.raises(DataFormatError, match="infinite"):
+        read_ltsf_csv(inf)
+    numbers = _write(tmp_path / "numbers.csv", "t,a\n1,2\n2,3\n")
+    assert read_wide_csv(numbers).values.shape == (2, 2)  # no date column: every column is a channel
+    with pytest.raises(DataFormatError, match="holds numbers, not dates"):
+        read_ltsf_csv(numbers)
