@@ -1,17 +1,5 @@
-"""Deprecated alias of :mod:`tinyts.tasks.pulse.impute` (moved in the layout change).
+"""Deprecated alias of :mod:`tinyts.tasks.pulse.impute` (moved; docs/architecture.md)."""
 
-Importing it gives the new module itself, with a ``DeprecationWarning``; see docs/architecture.md.
-"""
+from tinyts.compat import alias
 
-from __future__ import annotations
-
-import importlib
-import sys
-import warnings
-
-warnings.warn(
-    "tinyts.tasks.impute moved to tinyts.tasks.pulse.impute; import from there",
-    DeprecationWarning,
-    stacklevel=2,
-)
-sys.modules[__name__] = importlib.import_module("tinyts.tasks.pulse.impute")
+alias(__name__, "tinyts.tasks.pulse.impute")

@@ -1,17 +1,5 @@
-"""Deprecated alias of :mod:`tinyts.tasks.search.retrieve` (moved in the layout change).
+"""Deprecated alias of :mod:`tinyts.tasks.search.retrieve` (moved; docs/architecture.md)."""
 
-Importing it gives the new module itself, with a ``DeprecationWarning``; see docs/architecture.md.
-"""
+from tinyts.compat import alias
 
-from __future__ import annotations
-
-import importlib
-import sys
-import warnings
-
-warnings.warn(
-    "tinyts.tasks.retrieve moved to tinyts.tasks.search.retrieve; import from there",
-    DeprecationWarning,
-    stacklevel=2,
-)
-sys.modules[__name__] = importlib.import_module("tinyts.tasks.search.retrieve")
+alias(__name__, "tinyts.tasks.search.retrieve")
