@@ -1,18 +1,8 @@
-"""Deprecated alias of :mod:`tinyts.data.synth.kernel` (the generators moved into ``tinyts.data.synth``).
+"""Deprecated alias of :mod:`tinyts.data.synth.kernel` (moved; docs/architecture.md).
 
 Kept because model cards and recipes name the KernelSynth source ``tinyts.data.kernel_synth.kernel_synth``.
 """
 
-from __future__ import annotations
+from tinyts.compat import alias
 
-import warnings
-
-from tinyts.data.synth.kernel import kernel_synth
-
-__all__ = ["kernel_synth"]
-
-warnings.warn(
-    "tinyts.data.kernel_synth moved to tinyts.data.synth.kernel; import kernel_synth from there",
-    DeprecationWarning,
-    stacklevel=2,
-)
+alias(__name__, "tinyts.data.synth.kernel")
