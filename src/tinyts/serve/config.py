@@ -195,20 +195,18 @@ def load_models(config: ServeConfig) -> Models:
     models = Models()
     if config.pulse is not None:
         if isinstance(config.pulse, TinyModel):
-            pulse, name = config.pulse, type(config.pulse).__name__.lower()
-        else:
+            pulse, name = resolve(config.pulse, TinyPulse, what="pulse"), type(config.pulse).__name__.lower()
+        else:  # from_pretrained checks the kind of a loaded checkpoint (CheckpointError)
             raw = _check_source(config.pulse, "--pulse")
             pulse, name = TinyPulse.from_pretrained(raw), _display_name(raw)
-        pulse = resolve(pulse, TinyPulse, what="pulse")
         # the TinyPulse tasks run under torch.inference_mode and never change the model: no lock
         models.pulse = Loaded("pulse", name, pulse.model_type, pulse.num_parameters(), pulse.eval())
     if config.cast is not None:
         if isinstance(config.cast, TinyModel):
-            cast, name = config.cast, type(config.cast).__name__.lower()
-        else:
+            cast, name = resolve(config.cast, TinyCast, what="cast"), type(config.cast).__name__.lower()
+        else:  # from_pretrained checks the kind of a loaded checkpoint (CheckpointError)
             raw = _check_source(config.cast, "--cast")
             cast, name = TinyCast.from_pretrained(raw), _display_name(raw)
-        cast = resolve(cast, TinyCast, what="cast")
         # forecast() toggles train/eval and the rotary embedding caches its tables: one call at a time
         models.cast = Loaded(
             "cast", name, cast.model_type, cast.num_parameters(), cast.eval(), threading.Lock()

@@ -32,9 +32,6 @@ __all__ = ["LoopResult", "LoopSettings", "Validation", "finetune_loop"]
 
 B = TypeVar("B")
 
-#: why a run ended (:attr:`LoopResult.stopped`)
-STOPS = ("steps", "early", "time")
-
 
 @dataclass
 class LoopSettings:
