@@ -176,6 +176,25 @@ def test_imputation_quick_on_the_mini_folder(
     assert any("stride 97" in n for n in payload["notes"])
 
 
+def test_imputation_split_option_scores_the_validation_rows(
+    mini_data_dir: Path, tmp_path: Path, no_network: None
+) -> None:
+    kw = {"quick": True, "methods": ["linear_interp", "tinypulse", "tinypulse_blend"]}
+    test = run_suite("imputation", mini_data_dir, out_dir=tmp_path / "test", **kw)
+    val = run_suite("imputation", mini_data_dir, out_dir=tmp_path / "val", options={"split": "val"}, **kw)
+    assert val["options"] == {"split": "val"} and any("split=val" in n for n in val["notes"])
+    assert any("windows over the val rows" in n for n in val["notes"])
+    assert not any("split=val" in n for n in test["notes"])
+
+    def mse(payload: dict, method: str) -> list[float]:
+        return [r["value"] for r in _rows(payload, method=method, metric="mse")]
+
+    assert len(mse(val, "tinypulse_blend")) == len(mse(test, "tinypulse_blend")) > 0
+    assert mse(val, "linear_interp") != mse(test, "linear_interp")  # other rows, other scores
+    with pytest.raises(ValueError, match="split must be"):
+        run_suite("imputation", mini_data_dir, out_dir=tmp_path / "bad", options={"split": "train"}, **kw)
+
+
 def test_imputation_skips_short_and_unknown(tmp_path: Path, no_network: None) -> None:
     import pandas as pd
 

@@ -222,3 +222,34 @@ def test_impute_blend_auto_falls_back_where_interpolation_refills_better(model: 
     assert np.array_equal(blend_weights(model, np.where(obs, x, 0.0), obs), w)  # seeded check
     with pytest.raises(ValueError, match="blend must be"):
         model.impute(x, blend="linear")
+
+
+def test_blend_weights_mix_in_interpolation_only_on_evidence(model: TinyPulse) -> None:
+    from tinyts.tasks.pulse.impute import BLEND_Z, blend_weights, check_fills
+
+    smooth = np.linspace(0.0, 1.0, 400)
+    x = np.stack([smooth, _series(400), _series(400, seed=1), smooth[::-1].copy()])
+    x[:, 100:140] = np.nan
+    x[:, 260:268] = np.nan
+    obs = np.isfinite(x)
+    vals = np.where(obs, x, 0.0)
+    # z=0: the optimal mix wherever the model's summed check error is the larger one, else 1
+    rows, _, d_m, d_l = check_fills(model, vals, obs)
+    assert rows.all()
+    mm, ll, ml = (d_m * d_m).sum(1), (d_l * d_l).sum(1), (d_m * d_l).sum(1)
+    expect = np.where(mm <= ll, 1.0, np.clip((ll - ml) / (mm + ll - 2 * ml), 0.0, 1.0))
+    np.testing.assert_allclose(blend_weights(model, vals, obs, z=0.0), expect)
+    # a larger z asks for more evidence: a row is mixed at that same weight or left to the model
+    for z in (BLEND_Z, 3.0, 1e9):
+        w = blend_weights(model, vals, obs, z=z)
+        assert (np.isclose(w, expect) | (w == 1.0)).all()
+    assert (blend_weights(model, vals, obs, z=1e9) == 1.0).all()
+    np.testing.assert_array_equal(blend_weights(model, vals, obs), blend_weights(model, vals, obs, z=BLEND_Z))
+    # each row is decided on its own: the same row alone gets the same weight
+    together = blend_weights(model, vals, obs)
+    for i in range(len(x)):
+        np.testing.assert_array_equal(
+            blend_weights(model, vals[i : i + 1], obs[i : i + 1]), together[i : i + 1]
+        )
+    with pytest.raises(ValueError, match="z must be"):
+        blend_weights(model, vals, obs, z=-1.0)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from tinyts.bench.peers.detectors import NotApplicable
-from tinyts.options import EmbedKind
+from tinyts.options import EmbedKind, ImputeBlend
 
 
 class NotBundled(NotApplicable):
@@ -116,22 +116,29 @@ def triangulate(
 # ---------------------------------------------------------------------------------- imputation
 
 
-def pulse_imputer(setup: Any) -> Any:
+def pulse_imputer(setup: Any, blend: ImputeBlend = "none") -> Any:
     """Imputation-suite factory: TinyPulse zero-shot on ``(n_windows, 512)`` windows with NaN.
 
-    Uses nothing from ``setup`` (no training data: zero-shot). Windows of the model's context are
-    imputed in one forward each; other lengths go through :func:`tinyts.tasks.pulse.impute.impute`.
+    Uses nothing from ``setup`` (no training data: zero-shot). Every window goes through
+    :func:`tinyts.tasks.pulse.impute.impute` with ``blend`` (``"none"``: the model's fill only;
+    ``"auto"``: the self-checked blend with linear interpolation).
     """
     model = bundled_model("tinypulse")
-    setup.info.update(model="tinypulse (bundled)", params=model.num_parameters(), zero_shot=True)
+    setup.info.update(model="tinypulse (bundled)", params=model.num_parameters(), zero_shot=True, blend=blend)
 
     def impute(windows: np.ndarray) -> np.ndarray:
         from tinyts.tasks.pulse.impute import impute as run
 
-        filled: np.ndarray = run(model, np.asarray(windows, dtype=np.float64)[:, None, :])[:, 0, :]
+        x = np.asarray(windows, dtype=np.float64)[:, None, :]
+        filled: np.ndarray = run(model, x, blend=blend)[:, 0, :]
         return filled
 
     return impute
+
+
+def pulse_blend_imputer(setup: Any) -> Any:
+    """Imputation-suite factory: :func:`pulse_imputer` with ``blend="auto"``."""
+    return pulse_imputer(setup, blend="auto")
 
 
 # ---------------------------------------------------------------------------------- speed

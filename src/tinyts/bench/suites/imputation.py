@@ -23,7 +23,7 @@ import numpy as np
 
 from tinyts.bench.core import BenchContext, Row, SuiteResult, timer
 from tinyts.bench.metrics import mae, mse, seasonal_period
-from tinyts.bench.ours import pulse_imputer
+from tinyts.bench.ours import pulse_blend_imputer, pulse_imputer
 from tinyts.bench.peers.imputers import (
     IMPUTERS,
     ImputeFn,
@@ -31,11 +31,19 @@ from tinyts.bench.peers.imputers import (
     saits_chunks_per_window,
     saits_recipe,
 )
+from tinyts.bench.registry import Option
 from tinyts.data.io.discover import find_ltsf
 from tinyts.data.io.ltsf import read_ltsf_csv
 from tinyts.data.masks import block_mask, hybrid_mask
 from tinyts.data.types import TableSeries
 from tinyts.data.windows import fit_scaler, ltsf_borders
+
+
+def _parse_split(text: str) -> str:
+    if text not in ("test", "val"):
+        raise ValueError(f"split must be 'test' or 'val', got {text!r}")
+    return text
+
 
 NAME = "imputation"
 DESCRIPTION = (
@@ -47,7 +55,20 @@ DESCRIPTION = (
 NEEDS_DATA = True
 
 #: method name -> factory; the suite runs them in this order.
-METHODS: dict[str, Callable[[ImputeSetup], ImputeFn]] = {**IMPUTERS, "tinypulse": pulse_imputer}
+METHODS: dict[str, Callable[[ImputeSetup], ImputeFn]] = {
+    **IMPUTERS,
+    "tinypulse": pulse_imputer,
+    "tinypulse_blend": pulse_blend_imputer,
+}
+
+OPTIONS: dict[str, Option] = {
+    "split": Option(
+        default="test",
+        parse=_parse_split,
+        help="the rows the windows cover: 'test' (the protocol, reported) or 'val' (the validation "
+        "split, for decisions that must not look at the test part)",
+    ),
+}
 
 WINDOW = 512
 PATCH = 8
@@ -148,7 +169,7 @@ def _prepare(
         f"{table.name}: {n_rows} rows, split train [{tr0}, {tr1}) / val [{tr1}, {va1}) / test "
         f"[{borders['test'][0] + WINDOW}, {borders['test'][1]}); windows over the {split} rows "
         f"[{te0 + WINDOW}, {te1}): {len(starts)} windows of {WINDOW} (stride {stride} of "
-        f"{n_windows} possible) x {table.values.shape[1]} channels; season length {period}"
+        f"{n_windows} possible) x {table.values.shape[0]} channels; season length {period}"
         + (
             f"; the first test windows reach {overlap} rows into the train split (val split shorter "
             f"than {WINDOW})"
@@ -212,13 +233,14 @@ def run(ctx: BenchContext) -> SuiteResult:
     paths = sorted(find_ltsf(ctx.data_dir), key=lambda p: (p.stem.lower(), str(p)))
     paths = [p for p in paths if ctx.wants(p.stem)]
     ratios = QUICK_RATIOS if ctx.quick else RATIOS
+    split = ctx.options.get("split", "test")
     if ctx.quick:
         for p in paths[QUICK_DATASETS:]:
             result.skip(p.stem, "not in the --quick subset (first dataset by name only)")
         paths = paths[:QUICK_DATASETS]
     result.notes += [
         "Protocol: TSPulse zero-shot imputation (tspulse.md 4.3): LTSF splits scaled with train "
-        f"statistics, windows of {WINDOW} over the test split shifted back by {WINDOW}, each channel "
+        f"statistics, windows of {WINDOW} over the {split} split shifted back by {WINDOW}, each channel "
         f"its own series, masks {'/'.join(MASKS)} at {', '.join(f'{r:.1%}' for r in ratios)} drawn per "
         f"window and channel (patch {PATCH}, grid at the window start; seeded by --seed, dataset, mask "
         "and ratio), MSE/MAE on the hidden points only, pooled. `ratio: avg` rows are the mean of the "
@@ -236,11 +258,21 @@ def run(ctx: BenchContext) -> SuiteResult:
         "linearly interpolated residual (P = season length from the timestamps' step: hourly 24, "
         "15-min 96, daily 7, weekly 52, else ACF); saits = " + saits_recipe(),
     ]
+    if split != "test":
+        result.notes.append(
+            f"split={split}: the windows cover the {split} rows instead of the test rows (a development "
+            "run; the protocol's figures are those of split=test)."
+        )
+    result.notes.append(
+        "tinypulse_blend = tinypulse with impute(..., blend='auto'): observed patches of each window "
+        "are hidden for a self-check and linear interpolation is mixed into the fill where the model "
+        "refills them worse (tasks.pulse.impute.blend_weights); twice the model calls."
+    )
     for path in paths:
         table = _load(path, result)
         if table is None:
             continue
-        prepared = _prepare(table, ctx.quick, result)
+        prepared = _prepare(table, ctx.quick, result, split=split)
         if prepared is None:
             continue
         windows, setup, stride, test = prepared
