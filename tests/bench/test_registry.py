@@ -94,6 +94,7 @@ def test_every_module_of_the_suites_package_is_a_registered_suite() -> None:
     assert {name for name, s in found.items() if s.options} == {
         "compression",
         "forecasting_ablation",
+        "imputation",
         "pretrain_ablation",
     }
 
