@@ -226,8 +226,9 @@ def impute(
         ``"none"`` (default): the model's fill only. ``"auto"``: where the model refills observed
         patches of a channel, hidden for a self-check, clearly worse than linear interpolation, that
         channel's fill mixes in interpolation (:func:`blend_weights`; costs a second pass).
-        Measured on validation windows (docs/tinypulse.md): 2-11 % lower MSE on exchange rate, where
-        interpolation wins, 0.6-1.6 % higher on ETTh1 / ETTm1, where the model wins: not the default.
+        Measured (docs/tinypulse.md): on the validation windows 2-11 % lower MSE on exchange rate,
+        where interpolation wins, 0.6-1.6 % higher on ETTh1 / ETTm1, where the model wins; on the test
+        windows worse on five of six averages: not the default.
 
     Returns
     -------
