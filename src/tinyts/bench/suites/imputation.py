@@ -38,10 +38,13 @@ from tinyts.data.masks import block_mask, hybrid_mask
 from tinyts.data.types import TableSeries
 from tinyts.data.windows import fit_scaler, ltsf_borders
 
+#: The rows the windows may cover (``--option split=``): the protocol's test rows, or validation rows.
+SPLITS = ("test", "val")
+
 
 def _parse_split(text: str) -> str:
-    if text not in ("test", "val"):
-        raise ValueError(f"split must be 'test' or 'val', got {text!r}")
+    if text not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {text!r}")
     return text
 
 
@@ -141,10 +144,9 @@ def _prepare(
         result.skip(table.name, f"no LTSF split: {exc}")
         return None
     (tr0, tr1), (va0, va1), (te0, te1) = borders["train"], borders["val"], borders["test"]
+    _parse_split(split)
     if split == "val":
         te0, te1 = va0, va1
-    elif split != "test":
-        raise ValueError(f"split must be 'test' or 'val', got {split!r}")
     if np.isnan(table.values[:, te0:te1]).any():
         result.skip(table.name, f"the {split} split has missing values; the protocol needs complete truth")
         return None
@@ -233,7 +235,7 @@ def run(ctx: BenchContext) -> SuiteResult:
     paths = sorted(find_ltsf(ctx.data_dir), key=lambda p: (p.stem.lower(), str(p)))
     paths = [p for p in paths if ctx.wants(p.stem)]
     ratios = QUICK_RATIOS if ctx.quick else RATIOS
-    split = ctx.options.get("split", "test")
+    split = ctx.options["split"]
     if ctx.quick:
         for p in paths[QUICK_DATASETS:]:
             result.skip(p.stem, "not in the --quick subset (first dataset by name only)")

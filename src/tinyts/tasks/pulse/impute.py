@@ -175,12 +175,12 @@ def blend_weights(
     ``z=1`` keeps most of that gain on long series and costs at most 1.4 % on the windows. Each row is
     decided on its own data only, so a series' fill never depends on the other series of a call.
     """
+    if not z >= 0:
+        raise ValueError(f"z must be >= 0, got {z}")
     w = np.ones(vals.shape[0])
     rows, check, d_m, d_l = check_fills(model, vals, obs, stride=stride, batch_size=batch_size, head=head)
     if not rows.any():
         return w
-    if not z >= 0:
-        raise ValueError(f"z must be >= 0, got {z}")
     n_r, t = check.shape
     cut = t // _CHECK_PATCH * _CHECK_PATCH  # check patches are whole patches on this grid (_check_mask)
     patch = check[:, :cut].reshape(n_r, -1, _CHECK_PATCH).all(axis=2)
