@@ -27,6 +27,7 @@ def test_registry() -> None:
         "sawtooth",
         "spikes",
         "counts",
+        "ets",
     }
     assert list(FAMILIES)[:3] == ["synth", "kernel", "multivariate_channel"]
     assert set(DESCRIPTIONS) == set(FAMILIES)
@@ -164,3 +165,19 @@ def test_cauker_children_are_nonlinear_mixtures() -> None:
     skew = (z**3).mean(axis=1)
     assert (np.abs(skew) > 0.5).mean() > 0.2  # non-linear activations make skewed series
     assert (np.abs(skew) < 0.3).mean() > 0.1  # and near-Gaussian ones remain
+
+
+def test_ets_paths_follow_their_models() -> None:
+    """Seasonal ETS rows repeat at their period; positive (multiplicative) rows stay positive."""
+    from tinyts.data.synth.families import ets as ets_mod
+
+    x = draw("ets", n=400, length=240)
+    assert ets_mod.NAME == "ets" and 3 * max(ets_mod.SEASONAL_PERIODS) > 120
+    # lag-12 autocorrelation of the first differences: clearly positive for a sizeable share of rows
+    d = np.diff(x, axis=1)
+    d = (d - d.mean(axis=1, keepdims=True)) / d.std(axis=1, keepdims=True)
+    seasonal = {p: (d[:, p:] * d[:, :-p]).mean(axis=1) > 0.3 for p in (4, 7, 12)}
+    assert all(v.sum() > 10 for v in seasonal.values())
+    assert ((x > 0).all(axis=1).mean()) > 0.3  # multiplicative error or season: level kept > 0
+    short = draw("ets", n=64, length=20)  # periods above length / 3 are not drawn
+    assert np.isfinite(short).all() and (np.ptp(short, axis=1) > 0).all()

@@ -493,10 +493,11 @@ def test_default_mix_is_bit_identical_to_before_the_families() -> None:
 
 
 def test_broad_mix_draws_every_family() -> None:
-    from tinyts.data.synth.corpus import BROAD_MIX, SOURCES, SYNTHETIC_SOURCES
+    from tinyts.data.synth.corpus import BROAD_MIX, BROAD_SOURCES, SOURCES, SYNTHETIC_SOURCES
     from tinyts.data.synth.families import FAMILIES
 
-    assert set(BROAD_MIX) == set(SYNTHETIC_SOURCES) == set(FAMILIES)
+    assert set(SYNTHETIC_SOURCES) == set(FAMILIES) and set(BROAD_MIX) == set(BROAD_SOURCES)
+    assert set(FAMILIES) - set(BROAD_SOURCES) == {"ets"}  # added after 'broad' was frozen
     assert len(set(BROAD_MIX.values())) == 1 and SOURCES[-1] == "real"
     b = synth_batch(110, 128, seed=0, mix="broad")
     assert b.shape == (110, 128) and b.dtype == np.float32 and np.isfinite(b).all()
@@ -511,3 +512,20 @@ def test_broad_mix_draws_every_family() -> None:
         np.testing.assert_array_equal(one, ref[gen.permutation(8)])
     with pytest.raises(ValueError, match="unknown mix"):
         synth_batch(4, 64, seed=0, mix="everything")
+
+
+def test_broad_mix_stream_unchanged_by_later_families() -> None:
+    """Runs that resume with ``mix: broad`` keep their data: a family added later draws nothing and
+    moves no random number unless a mix gives it weight; ``broad_ets`` draws it."""
+    from tinyts.data.synth.corpus import BROAD_MIX, BROAD_SOURCES, NAMED_MIXES
+
+    assert BROAD_SOURCES == (
+        "synth", "kernel", "multivariate_channel", "cauker", "sarima", "ou_regime",
+        "trend_seasonality", "steps", "sawtooth", "spikes", "counts",
+    )  # fmt: skip
+    ref = synth_batch(64, 96, seed=3, mix="broad")
+    np.testing.assert_array_equal(ref, synth_batch(64, 96, seed=3, mix={**BROAD_MIX, "ets": 0.0}))
+    assert NAMED_MIXES["broad_ets"]["ets"] > 0
+    with_ets = synth_batch(64, 96, seed=3, mix="broad_ets")
+    assert with_ets.shape == ref.shape and np.isfinite(with_ets).all()
+    assert not np.array_equal(with_ets, ref)

@@ -5,7 +5,8 @@ seeded stream, with independent streams per data-loader worker or DDP rank (``st
 
 Sources (``SOURCES``): the three original generators (``LEGACY_SOURCES``), the generator families
 of :mod:`tinyts.data.synth.families` and ``real`` (windows of real series, :mod:`tinyts.data.real_corpus`).
-A mix is a mapping ``source -> weight`` or a name in ``NAMED_MIXES`` (``"default"``, ``"broad"``).
+A mix is a mapping ``source -> weight`` or a name in ``NAMED_MIXES`` (``"default"``, ``"broad"``,
+``"broad_ets"``).
 A mix that puts weight only on the original three sources draws exactly what it drew before the
 families existed (same random stream, bit for bit), so runs that resume with ``DEFAULT_MIX`` (or
 ``mix=None``) continue unchanged. :func:`data_source_lines` lists a mix's sources for model cards.
@@ -38,7 +39,9 @@ if TYPE_CHECKING:
     RealLike: TypeAlias = RealCorpus | str | os.PathLike[str] | None
 
 __all__ = [
+    "BROAD_ETS_MIX",
     "BROAD_MIX",
+    "BROAD_SOURCES",
     "DEFAULT_MIX",
     "LEGACY_SOURCES",
     "NAMED_MIXES",
@@ -59,10 +62,20 @@ SYNTHETIC_SOURCES: tuple[str, ...] = (*LEGACY_SOURCES, *NEW_FAMILIES)
 #: Sources a batch can draw from; ``real`` needs a real corpus (``synth_batch(real=...)``).
 SOURCES: tuple[str, ...] = (*SYNTHETIC_SOURCES, "real")
 DEFAULT_MIX: dict[str, float] = {"synth": 0.6, "kernel": 0.3, "multivariate_channel": 0.1}
-#: Equal weight on every synthetic family ("mix, don't pick"); no real data.
-BROAD_MIX: dict[str, float] = {s: 1.0 for s in SYNTHETIC_SOURCES}
+#: The sources of ``BROAD_MIX``: every synthetic family of issue 17. Frozen, so that runs resuming
+#: with ``mix: broad`` keep drawing what they drew; families added later (``ets``) join by name in
+#: an explicit mix or in ``BROAD_ETS_MIX``.
+BROAD_SOURCES: tuple[str, ...] = SYNTHETIC_SOURCES[: SYNTHETIC_SOURCES.index("ets")]
+#: Equal weight on every synthetic family of issue 17 ("mix, don't pick"); no real data.
+BROAD_MIX: dict[str, float] = {s: 1.0 for s in BROAD_SOURCES}
+#: ``BROAD_MIX`` plus simulated ETS models at 3x a broad family's weight (3 of 14 synthetic rows).
+BROAD_ETS_MIX: dict[str, float] = {**BROAD_MIX, "ets": 3.0}
 #: Mixes a recipe can select by name.
-NAMED_MIXES: dict[str, dict[str, float]] = {"default": DEFAULT_MIX, "broad": BROAD_MIX}
+NAMED_MIXES: dict[str, dict[str, float]] = {
+    "default": DEFAULT_MIX,
+    "broad": BROAD_MIX,
+    "broad_ets": BROAD_ETS_MIX,
+}
 
 
 def _named(mix: MixLike) -> Mapping[str, float] | None:

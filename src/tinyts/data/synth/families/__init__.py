@@ -8,7 +8,8 @@ New families (one module each): ``cauker`` (causal kernel graphs), ``sarima`` (s
 ARIMA with heavy-tailed / intermittent noise), ``ou_regime`` (regime-switching Ornstein-Uhlenbeck),
 ``trend_seasonality`` (ForecastPFN-style trend x seasonality x noise), ``steps`` (level shifts),
 ``sawtooth``, ``spikes`` (spikes and shocks with recovery), ``counts`` (Poisson / negative binomial /
-Croston-like intermittent demand). The first three generators (``synth``, ``kernel``,
+Croston-like intermittent demand); ``ets`` (random exponential-smoothing state-space models, added
+for issue 18's short business series). The first three generators (``synth``, ``kernel``,
 ``multivariate_channel``) are wrapped in :mod:`tinyts.data.synth.families.existing`.
 """
 
@@ -21,6 +22,7 @@ import numpy as np
 from tinyts.data.synth.families import (
     cauker,
     counts,
+    ets,
     existing,
     ou_regime,
     sarima,
@@ -34,8 +36,8 @@ __all__ = ["DESCRIPTIONS", "FAMILIES", "NEW_FAMILIES", "Generator"]
 
 Generator = Callable[[np.random.Generator, int, int], np.ndarray]
 
-_NEW = (cauker, sarima, ou_regime, trend_seasonality, steps, sawtooth, spikes, counts)
-#: Names of the families added in issue 17 (in registry order).
+_NEW = (cauker, sarima, ou_regime, trend_seasonality, steps, sawtooth, spikes, counts, ets)
+#: Names of the families added since the first three (issue 17; ``ets``: issue 18), in registry order.
 NEW_FAMILIES: tuple[str, ...] = tuple(m.NAME for m in _NEW)
 
 #: Family name -> ``generate(rng, n, length)``.
