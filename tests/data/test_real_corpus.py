@@ -393,3 +393,13 @@ def test_real_recipe_card_lines_match_the_corpus() -> None:
     assert short["data_sources"][: len(cut)] == cut
     assert short["data_sources"][len(cut)].startswith("note: the shares of the sources below are of the 54")
     assert short["data_sources"][len(cut) + 1 :] == r["data_sources"]
+    # with simulated ETS models besides: the same short-series lines and note, then its own mix's lines
+    ets = load_recipe("tinycast-broad-ets")
+    o = ets["objective"]
+    assert (
+        o["mix"] == "broad_ets"
+        and ets["data_sources"][: len(cut) + 1] == short["data_sources"][: len(cut) + 1]
+    )
+    mixed = data_source_lines(resolve_mix(o["mix"], o["real_share"]), real=SHARED_CORPUS, length=length)
+    assert ets["data_sources"][len(cut) + 1 :] == [*mixed, *r["data_sources"][len(lines) :]]
+    assert any(line.startswith("ets: ") for line in mixed)
