@@ -253,7 +253,7 @@ def test_synth_batch_with_real(corpus_dir: Path) -> None:
 def test_resolve_mix_and_source_lines(corpus_dir: Path) -> None:
     assert resolve_mix() is None and resolve_mix(None, 0.0) is None
     broad = resolve_mix("broad")
-    assert broad == BROAD_MIX and set(broad) == set(SOURCES) - {"real"}
+    assert broad == BROAD_MIX and set(broad) == set(SOURCES) - {"real", "ets"}  # 'broad' is frozen
     assert len(set(broad.values())) == 1  # equal weights
     with_real = resolve_mix("broad", 0.2)
     assert with_real is not None and with_real["real"] == pytest.approx(0.2)
