@@ -6,12 +6,9 @@ Dask DataFrame or a Ray Dataset in the same long format, and return the same eng
 like the engine's own transformations). The work is the in-memory function itself, run once per
 partition on the workers:
 
-1. The rows are shuffled by ``id_col`` so that every series lies whole in one partition; a series is
-   never split. Dask: each partition is first packed into one row per series (:func:`_pack`: the
-   series' slice of every column in one cell), those rows go through Dask's task-based
-   ``shuffle(on=id_col)`` and are unpacked on arrival, so the shuffle moves one row per series and
-   partition instead of one per point. Ray: each block is cut into hash buckets of ids by plain
-   tasks (see :func:`_run_ray`).
+1. The rows are shuffled by ``id_col`` (Dask: ``shuffle(on=id_col)``; Ray: a hash repartition by
+   key, what ``groupby(...).map_groups`` does), so that every series lies whole in one partition; a
+   series is never split.
 2. Every worker loads the model once, by name or folder (``"tinypulse"``, a checkpoint folder, a
    saved classifier folder): the model is passed to the workers as that string, never as a torch
    module, and kept in a per-process cache (Dask) or by the actor (Ray).
@@ -31,7 +28,6 @@ naming the extra. See docs/distributed.md for the choice of engines and the meas
 from __future__ import annotations
 
 import copy
-import itertools
 import os
 import threading
 import weakref
@@ -620,10 +616,8 @@ def _run_dask(
             apply_partition, task, source, options, empty, threads, meta=empty, enforce_metadata=False
         )
     if not grouped:
-        # one row per (series, input partition) moves instead of one per point (see _pack)
-        packed = df.map_partitions(_pack, key, meta=_pack(df._meta, key), enforce_metadata=False)
-        return packed.shuffle(on=key, shuffle_method="tasks").map_partitions(
-            _apply_packed, task, source, options, empty, threads, df._meta, meta=empty, enforce_metadata=False
+        return df.shuffle(on=key).map_partitions(
+            apply_partition, task, source, options, empty, threads, meta=empty, enforce_metadata=False
         )
     # the promise, checked lazily: the distinct ids of each partition, counted over all partitions (a
     # tree reduction of one value per series, not a shuffle of the rows; above GATHER_IDS partitions
@@ -634,80 +628,6 @@ def _run_dask(
     return df.map_partitions(
         _apply_checked, task, source, options, empty, threads, split, key, meta=empty, enforce_metadata=False
     )
-
-
-#: columns of a packed partition (:func:`_pack`) besides the id and one per original column
-PACK_PART, PACK_POS, PACK_LEN = "__tinyts_partition", "__tinyts_position", "__tinyts_rows"
-
-
-def _pack(part: pd.DataFrame, key: str, partition_info: dict[str, Any] | None = None) -> pd.DataFrame:
-    """One row per series of a partition: its id, where its rows started, and per column its values.
-
-    What the Dask path shuffles instead of the rows: a shuffle's cost grows with the rows it moves
-    (512,000 for 1,000 series of 512 points, one per series here), not with the bytes. Each value
-    cell holds the series' slice of that column (a numpy array, or the column's extension array),
-    in the partition's row order; :func:`_unpack` puts the rows back. The shuffle that moves these
-    cells is Dask's task-based one (it pickles objects; the p2p shuffle goes through Arrow).
-    """
-    number = int(partition_info["number"]) if partition_info else 0
-    columns = [c for c in part.columns if c != key]
-    if len(part) == 0:
-        none = np.zeros(0, np.int64)
-        empty = {key: part[key].iloc[:0], PACK_PART: none, PACK_POS: none, PACK_LEN: none}
-        return pd.DataFrame({**empty, **{c: pd.Series([], dtype=object) for c in columns}})
-    codes = pd.factorize(part[key], sort=False)[0]
-    grouped = not (np.diff(codes) < 0).any()  # series already contiguous: slices are views
-    order = np.arange(len(codes)) if grouped else np.argsort(codes, kind="stable")
-    bounds = np.flatnonzero(np.diff(codes[order])) + 1
-    starts = np.concatenate([[0], bounds])
-    out: dict[str, Any] = {
-        key: part[key].iloc[order[starts]].reset_index(drop=True),
-        PACK_PART: np.full(starts.size, number, dtype=np.int64),
-        PACK_POS: order[starts].astype(np.int64),
-        PACK_LEN: np.diff(np.concatenate([starts, [len(order)]])).astype(np.int64),
-    }
-    edges = [*starts.tolist(), len(order)]
-    for col in columns:
-        extension = isinstance(part[col].dtype, pd.api.extensions.ExtensionDtype)
-        data = part[col].array if extension else part[col].to_numpy()
-        data = data if grouped else data.take(order)
-        cells = np.empty(starts.size, dtype=object)
-        cells[:] = [data[a:b] for a, b in itertools.pairwise(edges)]
-        out[col] = cells
-    return pd.DataFrame(out)
-
-
-def _unpack(packed: pd.DataFrame, key: str, meta: pd.DataFrame) -> pd.DataFrame:
-    """The rows of a shuffled :func:`_pack` partition, each series' rows in their original order
-    (fragments of a series from several input partitions follow each other in partition order)."""
-    if len(packed) == 0:
-        return meta.iloc[:0].copy()
-    packed = packed.sort_values([PACK_PART, PACK_POS], kind="stable")
-    lengths = packed[PACK_LEN].to_numpy()
-    out: dict[str, Any] = {}
-    for col in meta.columns:
-        if col == key:
-            out[col] = packed[key].repeat(lengths.tolist()).reset_index(drop=True)
-            continue
-        cells = list(packed[col])
-        if isinstance(cells[0], np.ndarray):
-            out[col] = np.concatenate(cells)
-        else:  # extension arrays (strings, categories, nullable numbers, tz-aware times)
-            out[col] = type(cells[0])._concat_same_type(cells)
-    return pd.DataFrame(out, columns=meta.columns)
-
-
-def _apply_packed(
-    packed: pd.DataFrame,
-    task: str,
-    source: str,
-    options: dict[str, Any],
-    empty: pd.DataFrame,
-    threads: int | None,
-    meta: pd.DataFrame,
-) -> pd.DataFrame:
-    """:func:`apply_partition` on the rows of a shuffled packed partition."""
-    return apply_partition(_unpack(packed, options["id_col"], meta), task, source, options, empty, threads)
 
 
 def _ray_blocks(ds: Any) -> list[Any]:
