@@ -41,19 +41,21 @@ SEASONAL_PERIODS = (4, 7, 12, 24, 52)
 
 
 def generate(rng: np.random.Generator, n: int, length: int) -> np.ndarray:
-    """Draw ``n`` simulated ETS paths of ``length`` points.
+    """Simulate one random ETS model per series.
 
     Parameters
     ----------
     rng : numpy.random.Generator
-        Generator to draw from (advanced in place).
-    n, length : int
-        Number of series (``>= 1``) and points per series (``>= 2``).
+        Source of every random draw (advanced in place).
+    n : int
+        Series to simulate (``>= 1``).
+    length : int
+        Points per path (``>= 2``); seasonal periods above ``length / 3`` are not drawn.
 
     Returns
     -------
     np.ndarray
-        ``(n, length)`` float64, finite, not constant.
+        ``(n, length)`` float64 paths, finite and not constant, each rescaled to a random level.
     """
     rng, n, length = check_args(rng, n, length)
     mult_error = rng.random(n) < 0.5
