@@ -76,7 +76,6 @@ def generate(rng: np.random.Generator, n: int, length: int) -> np.ndarray:
     slope = np.where(trend > 0, sign * loguniform(rng, 1e-4, 0.03, n), 0.0)
     declining = positive & (slope < 0)  # damped, so a positive level declines by at most ~0.6x
     phi = np.where(declining, np.minimum(phi, rng.uniform(0.8, 0.95, n)), phi)
-    trend = np.where(declining, 2, trend)
     floor = np.where(positive, 1e-3, -np.inf)
     width = int(period.max())
     shape = rng.standard_normal((n, width))
@@ -92,13 +91,13 @@ def generate(rng: np.random.Generator, n: int, length: int) -> np.ndarray:
 
     noise = rng.standard_normal((n, length))
     rows = np.arange(n)
-    add_s, mul_s = season == 1, season == 2
+    mul_s = season == 2  # rows without a season keep s = 0 (gamma = 0), so base + s is base
     out = np.empty((n, length))
     for t in range(length):
         j = t % period
         s = seas[rows, j]
         base = level + phi * slope
-        mu = np.where(mul_s, base * s, base + np.where(add_s, s, 0.0))
+        mu = np.where(mul_s, base * s, base + s)
         e = sigma * noise[:, t] * np.where(mult_error, np.abs(mu), 1.0)
         out[:, t] = mu + e
         scaled = e / np.where(mul_s, s, 1.0)
