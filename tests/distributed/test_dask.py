@@ -125,7 +125,7 @@ def test_series_split_over_partitions_are_put_back_whole(
     )
     split = dd.from_pandas(rich.sample(frac=1.0, random_state=0), npartitions=3, sort=False)
     same(impute_df(pulse, rich), to_pandas(impute_df("tinypulse", split)), ["unique_id", "ds"])
-    same(embed_df(pulse, data), to_pandas(embed_df("tinypulse", split.drop(columns=["site"]))), ["unique_id"])
+    same(embed_df(pulse, rich), to_pandas(embed_df("tinypulse", split)), ["unique_id"])
 
 
 def test_warm_up_loads_the_model_in_every_worker(dask_client: Any) -> None:
