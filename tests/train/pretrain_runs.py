@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from tinyts.testing import TINY_PULSE
-from tinyts.train.recipes import RECIPE_DIR
+from tinyts.train.recipes import load_recipe
 
 #: a TinyPulse small enough for a step of a few milliseconds (random init; the loop is under test);
 #: dropout as in the recipe
@@ -28,7 +28,7 @@ def tiny_recipe(
     small bank in ``folder/banks`` and bf16 autocast on top, written as ``tiny-pulse-fast.yaml``.
     """
     name = "tinypulse-bank" if fast else "tinypulse"
-    recipe: dict[str, Any] = yaml.safe_load((RECIPE_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
+    recipe = {k: v for k, v in load_recipe(name).items() if not k.startswith("_")}
     recipe["model_config"].update(PULSE)
     recipe["objective"]["batch_size"] = BATCH
     recipe["train"].update(

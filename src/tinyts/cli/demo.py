@@ -96,7 +96,7 @@ def training_status(name: str) -> str:
     import yaml
 
     from tinyts.models.base import WEIGHTS_DIR
-    from tinyts.train.recipes import RECIPE_DIR
+    from tinyts.train.recipes import RECIPE_DIR, load_recipe
 
     try:
         card = (WEIGHTS_DIR / name / "MODEL_CARD.md").read_text(encoding="utf-8")
@@ -105,7 +105,7 @@ def training_status(name: str) -> str:
         if steps_match is None or recipe_match is None:
             return "see its model card"
         steps = int(steps_match.group(1).replace(",", ""))
-        recipe = yaml.safe_load((RECIPE_DIR / recipe_match.group(1)).read_text())
+        recipe = load_recipe(RECIPE_DIR / recipe_match.group(1))
         total = int(recipe["train"]["steps"])
     except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError):
         return "see its model card"

@@ -13,6 +13,16 @@ step (:mod:`tinyts.data.synth.bank`, :func:`tinyts.data.synth.augment.bank_batch
 
 The bank holds what the objective's mix (and real corpus) would generate. Without ``data`` a recipe
 trains exactly as before (on-the-fly generation).
+
+A recipe may start from another with ``base: <bundled name or path>`` (a relative path is read from
+the recipe's own folder) and give only what differs: mappings are merged key by key, at any depth;
+any other value, a list such as ``data_sources`` included, replaces the base's. Bases may have bases
+of their own; a cycle is an error. The loaded recipe has no ``base`` key and records the chain in
+``_bases`` (nearest first)::
+
+    base: tinycast-broad-short
+    objective:
+      mix: broad_ets          # everything else as in tinycast-broad-short.yaml
 """
 
 from __future__ import annotations
@@ -33,23 +43,61 @@ from tinyts.train.loop import TrainConfig, Trainer
 RECIPE_DIR = Path(__file__).parent / "recipes"
 
 
-def load_recipe(name_or_path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a bundled recipe by name, or a YAML file by path; check its top-level keys."""
+def _recipe_path(name_or_path: str | os.PathLike[str], relative_to: Path | None = None) -> Path:
+    """The file of a bundled recipe name or of a YAML path (relative paths: to ``relative_to``, else cwd)."""
     raw = os.fspath(name_or_path)
     path = RECIPE_DIR / f"{raw}.yaml"
-    if not path.is_file():
-        path = Path(raw)
-    if not path.is_file():
-        known = sorted(p.stem for p in RECIPE_DIR.glob("*.yaml"))
-        raise ValueError(f"unknown recipe {raw!r}: not a bundled recipe ({', '.join(known)}) nor a YAML file")
+    if path.is_file():
+        return path
+    path = Path(raw)
+    if relative_to is not None and not path.is_absolute():
+        path = relative_to / path
+    if path.is_file():
+        return path
+    known = sorted(p.stem for p in RECIPE_DIR.glob("*.yaml"))
+    raise ValueError(f"unknown recipe {raw!r}: not a bundled recipe ({', '.join(known)}) nor a YAML file")
+
+
+def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    """``child`` over ``base``: mappings merged key by key at any depth, other values replaced."""
+    out = dict(base)
+    for key, value in child.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_recipe(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], list[str]]:
+    """A recipe file with its ``base`` chain resolved; also the chain's files, nearest first."""
     recipe = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(recipe, dict):
         raise ValueError(f"{path}: a recipe is a YAML mapping")
+    if "base" not in recipe:
+        return recipe, []
+    base_name = recipe.pop("base")
+    if not isinstance(base_name, str) or not base_name:
+        raise ValueError(f"{path}: 'base' names a bundled recipe or a YAML file, got {base_name!r}")
+    base_path = _recipe_path(base_name, relative_to=path.parent)
+    if base_path.resolve() in chain:
+        cycle = " -> ".join(str(p) for p in (*chain, base_path.resolve()))
+        raise ValueError(f"{path}: recipe bases form a cycle ({cycle}); remove one 'base' key")
+    base, bases = _read_recipe(base_path, (*chain, base_path.resolve()))
+    return _merge(base, recipe), [str(base_path), *bases]
+
+
+def load_recipe(name_or_path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a bundled recipe by name, or a YAML file by path; resolve its ``base``; check its sections."""
+    path = _recipe_path(name_or_path)
+    recipe, bases = _read_recipe(path, (path.resolve(),))
     missing = {"model", "model_config", "objective", "train", "data_sources"} - set(recipe)
     if missing:
         raise ValueError(f"{path}: missing keys {sorted(missing)}")
 
     recipe["_path"] = str(path)
+    if bases:
+        recipe["_bases"] = bases
     return recipe
 
 
