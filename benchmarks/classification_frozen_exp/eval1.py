@@ -1,5 +1,5 @@
 import sys, glob, numpy as np, os, time
-from tinyts.tasks.classify_frozen import standardise, fit_ridge
+from tinyts.tasks.classify.frozen import standardise, fit_ridge
 S = 288
 def sub(f, C, layers, parts=None):
     n = len(f); body = f[:, :C*14*S].reshape(n, C, 14, S)[:, :, layers]

@@ -1,6 +1,6 @@
 import sys, glob, numpy as np, os
 from sklearn.linear_model import RidgeClassifierCV
-from tinyts.tasks.classify_frozen import standardise, ALPHAS
+from tinyts.tasks.classify.frozen import standardise, ALPHAS
 sys.path.insert(0, "/tmp/cls"); from eval1 import sub
 LAY = [4,8,11,13]
 def run(ptr, pte, mtr, mte, ytr, yte, ws):

@@ -1,8 +1,9 @@
 import sys, time, json, numpy as np, torch
 torch.set_num_threads(1)
 from tinyts.data.discover import find_classification
-from tinyts.tasks.classify_data import as_cases, resample_cases, check_labels
-from tinyts.tasks.classify_frozen import layer_summaries, standardise, fit_ridge, rocket_length_for
+from tinyts.nn.interp import resample_cases
+from tinyts.tasks.classify.data import as_cases, check_labels
+from tinyts.tasks.classify.frozen import layer_summaries, standardise, fit_ridge, rocket_length_for
 from tinyts.models.base import load
 from aeon.transformations.collection.convolution_based import MiniRocket
 pulse = load("tinypulse").eval()

@@ -1,14 +1,15 @@
 import sys, numpy as np, torch
 torch.set_num_threads(1)
-from tinyts.tasks.classify_frozen import standardise, fit_ridge
+from tinyts.tasks.classify.frozen import standardise, fit_ridge
 def ridge_acc(Xtr, ytr, Xte, yte):
     loc, sc = standardise(Xtr); coef, b, a = fit_ridge((Xtr-loc)/sc, ytr); s = ((Xte-loc)/sc) @ coef.T + b
     pred = (s[:,0] > 0).astype(int) if s.shape[1]==1 else s.argmax(1)
     return (pred == yte).mean(), s
 from tinyts.data.discover import find_classification
 from tinyts.data.masks import block_mask
-from tinyts.tasks.classify_data import as_cases, resample_cases, check_labels
-from tinyts.tasks.classify_frozen import layer_summaries
+from tinyts.nn.interp import resample_cases
+from tinyts.tasks.classify.data import as_cases, check_labels
+from tinyts.tasks.classify.frozen import layer_summaries
 from tinyts.models.base import load
 pulse = load("tinypulse").eval(); LAY=[4,8,11,13]
 def at_len(v,o,l,L):

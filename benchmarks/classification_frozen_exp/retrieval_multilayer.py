@@ -12,7 +12,7 @@ import torch
 from tinyts.bench import run_suite
 from tinyts.bench.ours import bundled_model
 from tinyts.bench.suites import retrieval
-from tinyts.tasks.classify_frozen import DEFAULT_LAYERS, layer_summaries
+from tinyts.tasks.classify.frozen import DEFAULT_LAYERS, layer_summaries
 
 torch.set_num_threads(1)
 

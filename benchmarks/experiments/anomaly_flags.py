@@ -8,7 +8,7 @@
 import json, sys, numpy as np
 from pathlib import Path
 from tinyts.bench.ours import bundled_model
-from tinyts.data.synth_corpus import synth_batch
+from tinyts.data.synth.corpus import synth_batch
 from tinyts.tasks import anomaly as T
 
 THRESHOLDS = (4, 6, 8, 10, 12, 16)

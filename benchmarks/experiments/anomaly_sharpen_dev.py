@@ -18,9 +18,9 @@ import numpy as np
 from tinyts.bench.ours import bundled_model
 from tinyts.bench.peers.detectors import tsb_ad_window
 from tinyts.bench.suites import anomaly as A
-from tinyts.data.io_forecast import read_tsf
+from tinyts.data.io.forecast import read_tsf
 from tinyts.data.real_corpus import is_held_back
-from tinyts.tasks import anomaly as T
+from tinyts.tasks.pulse import anomaly as T
 
 cache, out_path = Path(sys.argv[1]), Path(sys.argv[2])
 cache.mkdir(exist_ok=True, parents=True)
@@ -91,7 +91,7 @@ for i, (name, s) in enumerate(series):
             name=name,
             kind=kind,
             labels=lab,
-            window=tsb_ad_window(x[:, None]),
+            window=tsb_ad_window(x[None, :]),
             x=x,
             time=rec["time"],
             fft=rec["fft"],
