@@ -4,7 +4,8 @@
 # (b) event recall and point precision on the development set of anomaly_sharpen_dev.py (corpus series held
 #     back from pre-training, one injected anomaly each): an event is caught when a flag falls within the
 #     event +- the TSB-AD window; precision = flagged points within such a span / flagged points.
-# Both with and without sharpening, so the threshold's meaning can be compared.
+# Both with and without sharpening, so the threshold's meaning can be compared; since 2026-12-06 also with
+# the opt-in extreme-point boost (tinyts.tasks.pulse.anomaly.BOOST_OPT_IN) on top of sharpening (keys sharpen_S_boost_B).
 # Run from the repository root: python benchmarks/experiments/anomaly_flags_dev.py SHARPEN_CACHE OUT.json
 import json
 import sys
@@ -13,18 +14,18 @@ from pathlib import Path
 import numpy as np
 
 from tinyts.bench.ours import bundled_model
-from tinyts.data.synth_corpus import synth_batch
-from tinyts.tasks import anomaly as T
+from tinyts.data.synth.corpus import synth_batch
+from tinyts.tasks.pulse import anomaly as T
 
 THRESHOLDS = (4, 6, 8, 10)
 cache, out = Path(sys.argv[1]), Path(sys.argv[2])
 model = bundled_model("tinypulse")
 res: dict = {}
-for sharpen in (0.0, T.SHARPEN):
-    r = res[f"sharpen_{sharpen}"] = {}
+for sharpen, boost in ((0.0, 0.0), (T.SHARPEN, 0.0), (T.SHARPEN, T.BOOST_OPT_IN)):
+    r = res[f"sharpen_{sharpen}_boost_{boost}"] = {}
     shares = {t: [] for t in THRESHOLDS}
     for x in synth_batch(40, 2048, seed=12345):
-        s = T.anomaly_scores(model, x, sharpen=sharpen)
+        s = T.anomaly_scores(model, x, sharpen=sharpen, boost=boost)
         for t in THRESHOLDS:
             shares[t].append(float((s > t).mean()))
     r["clean"] = {
@@ -39,7 +40,7 @@ for sharpen in (0.0, T.SHARPEN):
     for f in sorted(cache.glob("*.npz")):
         d = dict(np.load(f, allow_pickle=True))
         errs = {k: T._smooth(d[k], 96) for k in T.HEADS} | {f"{k}_point": d[k] for k in T.HEADS}
-        s = T.robust_scale(T.fuse_heads(errs, "max", sharpen=sharpen)["ensemble"])
+        s = T.robust_scale(T.fuse_heads(errs, "max", sharpen=sharpen, boost=boost)["ensemble"])
         lab, w = d["labels"].astype(bool), int(d["window"])
         idx = np.flatnonzero(lab)
         a, b = int(idx[0]), int(idx[-1]) + 1

@@ -56,6 +56,7 @@ def test_anomaly_rows_for_every_method_and_series(anomaly_payload: dict[str, Any
         "tinypulse_time",
         "tinypulse_fft",
         "tinypulse_forecast",
+        "tinypulse_boost",
         "tinypulse_tri",
     }
     methods = {"sub_pca", "iforest", "zscore", "diff", "random"} | pulse

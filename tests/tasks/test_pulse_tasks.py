@@ -84,14 +84,14 @@ def test_anomaly_scores_errors(model: TinyPulse) -> None:
 def test_ensemble_fuse_mean_is_the_mean_of_the_heads(model: TinyPulse) -> None:
     from tinyts.tasks.pulse.anomaly import score_channel, window_errors
 
-    scores = score_channel(model, _series(400), agg=16, smooth=24, fuse="mean", sharpen=0.0)
+    scores = score_channel(model, _series(400), agg=16, smooth=24, fuse="mean", sharpen=0.0, boost=0.0)
     has_forecast = np.isfinite(window_errors(model, _series(400), agg=16, smooth=24)["forecast"])
     assert not has_forecast[:40].any() and has_forecast[60:].all()  # none in the first context
     heads = np.mean([scores["time"], scores["fft"], scores["forecast"]], axis=0)
     np.testing.assert_allclose(scores["ensemble"][has_forecast], heads[has_forecast])
     first = np.mean([scores["time"], scores["fft"]], axis=0)  # there: the other two heads
     np.testing.assert_allclose(scores["ensemble"][~has_forecast], first[~has_forecast])
-    maxed = score_channel(model, _series(400), agg=16, smooth=24, fuse="max", sharpen=0.0)
+    maxed = score_channel(model, _series(400), agg=16, smooth=24, fuse="max", sharpen=0.0, boost=0.0)
     np.testing.assert_allclose(
         maxed["ensemble"], np.maximum.reduce([maxed["time"], maxed["fft"], maxed["forecast"]])
     )
@@ -180,6 +180,46 @@ def test_sharpening_ranks_a_spike_above_its_window_and_stays_in_unit_range(model
         model.anomaly_scores(x, sharpen=1.0)
     with pytest.raises(ValueError, match="sharpen"):
         fuse_heads(errors, sharpen=-0.1)
+
+
+def test_point_boost_marks_only_errors_far_above_the_series_own_and_spreads_them() -> None:
+    from tinyts.tasks.pulse.anomaly import BOOST_FULL_RATIO, BOOST_SPREAD, point_boost
+
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0.5, 1.0, 2000)  # 99th percentile just under 1
+    a, b = base.copy(), base.copy()
+    a[1000] = b[1000] = 2.0 * BOOST_FULL_RATIO  # extreme for both heads
+    b[1500] = 2.0 * BOOST_FULL_RATIO  # extreme for one head only
+    b[:100] = np.nan  # a head without errors there (the forecast head's first context)
+    ev = point_boost([a, b])
+    assert ev.shape == (2000,) and ((ev >= 0) & (ev <= 1)).all()
+    # every point within the spread of the shared extreme gets full evidence, nothing else comes close
+    lo, hi = 1000 - (BOOST_SPREAD - 1 - BOOST_SPREAD // 2), 1000 + BOOST_SPREAD // 2 + 1
+    np.testing.assert_array_equal(ev[lo:hi], 1.0)
+    assert hi - lo == BOOST_SPREAD and ev[lo - 1] < 0.05 and ev[hi] < 0.05
+    assert ev[1500] < 0.5  # one head's quirk: geometric mean of 20x and ~1x
+    assert ev[np.r_[0:900, 1100:1450, 1550:2000]].max() < 0.05
+    np.testing.assert_array_equal(point_boost([np.full(50, 3.0)]), 0.0)  # flat errors: nothing is extreme
+
+
+def test_boost_lifts_a_short_anomaly_over_busy_windows_and_zero_turns_it_off(model: TinyPulse) -> None:
+    from tinyts.tasks.pulse.anomaly import fuse_heads, window_errors
+
+    x = _series(600)
+    x[400] += 8.0 * x.std()
+    errors = window_errors(model, x, agg=16, smooth=48)
+    off = fuse_heads(errors, smooth=48, boost=0.0)
+    on = fuse_heads(errors, smooth=48, boost=1.0)
+    for key in ("time", "fft", "forecast", "ensemble"):
+        assert on[key].min() == 0.0 and on[key].max() == 1.0
+    assert int(np.argmax(on["ensemble"])) in range(392, 409)
+    # boost 0 is the sharpened score of before (what anomaly_scores(..., boost=0) returns)
+    np.testing.assert_allclose(
+        model.anomaly_scores(x, agg=16, smooth=48, scale="minmax", boost=0.0), off["ensemble"], atol=1e-4
+    )
+    for bad in (-1.0, float("nan"), True, "1"):
+        with pytest.raises(ValueError, match="boost"):
+            fuse_heads(errors, boost=bad)  # type: ignore[arg-type]
 
 
 def test_binary_channels_are_left_out_unless_all_are_binary(model: TinyPulse) -> None:

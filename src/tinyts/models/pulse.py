@@ -280,6 +280,7 @@ class TinyPulse(TinyModel):
         scale: AnomalyScale = "robust",
         binary: BinaryChannels = "skip",
         sharpen: float = 0.3,
+        boost: float = 0.0,
     ) -> np.ndarray:
         """One anomaly score per time point; see :func:`tinyts.tasks.pulse.anomaly.anomaly_scores`."""
         from tinyts.tasks.pulse.anomaly import anomaly_scores
@@ -296,6 +297,7 @@ class TinyPulse(TinyModel):
             scale=scale,
             binary=binary,
             sharpen=sharpen,
+            boost=boost,
         )
 
     def embed(

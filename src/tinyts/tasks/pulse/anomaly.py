@@ -23,8 +23,15 @@ point-wise, by their max (``fuse="max"``, TSPulse's rule) or their mean (``fuse=
 sharpening (``sharpen``, default 0.3): each point's score is multiplied by ``0.7 + 0.3 e``, ``e`` its own
 squared error relative to the largest in its window, so a short anomaly is not smeared over the
 whole 96-point window (its points rank above their neighbours) while window-level evidence still
-orders the windows. Multichannel series are scored per channel (each standardised on its own, so
-squared errors share one scale) and combined by the max over channels of the window scores, before
+orders the windows. Optionally (``boost > 0``; off by default) the extreme-point boost: a point whose
+squared error is far above what this series' errors usually reach (per head, over the head's 99th
+percentile; heads combined by their geometric mean; 0 at 1x, full at 10x, spread over 16 points) gets up
+to ``boost`` added to its score before the last min-max scaling, so a short anomaly that every head finds
+extreme outranks windows that are merely busy (:func:`point_boost`; it helps short glitches in smooth or
+periodic series and hurts noisy, spiky ones: docs/tinypulse.md "Extreme-point boost").
+
+Multichannel series are scored per channel (each standardised on its own, so squared errors share one
+scale) and combined by the max over channels of the window scores, before
 min-max scaling; channels with at most two distinct values (flags, one-hot commands) are left out when
 another channel has more (``binary="skip"``, :func:`scored_channels`). The result has one score per
 time point, aligned to the input.
@@ -81,6 +88,20 @@ DEFAULT_THRESHOLD = 6.0
 #: series held back from pre-training, with injected anomalies (docs/tinypulse.md "Binary channels
 #: and sharpening").
 SHARPEN = 0.3
+#: Default weight of the extreme-point evidence added to the sharpened scores (0 = off;
+#: :func:`point_boost`). Off: on the development set ``boost=1`` raised mean VUS-PR 0.449 -> 0.509, but
+#: on the benchmark it lost 0.022 overall (NAB's noisy series -0.045) while KDD-TSAD 135's AUC-PR rose
+#: 0.158 -> 0.461 (docs/tinypulse.md "Extreme-point boost"). The constants below were chosen on the
+#: development set (benchmarks/experiments/anomaly_point_dev.py).
+BOOST = 0.0
+#: The weight measured as ``tinypulse_boost`` in ``tinyts bench anomaly``.
+BOOST_OPT_IN = 1.0
+#: A head's reference error: this quantile of its squared errors over the whole series.
+BOOST_QUANTILE = 0.99
+#: Ratio to the reference error at which the evidence is full (it is 0 at ratio 1 and linear between).
+BOOST_FULL_RATIO = 10.0
+#: Points over which the evidence is spread (centred max filter), so a glitch scores as a whole.
+BOOST_SPREAD = 16
 #: Floor of the robust spread, in min-max units of the fused score (a series scored flat everywhere
 #: but one region has MAD 0).
 _MAD_FLOOR = 1e-3
@@ -255,6 +276,39 @@ def _point_evidence(point: np.ndarray, k: int) -> np.ndarray:
         return np.where(np.isfinite(p), np.where(peak > 0, p / peak, 0.0), np.nan)
 
 
+def point_boost(points: list[np.ndarray]) -> np.ndarray:
+    """Evidence in [0, 1] that a point's error is extreme for this series, from one or more heads.
+
+    Per head, each point's squared error over the head's :data:`BOOST_QUANTILE` quantile on the
+    series; the heads' ratios combined by their geometric mean (over the heads that have an error at
+    that point: a real anomaly surprises every head, one head's quirk does not); mapped linearly
+    from 0 at ratio 1 to 1 at :data:`BOOST_FULL_RATIO`, then spread over :data:`BOOST_SPREAD`
+    points by a centred max filter. Points no head scores get 0.
+    """
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    logs = []
+    for p in points:
+        p = np.asarray(p, dtype=np.float64)
+        ok = np.isfinite(p)
+        ref = float(np.quantile(p[ok], BOOST_QUANTILE)) if ok.any() else 0.0
+        with np.errstate(divide="ignore"):
+            logs.append(np.where(ok, np.log(np.maximum(p, 1e-12) / max(ref, 1e-12)), np.nan))
+    stack = np.stack(logs)
+    has = np.isfinite(stack)
+    geo = np.exp(np.where(has, stack, 0.0).sum(axis=0) / np.maximum(has.sum(axis=0), 1))
+    ev = np.where(has.any(axis=0), np.clip((geo - 1.0) / (BOOST_FULL_RATIO - 1.0), 0.0, 1.0), 0.0)
+    k = min(BOOST_SPREAD, ev.size)
+    padded = np.pad(ev, (k // 2, k - 1 - k // 2), constant_values=0.0)
+    return sliding_window_view(padded, k).max(axis=1)
+
+
+def _check_boost(boost: Any) -> None:
+    """Raise unless ``boost`` is a real number >= 0 (see :func:`fuse_heads`)."""
+    if isinstance(boost, bool) or not isinstance(boost, (int, float)) or not 0.0 <= boost < float("inf"):
+        raise ValueError(f"boost must be a number >= 0, got {boost!r}")
+
+
 def _check_sharpen(sharpen: Any) -> None:
     """Raise unless ``sharpen`` is a real number in [0, 1) (see :func:`fuse_heads`)."""
     if isinstance(sharpen, bool) or not isinstance(sharpen, (int, float)) or not 0.0 <= sharpen < 1.0:
@@ -262,7 +316,12 @@ def _check_sharpen(sharpen: Any) -> None:
 
 
 def fuse_heads(
-    errors: dict[str, np.ndarray], fuse: AnomalyFuse = "max", *, sharpen: float = SHARPEN, smooth: int = 96
+    errors: dict[str, np.ndarray],
+    fuse: AnomalyFuse = "max",
+    *,
+    sharpen: float = SHARPEN,
+    smooth: int = 96,
+    boost: float = BOOST,
 ) -> dict[str, np.ndarray]:
     """Min-max scale each head's window scores and add their ``ensemble`` (max or mean).
 
@@ -276,9 +335,15 @@ def fuse_heads(
     factor stays in ``[1 - sharpen, 1]``: inside an anomalous window the anomalous points rank first,
     and a point outside cannot climb above a clearly anomalous window. Every stream is min-max scaled
     again afterwards, so all stay in [0, 1] with a maximum of 1.
+
+    Extreme-point boost (``boost > 0`` and the point errors present): ``boost`` times
+    :func:`point_boost` is added to each stream (a head: its own errors; the ensemble: every head's)
+    before that last min-max scaling. Unlike sharpening it moves points *between* windows, but only
+    points whose error is several times the series' own 99th percentile.
     """
     check_choice(fuse, AnomalyFuse, "fuse")
     _check_sharpen(sharpen)
+    _check_boost(boost)
     scaled = {k: _minmax(errors[k]) for k in HEADS}
     stack = np.stack([scaled[k] for k in HEADS])
     has = np.isfinite(stack)
@@ -295,6 +360,12 @@ def fuse_heads(
         ok = np.isfinite(ev)
         mean_ev = np.where(ok, ev, 0.0).sum(axis=0) / np.maximum(ok.sum(axis=0), 1)
         scores["ensemble"] = _minmax(scores["ensemble"] * (1.0 - sharpen + sharpen * mean_ev))
+    if boost > 0 and all(f"{k}_point" in errors for k in HEADS):
+        for k in HEADS:
+            scores[k] = _minmax(scores[k] + boost * point_boost([errors[f"{k}_point"]]))
+        scores["ensemble"] = _minmax(
+            scores["ensemble"] + boost * point_boost([errors[f"{k}_point"] for k in HEADS])
+        )
     return scores
 
 
@@ -342,12 +413,14 @@ def score_channel(
     fuse: AnomalyFuse = "max",
     batch_size: int = 256,
     sharpen: float = SHARPEN,
+    boost: float = BOOST,
 ) -> dict[str, np.ndarray]:
     """``time``, ``fft``, ``forecast`` and ``ensemble`` scores of one 1-D series, in [0, 1]."""
     check_choice(fuse, AnomalyFuse, "fuse")
     _check_sharpen(sharpen)
+    _check_boost(boost)
     errors = window_errors(model, series, agg=agg, groups=groups, smooth=smooth, batch_size=batch_size)
-    return fuse_heads(errors, fuse, sharpen=sharpen, smooth=smooth)
+    return fuse_heads(errors, fuse, sharpen=sharpen, smooth=smooth, boost=boost)
 
 
 def anomaly_scores(
@@ -363,6 +436,7 @@ def anomaly_scores(
     scale: AnomalyScale = "robust",
     binary: BinaryChannels = "skip",
     sharpen: float = SHARPEN,
+    boost: float = BOOST,
 ) -> np.ndarray:
     """One anomaly score per time point of a series (higher = more anomalous).
 
@@ -390,6 +464,10 @@ def anomaly_scores(
     sharpen : float
         Weight in [0, 1) of each point's own error inside its window score (default
         :data:`SHARPEN`; 0 = window scores only); see :func:`fuse_heads`.
+    boost : float
+        Weight (>= 0) of the extreme-point evidence added to the scores (default :data:`BOOST`, 0 =
+        off; 1 is the measured opt-in for short glitches in smooth or periodic series); see
+        :func:`point_boost`.
 
     Returns
     -------
@@ -401,6 +479,7 @@ def anomaly_scores(
     check_choice(mode, AnomalyMode, "mode")
     check_choice(fuse, AnomalyFuse, "fuse")
     _check_sharpen(sharpen)
+    _check_boost(boost)
     if smooth < 1:
         raise ValueError(f"smooth must be a positive number of points, got {smooth}")
     if agg % model.config.patch_length or agg <= 0:
@@ -413,7 +492,7 @@ def anomaly_scores(
     errors = series_errors(
         model, vals, binary=binary, agg=agg, groups=groups, smooth=smooth, batch_size=batch_size
     )
-    fused = fuse_heads(errors, fuse, sharpen=sharpen, smooth=smooth)[mode]
+    fused = fuse_heads(errors, fuse, sharpen=sharpen, smooth=smooth, boost=boost)[mode]
     return robust_scale(fused) if scale == "robust" else fused
 
 
