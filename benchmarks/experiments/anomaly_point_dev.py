@@ -11,14 +11,13 @@
 # one injected spike / glitch / long anomaly per seed; never ../shared/data): its cache of raw errors.
 # Run from the repository root, after anomaly_sharpen_dev.py CACHE ...:
 #   python benchmarks/experiments/anomaly_point_dev.py CACHE OUT.json
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
+from _anomaly_dev import score_cache
 from numpy.lib.stride_tricks import sliding_window_view
 
-from tinyts.bench.suites import anomaly as A
 from tinyts.tasks.pulse import anomaly as T
 
 cache, out_path = Path(sys.argv[1]), Path(sys.argv[2])
@@ -75,8 +74,8 @@ VARIANTS = {"default": default}
 for q in (0.99, 0.999):
     for tau in (4.0, 10.0, 30.0):
         for combine in ("geo", "max"):
-            VARIANTS[f"add_q{q}_t{tau:g}_{combine}_m8_b1"] = (
-                lambda d, q=q, tau=tau, c=combine: fused(d, q, tau, 8, c, 1.0, "add")
+            VARIANTS[f"add_q{q}_t{tau:g}_{combine}_m8_b1"] = lambda d, q=q, tau=tau, c=combine: fused(
+                d, q, tau, 8, c, 1.0, "add"
             )
 for m in (1, 16):
     VARIANTS[f"add_q0.99_t10_geo_m{m}_b1"] = lambda d, m=m: fused(d, 0.99, 10.0, m, "geo", 1.0, "add")
@@ -104,14 +103,7 @@ VARIANTS["add_q0.99_t10_min_m8_b1"] = lambda d: fused(d, 0.99, 10.0, 8, "min", 1
 VARIANTS["add_q0.99_t10_geo_m8_b1_tf"] = lambda d: fused(d, 0.99, 10.0, 8, "geo", 1.0, "add", ("time", "fft"))
 
 if __name__ == "__main__":
-    res = json.loads(out_path.read_text()) if out_path.exists() else {}
-    for f in sorted(cache.glob("*.npz")):
-        d = dict(np.load(f, allow_pickle=True))
-        r = res.setdefault(f.stem, {"name": str(d["name"]), "kind": str(d["kind"])})
-        for v, fn in VARIANTS.items():
-            if v not in r:
-                r[v] = A.evaluate_score(fn(d), d["labels"], int(d["window"]))
-        out_path.write_text(json.dumps(res, indent=1))
+    res = score_cache(cache, out_path, VARIANTS)
     for metric in ("vus_pr", "auc_pr"):
         print(metric)
         groups = ("spike", "glitch", "long", "all")

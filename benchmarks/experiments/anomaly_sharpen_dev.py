@@ -9,15 +9,14 @@
 # points: shift, noise or flat), long (100-300 points: shift, noise, drift or amplitude x2).
 # Scored with the anomaly suite's protocol (min-max, TSB-AD VUS-PR / AUC-PR, TSB-AD window).
 # Run from the repository root: python benchmarks/experiments/anomaly_sharpen_dev.py CACHE_DIR OUT.json
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
+from _anomaly_dev import score_cache
 
 from tinyts.bench.ours import bundled_model
 from tinyts.bench.peers.detectors import tsb_ad_window
-from tinyts.bench.suites import anomaly as A
 from tinyts.data.io.forecast import read_tsf
 from tinyts.data.real_corpus import is_held_back
 from tinyts.tasks.pulse import anomaly as T
@@ -137,14 +136,7 @@ VARIANTS = {
     "sharp_0.85_p1": lambda d: sharpen(d, 0.85, 1),
     "sharp_0.7_p4": lambda d: sharpen(d, 0.7, 4),
 }
-res = json.loads(out_path.read_text()) if out_path.exists() else {}
-for f in sorted(cache.glob("*.npz")):
-    d = dict(np.load(f, allow_pickle=True))
-    r = res.setdefault(f.stem, {"name": str(d["name"]), "kind": str(d["kind"])})
-    for v, fn in VARIANTS.items():
-        if v not in r:
-            r[v] = A.evaluate_score(fn(d), d["labels"], int(d["window"]))
-    out_path.write_text(json.dumps(res, indent=1))
+res = score_cache(cache, out_path, VARIANTS)
 for metric in ("vus_pr", "auc_pr"):
     for grp in ("spike", "glitch", "long", "all"):
         rs = [r for r in res.values() if grp == "all" or r["kind"].startswith(grp)]
