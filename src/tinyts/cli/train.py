@@ -16,7 +16,12 @@ def register(app: typer.Typer) -> None:
 
 
 def pretrain(
-    recipe: Annotated[str, typer.Argument(help="Bundled recipe name (tinypulse) or a YAML file.")],
+    recipe: Annotated[
+        str,
+        typer.Argument(
+            help="Bundled recipe name (tinypulse) or a YAML file (`base: NAME` in it starts from another)."
+        ),
+    ],
     run_dir: Annotated[
         Path | None, typer.Option("--run-dir", help="Checkpoints, log and loss plot (default runs/RECIPE).")
     ] = None,
