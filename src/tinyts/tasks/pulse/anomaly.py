@@ -31,10 +31,10 @@ extreme outranks windows that are merely busy (:func:`point_boost`; it helps sho
 periodic series and hurts noisy, spiky ones: docs/tinypulse.md "Extreme-point boost").
 
 Multichannel series are scored per channel (each standardised on its own, so squared errors share one
-scale) and combined by the max over channels of the window scores, before
-min-max scaling; channels with at most two distinct values (flags, one-hot commands) are left out when
-another channel has more (``binary="skip"``, :func:`scored_channels`). The result has one score per
-time point, aligned to the input.
+scale) and combined by the max over channels of the window scores, before min-max scaling; channels with
+at most two distinct values (flags, one-hot commands) are left out when another channel has more
+(``binary="skip"``, :func:`scored_channels`). The result has one score per time point, aligned to the
+input.
 
 Edges: the moving average runs over the points that have an error (windows shrink at the ends of the
 series instead of repeating the edge value), and the forecast head has no score in the first context
@@ -261,17 +261,22 @@ def window_errors(
     return {**{k: _smooth(raw[k], smooth) for k in HEADS}, **{f"{k}_point": raw[k] for k in HEADS}}
 
 
+def _centred_max(x: np.ndarray, k: int, fill: float) -> np.ndarray:
+    """Max of ``x`` over a centred window of ``k`` points (at most its length), ``fill`` past the ends."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    k = max(1, min(k, x.size))
+    padded = np.pad(x, (k // 2, k - 1 - k // 2), constant_values=fill)
+    return sliding_window_view(padded, k).max(axis=1)
+
+
 def _point_evidence(point: np.ndarray, k: int) -> np.ndarray:
     """Each point's squared error over the largest one in its centred ``k``-point window, in [0, 1].
 
     NaN where the point has no error (the forecast head's first context).
     """
-    from numpy.lib.stride_tricks import sliding_window_view
-
     p = np.asarray(point, dtype=np.float64)
-    k = max(1, min(k, p.size))
-    padded = np.pad(np.where(np.isfinite(p), p, -np.inf), (k // 2, k - 1 - k // 2), constant_values=-np.inf)
-    peak = sliding_window_view(padded, k).max(axis=1)
+    peak = _centred_max(np.where(np.isfinite(p), p, -np.inf), k, -np.inf)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(np.isfinite(p), np.where(peak > 0, p / peak, 0.0), np.nan)
 
@@ -285,8 +290,6 @@ def point_boost(points: list[np.ndarray]) -> np.ndarray:
     from 0 at ratio 1 to 1 at :data:`BOOST_FULL_RATIO`, then spread over :data:`BOOST_SPREAD`
     points by a centred max filter. Points no head scores get 0.
     """
-    from numpy.lib.stride_tricks import sliding_window_view
-
     logs = []
     for p in points:
         p = np.asarray(p, dtype=np.float64)
@@ -298,9 +301,7 @@ def point_boost(points: list[np.ndarray]) -> np.ndarray:
     has = np.isfinite(stack)
     geo = np.exp(np.where(has, stack, 0.0).sum(axis=0) / np.maximum(has.sum(axis=0), 1))
     ev = np.where(has.any(axis=0), np.clip((geo - 1.0) / (BOOST_FULL_RATIO - 1.0), 0.0, 1.0), 0.0)
-    k = min(BOOST_SPREAD, ev.size)
-    padded = np.pad(ev, (k // 2, k - 1 - k // 2), constant_values=0.0)
-    return sliding_window_view(padded, k).max(axis=1)
+    return _centred_max(ev, BOOST_SPREAD, 0.0)
 
 
 def _check_boost(boost: Any) -> None:
