@@ -57,6 +57,7 @@ def test_anomaly_rows_for_every_method_and_series(anomaly_payload: dict[str, Any
         "tinypulse_fft",
         "tinypulse_forecast",
         "tinypulse_boost",
+        "tinypulse_tta",
         "tinypulse_tri",
     }
     methods = {"sub_pca", "iforest", "zscore", "diff", "random"} | pulse

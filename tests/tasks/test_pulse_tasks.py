@@ -46,6 +46,54 @@ def test_impute_ragged_list_and_long_gap(model: TinyPulse) -> None:
     np.testing.assert_allclose(np.diff(out[1][170:230], 2), 0.0, atol=1e-9)
 
 
+def test_impute_test_time_views_are_the_mean_of_four_mapped_back_passes(model: TinyPulse) -> None:
+    from tinyts.tasks.pulse.impute import reconstruct
+
+    rng = np.random.default_rng(3)
+    x = _series(64, seed=3)  # one window of the context: reversal maps the window onto itself
+    hidden = rng.random(64) < 0.3
+    obs = ~hidden[None, :]
+    vals = np.where(obs, x[None, :], 0.0)
+    one = lambda v, o: reconstruct(model, v, o, tta=False)  # noqa: E731
+    r = lambda a: np.ascontiguousarray(a[:, ::-1])  # noqa: E731
+    expected = (one(vals, obs) - one(-vals, obs) + r(one(r(vals), r(obs))) - r(one(r(-vals), r(obs)))) / 4
+    np.testing.assert_allclose(reconstruct(model, vals, obs, tta=True), expected, rtol=1e-5, atol=1e-5)
+    # the four views are closed under negation and reversal, so the fill is odd and reversal-symmetric
+    x_missing = np.where(hidden, np.nan, x)
+    out = model.impute(x_missing)  # tta=True is the default
+    np.testing.assert_allclose(model.impute(-x_missing), -out, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(model.impute(x_missing[::-1].copy())[::-1], out, rtol=1e-5, atol=1e-5)
+    single = model.impute(x_missing, tta=False)
+    np.testing.assert_array_equal(single[~hidden], out[~hidden])
+    assert not np.allclose(single[hidden], out[hidden])
+
+
+def test_anomaly_test_time_views_make_scores_sign_invariant(model: TinyPulse) -> None:
+    x = _series(400, seed=5)
+    x[200:204] += 3.0
+    plain = model.anomaly_scores(x)
+    with_views = model.anomaly_scores(x, tta=True)
+    assert with_views.shape == plain.shape and np.isfinite(with_views).all()
+    assert not np.allclose(with_views, plain)
+    # every head's output is averaged over views closed under negation: -x gets the same errors
+    np.testing.assert_allclose(model.anomaly_scores(-x, tta=True), with_views, rtol=1e-4, atol=1e-4)
+
+
+def test_views_forward_with_one_view_is_one_plain_pass(model: TinyPulse) -> None:
+    from tinyts.tasks.pulse.views import ONE_VIEW, views_forward
+
+    rng = np.random.default_rng(4)
+    x = torch.from_numpy(rng.standard_normal((3, 1, 64)).astype(np.float32))
+    o = torch.from_numpy(rng.random((3, 1, 64)) > 0.2)
+    with torch.no_grad():
+        out = model(x, o)
+        got = views_forward(model, x, o, ONE_VIEW)
+    for name in ("recon", "recon_fft", "forecast"):
+        torch.testing.assert_close(got[name], model.denormalize(out[name], out), rtol=0, atol=0)
+    with pytest.raises(ValueError, match="direction"):
+        views_forward(model, x, o, ((1.0, True),))
+
+
 def test_impute_rejects_bad_input(model: TinyPulse) -> None:
     with pytest.raises(ValueError, match="inf"):
         model.impute(np.array([1.0, np.inf, 2.0]))

@@ -37,20 +37,25 @@ PULSE_MODES = {
     "tinypulse": "ensemble",
     "tinypulse_mean": "ensemble_mean",
     "tinypulse_boost": "ensemble_boost",
+    "tinypulse_tta": "ensemble_tta",
 }
 _LAST: dict[str, Any] = {"key": None, "scores": None}
 
 
-def _pulse_all_modes(values: np.ndarray) -> dict[str, np.ndarray]:
-    """Scores of every mode for one series, computed once (the suite asks mode by mode)."""
-    key = (values.shape, float(np.nansum(values[..., :: max(1, values.shape[-1] // 97)])), id(values))
+def _pulse_all_modes(values: np.ndarray, tta: bool = False) -> dict[str, np.ndarray]:
+    """Scores of every mode for one series, computed once (the suite asks mode by mode); ``tta``: the
+    errors with the test-time views (only the ``ensemble_tta`` mode), computed only when asked for."""
+    key = (values.shape, float(np.nansum(values[..., :: max(1, values.shape[-1] // 97)])), id(values), tta)
     if _LAST["key"] != key:
         from tinyts.tasks.pulse.anomaly import BOOST_OPT_IN, fuse_heads, series_errors
 
-        errors = series_errors(bundled_model("tinypulse"), np.asarray(values, dtype=np.float64))
+        errors = series_errors(bundled_model("tinypulse"), np.asarray(values, dtype=np.float64), tta=tta)
         fused = fuse_heads(errors, "max")
-        fused["ensemble_mean"] = fuse_heads(errors, "mean")["ensemble"]
-        fused["ensemble_boost"] = fuse_heads(errors, "max", boost=BOOST_OPT_IN)["ensemble"]
+        if tta:
+            fused = {"ensemble_tta": fused["ensemble"]}
+        else:
+            fused["ensemble_mean"] = fuse_heads(errors, "mean")["ensemble"]
+            fused["ensemble_boost"] = fuse_heads(errors, "max", boost=BOOST_OPT_IN)["ensemble"]
         _LAST["scores"], _LAST["key"] = fused, key
     scores: dict[str, np.ndarray] = _LAST["scores"]
     return scores
@@ -58,7 +63,7 @@ def _pulse_all_modes(values: np.ndarray) -> dict[str, np.ndarray]:
 
 def _pulse_detector(mode: str) -> Any:
     def detect(values: np.ndarray, train_end: int | None, seed: int) -> np.ndarray:
-        return _pulse_all_modes(values)[mode]
+        return _pulse_all_modes(values, tta=mode.endswith("_tta"))[mode]
 
     detect.__name__ = f"tinypulse_{mode}"
     return detect
@@ -118,24 +123,32 @@ def triangulate(
 # ---------------------------------------------------------------------------------- imputation
 
 
-def pulse_imputer(setup: Any, blend: ImputeBlend = "none") -> Any:
+def pulse_imputer(setup: Any, blend: ImputeBlend = "none", tta: bool = True) -> Any:
     """Imputation-suite factory: TinyPulse zero-shot on ``(n_windows, 512)`` windows with NaN.
 
     Uses nothing from ``setup`` (no training data: zero-shot). Every window goes through
     :func:`tinyts.tasks.pulse.impute.impute` with ``blend`` (``"none"``: the model's fill only;
-    ``"auto"``: the self-checked blend with linear interpolation).
+    ``"auto"``: the self-checked blend with linear interpolation) and ``tta`` (the four test-time
+    views, the default, or one pass).
     """
     model = bundled_model("tinypulse")
-    setup.info.update(model="tinypulse (bundled)", params=model.num_parameters(), zero_shot=True, blend=blend)
+    setup.info.update(
+        model="tinypulse (bundled)", params=model.num_parameters(), zero_shot=True, blend=blend, tta=tta
+    )
 
     def impute(windows: np.ndarray) -> np.ndarray:
         from tinyts.tasks.pulse.impute import impute as run
 
         x = np.asarray(windows, dtype=np.float64)[:, None, :]
-        filled: np.ndarray = run(model, x, blend=blend)[:, 0, :]
+        filled: np.ndarray = run(model, x, blend=blend, tta=tta)[:, 0, :]
         return filled
 
     return impute
+
+
+def pulse_single_imputer(setup: Any) -> Any:
+    """Imputation-suite factory: :func:`pulse_imputer` with ``tta=False`` (one pass per window)."""
+    return pulse_imputer(setup, tta=False)
 
 
 def pulse_blend_imputer(setup: Any) -> Any:

@@ -261,11 +261,12 @@ class TinyPulse(TinyModel):
         batch_size: int = 256,
         head: ImputeHead = "avg",
         blend: ImputeBlend = "none",
+        tta: bool = True,
     ) -> Any:
         """Fill NaNs; see :func:`tinyts.tasks.pulse.impute.impute`."""
         from tinyts.tasks.pulse.impute import impute
 
-        return impute(self, x, stride=stride, batch_size=batch_size, head=head, blend=blend)
+        return impute(self, x, stride=stride, batch_size=batch_size, head=head, blend=blend, tta=tta)
 
     def anomaly_scores(
         self,
@@ -281,6 +282,7 @@ class TinyPulse(TinyModel):
         binary: BinaryChannels = "skip",
         sharpen: float = 0.3,
         boost: float = 0.0,
+        tta: bool = False,
     ) -> np.ndarray:
         """One anomaly score per time point; see :func:`tinyts.tasks.pulse.anomaly.anomaly_scores`."""
         from tinyts.tasks.pulse.anomaly import anomaly_scores
@@ -298,6 +300,7 @@ class TinyPulse(TinyModel):
             binary=binary,
             sharpen=sharpen,
             boost=boost,
+            tta=tta,
         )
 
     def embed(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, Strict
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, Strict, StrictBool
 
 from tinyts.options import AnomalyFuse, AnomalyMode, EmbedChannels, EmbedKind, ImputeHead
 
@@ -152,6 +152,9 @@ class SeriesRequest(_Body):
 class ImputeRequest(SeriesRequest):
     head: ImputeHead = "avg"
     stride: Annotated[StrictInt, Field(ge=1)] | None = None
+    tta: StrictBool = Field(
+        default=True, description="Average the fills of the window, negated and time-reversed (4 passes)"
+    )
 
 
 class DetectRequest(SeriesRequest):

@@ -86,7 +86,9 @@ class Runner:
         filled: list[Any] = [None] * len(p.ids)
         for group in p.groups():
             items = [p.arrays[i] for i in group]
-            out = self.call(loaded, partial(loaded.model.impute, items, stride=req.stride, head=req.head))
+            out = self.call(
+                loaded, partial(loaded.model.impute, items, stride=req.stride, head=req.head, tta=req.tta)
+            )
             for i, arr in zip(group, out, strict=True):
                 filled[i] = arr
         return S.ImputeResponse(

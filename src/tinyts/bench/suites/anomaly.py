@@ -206,8 +206,12 @@ def _add_triangulation(
     result: SuiteResult, vus: dict[str, dict[str, float]], families: dict[str, str]
 ) -> None:
     """``tinypulse_tri``: per series, the TinyPulse mode that scored best on the rest of its family."""
-    # the five documented modes; the opt-in boost is a row of its own, never a choice here
-    modes = tuple(m for m in PULSE_DETECTORS if m != "tinypulse_boost" and any(m in v for v in vus.values()))
+    # the five documented modes; the opt-in boost and views are rows of their own, never a choice here
+    modes = tuple(
+        m
+        for m in PULSE_DETECTORS
+        if m not in ("tinypulse_boost", "tinypulse_tta") and any(m in v for v in vus.values())
+    )
     if len(modes) < 2:
         return
     ensemble_first = ("tinypulse", *[m for m in modes if m != "tinypulse"]) if "tinypulse" in modes else modes
@@ -303,6 +307,10 @@ def run(ctx: BenchContext) -> SuiteResult:
         "`tinypulse_boost`: the default ensemble plus the opt-in extreme-point boost "
         "(`anomaly_scores(..., boost=1)`: points whose squared error is far above the series' own 99th "
         "percentile, every head agreeing, lifted over busy windows; not a triangulation candidate).",
+        "`tinypulse_tta`: the default ensemble from errors with the test-time views (`anomaly_scores(..., "
+        "tta=True)`: each head's output averaged over the window, its negation, its time reversal and "
+        "both, the forecast head over the first two; about 4x the model calls; not a triangulation "
+        "candidate).",
         "`tinypulse_ref` (opt-in): TSPulse's own scoring procedure (stride-1 windows, each copied once per "
         "patch of its last 96 points with that patch hidden; window MSE; 1-step forecast error; per-mode "
         "min-max, moving average of 8 on time/fft, max ensemble) run with the same TinyPulse weights, on "

@@ -23,7 +23,7 @@ import numpy as np
 
 from tinyts.bench.core import BenchContext, Row, SuiteResult, timer
 from tinyts.bench.metrics import mae, mse, seasonal_period
-from tinyts.bench.ours import pulse_blend_imputer, pulse_imputer
+from tinyts.bench.ours import pulse_blend_imputer, pulse_imputer, pulse_single_imputer
 from tinyts.bench.peers.imputers import (
     IMPUTERS,
     ImputeFn,
@@ -62,6 +62,7 @@ METHODS: dict[str, Callable[[ImputeSetup], ImputeFn]] = {
     **IMPUTERS,
     "tinypulse": pulse_imputer,
     "tinypulse_blend": pulse_blend_imputer,
+    "tinypulse_single": pulse_single_imputer,
 }
 
 OPTIONS: dict[str, Option] = {
@@ -269,6 +270,11 @@ def run(ctx: BenchContext) -> SuiteResult:
         "tinypulse_blend = tinypulse with impute(..., blend='auto'): observed patches of each window "
         "are hidden for a self-check and linear interpolation is mixed into the fill where the model "
         "refills them worse (tasks.pulse.impute.blend_weights); twice the model calls."
+    )
+    result.notes.append(
+        "tinypulse = impute() with its defaults: each window's fill is the mean of the reconstructions "
+        "of the window, its negation, its time reversal and both, mapped back (tta=True, 4 passes); "
+        "tinypulse_single = one pass per window (tta=False), as TSPulse's zero-shot imputation."
     )
     for path in paths:
         table = _load(path, result)

@@ -69,6 +69,7 @@ from tinyts.options import (
     check_choice,
     choices,
 )
+from tinyts.tasks.pulse.views import ONE_VIEW, TTA_VIEWS, View, views_forward
 from tinyts.train.finetune_anomaly import finetune_on_prefix
 
 HEADS = choices(AnomalyHead)
@@ -102,6 +103,9 @@ BOOST_QUANTILE = 0.99
 BOOST_FULL_RATIO = 10.0
 #: Points over which the evidence is spread (centred max filter), so a glitch scores as a whole.
 BOOST_SPREAD = 16
+
+#: default of the test-time views in anomaly scoring (:func:`anomaly_scores`, ``tta``)
+TTA = False
 #: Floor of the robust spread, in min-max units of the fused score (a series scored flat everywhere
 #: but one region has MAD 0).
 _MAD_FLOOR = 1e-3
@@ -167,21 +171,30 @@ def anomaly_flags(scores: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> n
     return np.asarray(scores, dtype=np.float64) > float(threshold)
 
 
-def _forward(model: TinyPulse, xw: np.ndarray, ow: np.ndarray, batch_size: int) -> dict[str, np.ndarray]:
+def _forward(
+    model: TinyPulse, xw: np.ndarray, ow: np.ndarray, batch_size: int, views: tuple[View, ...] = ONE_VIEW
+) -> dict[str, np.ndarray]:
+    """Every head's raw-unit output for ``(n, L)`` windows, averaged over ``views``
+    (:func:`tinyts.tasks.pulse.views.views_forward`)."""
     outs: dict[str, list[np.ndarray]] = {"time": [], "fft": [], "forecast": []}
     with torch.inference_mode():
         for lo in range(0, len(xw), batch_size):
             x = torch.from_numpy(xw[lo : lo + batch_size, None, :])
             o = torch.from_numpy(ow[lo : lo + batch_size, None, :])
-            out = model(x, o)
-            outs["time"].append(model.denormalize(out["recon"], out)[:, 0].numpy())
-            outs["fft"].append(model.denormalize(out["recon_fft"], out)[:, 0].numpy())
-            outs["forecast"].append(model.denormalize(out["forecast"], out)[:, 0].numpy())
+            out = views_forward(model, x, o, views)
+            for key, name in (("time", "recon"), ("fft", "recon_fft"), ("forecast", "forecast")):
+                outs[key].append(out[name][:, 0].numpy())
     return {k: np.concatenate(v) if v else np.zeros((0, 0), np.float32) for k, v in outs.items()}
 
 
 def _reconstruction_errors(
-    model: TinyPulse, z: np.ndarray, agg: int, groups: int, batch_size: int, offset: int = 0
+    model: TinyPulse,
+    z: np.ndarray,
+    agg: int,
+    groups: int,
+    batch_size: int,
+    offset: int = 0,
+    views: tuple[View, ...] = ONE_VIEW,
 ) -> dict[str, np.ndarray]:
     """Squared time-head and FFT-head errors of every point of a standardised 1-D series."""
     length, patch = model.config.context_length, model.config.patch_length
@@ -208,7 +221,7 @@ def _reconstruction_errors(
             xs.append(zp[s : s + length])
             os_.append(obs)
             targets.append((s, hide))
-    out = _forward(model, np.stack(xs), np.stack(os_), batch_size)
+    out = _forward(model, np.stack(xs), np.stack(os_), batch_size, views)
     err = {k: np.full(tp, np.nan) for k in ("time", "fft")}
     for i, (s, hide) in enumerate(targets):
         for key in err:
@@ -216,7 +229,13 @@ def _reconstruction_errors(
     return {k: v[padded_left:] for k, v in err.items()}
 
 
-def _forecast_errors(model: TinyPulse, z: np.ndarray, batch_size: int, stride: int = 0) -> np.ndarray:
+def _forecast_errors(
+    model: TinyPulse,
+    z: np.ndarray,
+    batch_size: int,
+    stride: int = 0,
+    views: tuple[View, ...] = ONE_VIEW,
+) -> np.ndarray:
     length = model.config.context_length
     horizon = min(stride, model.config.forecast_length) if stride > 0 else model.config.forecast_length
     t = z.size
@@ -226,7 +245,7 @@ def _forecast_errors(model: TinyPulse, z: np.ndarray, batch_size: int, stride: i
     ends = np.arange(length, t, horizon)
     idx = ends[:, None] - length + np.arange(length)[None, :]
     xw = z.astype(np.float32)[idx]
-    out = _forward(model, xw, np.ones_like(xw, dtype=bool), batch_size)["forecast"]
+    out = _forward(model, xw, np.ones_like(xw, dtype=bool), batch_size, views)["forecast"]
     for i, e in enumerate(ends.tolist()):
         stop = min(e + horizon, t)
         err[e:stop] = (out[i, : stop - e] - z[e:stop]) ** 2
@@ -241,6 +260,7 @@ def window_errors(
     groups: int = 2,
     smooth: int = 96,
     batch_size: int = 256,
+    tta: bool = False,
 ) -> dict[str, np.ndarray]:
     """Window scores of one 1-D series: the squared errors of each head, standardised units, smoothed.
 
@@ -248,7 +268,9 @@ def window_errors(
     the forecast stream is NaN where no window has a forecast (the first context, less half the
     smoothing window). The unsmoothed squared errors come with them as ``time_point``, ``fft_point``
     and ``forecast_point`` (the point evidence of :func:`fuse_heads`). A constant channel carries no
-    anomaly evidence: zeros, no model call.
+    anomaly evidence: zeros, no model call. ``tta``: the heads' outputs are averaged over the test-time
+    views (:data:`tinyts.tasks.pulse.views.TTA_VIEWS`; the forecast head over the two that keep
+    time's direction): about four times the model calls.
     """
     x = np.asarray(series, dtype=np.float64)
     obs = np.isfinite(x)
@@ -256,8 +278,9 @@ def window_errors(
     if not std > 0:
         return {k: np.zeros(x.size) for k in STREAMS}
     z = np.where(obs, (x - mean) / std, 0.0)
-    raw = _reconstruction_errors(model, z, agg, groups, batch_size)
-    raw["forecast"] = _forecast_errors(model, z, batch_size)
+    views = TTA_VIEWS if tta else ONE_VIEW
+    raw = _reconstruction_errors(model, z, agg, groups, batch_size, views=views)
+    raw["forecast"] = _forecast_errors(model, z, batch_size, views=views)
     return {**{k: _smooth(raw[k], smooth) for k in HEADS}, **{f"{k}_point": raw[k] for k in HEADS}}
 
 
@@ -415,12 +438,15 @@ def score_channel(
     batch_size: int = 256,
     sharpen: float = SHARPEN,
     boost: float = BOOST,
+    tta: bool = TTA,
 ) -> dict[str, np.ndarray]:
     """``time``, ``fft``, ``forecast`` and ``ensemble`` scores of one 1-D series, in [0, 1]."""
     check_choice(fuse, AnomalyFuse, "fuse")
     _check_sharpen(sharpen)
     _check_boost(boost)
-    errors = window_errors(model, series, agg=agg, groups=groups, smooth=smooth, batch_size=batch_size)
+    errors = window_errors(
+        model, series, agg=agg, groups=groups, smooth=smooth, batch_size=batch_size, tta=tta
+    )
     return fuse_heads(errors, fuse, sharpen=sharpen, smooth=smooth, boost=boost)
 
 
@@ -438,6 +464,7 @@ def anomaly_scores(
     binary: BinaryChannels = "skip",
     sharpen: float = SHARPEN,
     boost: float = BOOST,
+    tta: bool = TTA,
 ) -> np.ndarray:
     """One anomaly score per time point of a series (higher = more anomalous).
 
@@ -469,6 +496,11 @@ def anomaly_scores(
         Weight (>= 0) of the extreme-point evidence added to the scores (default :data:`BOOST`, 0 =
         off; 1 is the measured opt-in for short glitches in smooth or periodic series); see
         :func:`point_boost`.
+    tta : bool
+        Test-time views (default :data:`TTA`): each head's output is averaged over the window, its
+        negation, its time reversal and both (the forecast head: the first two), mapped back, before
+        the errors are taken; about four times the model calls. See docs/tinypulse.md, "Test-time
+        views".
 
     Returns
     -------
@@ -491,7 +523,7 @@ def anomaly_scores(
     vals = batch.values[0].numpy().astype(np.float64)
     vals[~batch.observed[0].numpy()] = np.nan
     errors = series_errors(
-        model, vals, binary=binary, agg=agg, groups=groups, smooth=smooth, batch_size=batch_size
+        model, vals, binary=binary, agg=agg, groups=groups, smooth=smooth, batch_size=batch_size, tta=tta
     )
     fused = fuse_heads(errors, fuse, sharpen=sharpen, smooth=smooth, boost=boost)[mode]
     return robust_scale(fused) if scale == "robust" else fused

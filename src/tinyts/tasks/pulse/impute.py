@@ -24,6 +24,7 @@ from tinyts.models.pulse import TinyPulse
 from tinyts.nn.interp import linear_fill
 from tinyts.nn.scaling import row_scale
 from tinyts.options import ImputeBlend, ImputeHead, check_choice, choices
+from tinyts.tasks.pulse.views import ONE_VIEW, TTA_VIEWS, views_forward
 
 
 def _linear_fill(x: np.ndarray) -> np.ndarray:
@@ -44,12 +45,15 @@ def reconstruct(
     stride: int | None = None,
     batch_size: int = 256,
     head: ImputeHead = "avg",
+    tta: bool = False,
 ) -> np.ndarray:
     """Model reconstruction of every point of ``(n, time)`` univariate rows, in raw units.
 
     Returns ``(n, time)`` float64 with NaN where no window had an observed point. Rows beyond
     :data:`tinyts.nn.scaling.SAFE_MAGNITUDE` are scaled down by a power of two for the model (its
-    float32 statistics would overflow) and the reconstruction is scaled back.
+    float32 statistics would overflow) and the reconstruction is scaled back. ``tta``: each window's
+    reconstruction is the mean of those of the window, its negation, its time reversal and both
+    (:data:`tinyts.tasks.pulse.views.TTA_VIEWS`), each mapped back; four times the model calls.
     """
     if head not in ("avg", "time", "fft"):
         raise ValueError(f"head must be 'avg', 'time' or 'fft', got {head!r}")
@@ -76,9 +80,8 @@ def reconstruct(
             continue
         x_t = torch.from_numpy(xw[keep][:, None, :])
         o_t = torch.from_numpy(ow[keep][:, None, :])
-        out = model(x_t, o_t)
-        y = {"time": out["recon"], "fft": out["recon_fft"]}.get(head, 0.5 * (out["recon"] + out["recon_fft"]))
-        y = model.denormalize(y, out)[:, 0].numpy()
+        out = views_forward(model, x_t, o_t, TTA_VIEWS if tta else ONE_VIEW)
+        y = out[{"time": "recon", "fft": "recon_fft"}.get(head, "recon_avg")][:, 0].numpy()
         sel = chunk[keep]
         rec[sel[:, 0], sel[:, 1]] = y
     stitched = np.stack([stitch(rec[i], starts, t_pad, reduce="mean") for i in range(n)])
@@ -125,6 +128,7 @@ def check_fills(
     stride: int | None = None,
     batch_size: int = 256,
     head: ImputeHead = "avg",
+    tta: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The self-check's raw errors: ``rows`` (bool, rows with check points), then for those rows the
     check mask and the model's and linear interpolation's errors on it (0 elsewhere)."""
@@ -135,7 +139,7 @@ def check_fills(
         return rows, empty.astype(bool), empty, empty
     o2 = obs[rows] & ~check[rows]
     v = vals[rows]
-    rec = reconstruct(model, v, o2, stride=stride, batch_size=batch_size, head=head)
+    rec = reconstruct(model, v, o2, stride=stride, batch_size=batch_size, head=head, tta=tta)
     model_fill = _linear_fill(np.where(o2, v, rec))
     lin_fill = _linear_fill(np.where(o2, v, np.nan))
     c = check[rows]
@@ -155,6 +159,7 @@ def blend_weights(
     batch_size: int = 256,
     head: ImputeHead = "avg",
     z: float = BLEND_Z,
+    tta: bool = False,
 ) -> np.ndarray:
     """Per-row weight of the model against linear interpolation, from a self-check on observed points.
 
@@ -178,7 +183,9 @@ def blend_weights(
     if not z >= 0:
         raise ValueError(f"z must be >= 0, got {z}")
     w = np.ones(vals.shape[0])
-    rows, check, d_m, d_l = check_fills(model, vals, obs, stride=stride, batch_size=batch_size, head=head)
+    rows, check, d_m, d_l = check_fills(
+        model, vals, obs, stride=stride, batch_size=batch_size, head=head, tta=tta
+    )
     if not rows.any():
         return w
     n_r, t = check.shape
@@ -205,6 +212,7 @@ def impute(
     batch_size: int = 256,
     head: ImputeHead = "avg",
     blend: ImputeBlend = "none",
+    tta: bool = True,
 ) -> Any:
     """Fill the NaNs of ``x`` with TinyPulse reconstructions; observed values are untouched.
 
@@ -229,6 +237,11 @@ def impute(
         Measured (docs/tinypulse.md): on the validation windows 2-11 % lower MSE on exchange rate,
         where interpolation wins, 0.6-1.6 % higher on ETTh1 / ETTm1, where the model wins; on the test
         windows worse on five of six averages: not the default.
+    tta : bool
+        Test-time views (default True): each window is also reconstructed negated, time-reversed
+        and both, and the four fills (mapped back) are averaged (:mod:`tinyts.tasks.pulse.views`);
+        0.5-2.5 % lower MSE on every validation set and mask tried, four times the model calls.
+        False: one pass per window, as TSPulse does.
 
     Returns
     -------
@@ -240,9 +253,9 @@ def impute(
     vals = batch.values.numpy().reshape(s * c, t)
     obs = batch.observed.numpy().reshape(s * c, t)
     check_choice(blend, ImputeBlend, "blend")
-    rec = reconstruct(model, vals, obs, stride=stride, batch_size=batch_size, head=head)
+    rec = reconstruct(model, vals, obs, stride=stride, batch_size=batch_size, head=head, tta=tta)
     rec = _linear_fill(np.where(obs, vals, rec))
     if blend == "auto" and not obs.all():
-        w = blend_weights(model, vals, obs, stride=stride, batch_size=batch_size, head=head)[:, None]
+        w = blend_weights(model, vals, obs, stride=stride, batch_size=batch_size, head=head, tta=tta)[:, None]
         rec = np.where(obs, vals, w * rec + (1.0 - w) * _linear_fill(np.where(obs, vals, np.nan)))
     return from_batch(rec.reshape(s, c, t), batch, fill_observed=True)

@@ -1,0 +1,134 @@
+"""Development experiment (issue 20): do TinyPulse's test-time views help anomaly scores too?
+
+Imputation gained 0.5-2.5 % MSE from averaging the reconstructions of a window, its negation, its time
+reversal and both (``impute_tta_dev.py``). Here the same views feed the anomaly heads: the time and FFT
+heads' reconstructions are averaged over the four views, the forecast head's over the two that keep
+time's direction (the window and its negation); the errors then go through the default post-processing
+(96-point smoothing, max fusion, sharpening 0.3, no boost).
+
+Data: the development cases of ``anomaly_sharpen_dev.py`` (held-back corpus series with one injected
+anomaly per seed, 5 seeds; never ../shared/data), rebuilt here with the same seeds. Scored with the
+anomaly suite's protocol (min-max, TSB-AD VUS-PR / AUC-PR, TSB-AD window).
+
+Run from the repository root: ``python benchmarks/experiments/anomaly_tta_dev.py OUT.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tinyts.bench.ours import bundled_model
+from tinyts.bench.peers.detectors import tsb_ad_window
+from tinyts.bench.suites.anomaly import evaluate_score
+from tinyts.data.io.forecast import read_tsf
+from tinyts.data.real_corpus import is_held_back
+from tinyts.tasks.pulse import anomaly as T
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+VIEWS = {"base": ((1.0, False),), "tta": ((1.0, False), (-1.0, False), (1.0, True), (-1.0, True))}
+
+
+def inject(x0: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, str]:
+    """The injection of ``anomaly_sharpen_dev.py`` (same draws for the same seed)."""
+    x, t = x0.copy(), x0.size
+    lab = np.zeros(t, np.int8)
+    sd = np.std(np.diff(x0)) * 3 + 0.3 * x0.std()
+    group = rng.choice(["spike", "glitch", "long"])
+    n = {
+        "spike": int(rng.integers(1, 4)),
+        "glitch": int(rng.integers(8, 21)),
+        "long": int(rng.integers(100, 301)),
+    }[group]
+    s = int(rng.integers(int(0.2 * t), int(0.9 * t) - n))
+    kinds = ["shift", "noise", "flat"] if group == "glitch" else ["shift", "noise", "drift", "amp"]
+    kind = "spike" if group == "spike" else str(rng.choice(kinds))
+    sign = rng.choice([-1.0, 1.0])
+    seg = slice(s, s + n)
+    if kind == "spike":
+        x[seg] += sign * rng.uniform(2, 4) * sd
+    elif kind == "shift":
+        x[seg] += sign * rng.uniform(1, 2) * sd
+    elif kind == "noise":
+        x[seg] += rng.normal(0, 0.7 * sd, n)
+    elif kind == "flat":
+        x[seg] = x[s]
+    elif kind == "drift":
+        x[seg] += sign * np.linspace(0, 2 * sd, n)
+    else:
+        m = x[seg].mean()
+        x[seg] = m + 2.0 * (x[seg] - m)
+    lab[seg] = 1
+    return x, lab, f"{group}:{kind}"
+
+
+def main() -> None:
+    out_path = Path(sys.argv[1])
+    torch.set_num_threads(1)
+    model = bundled_model("tinypulse")
+    length = model.config.context_length
+    series = []
+    for f in sorted(Path("../shared/corpus").glob("*.tsf")):
+        d = read_tsf(f)
+        for name, s in zip(d.names, d.series, strict=True):
+            s = np.asarray(s, dtype=np.float64)[-6000:]
+            if s.size >= 1500 and np.isfinite(s).all() and s.std() > 0 and is_held_back(f"{f.stem}:{name}"):
+                series.append((f"{f.stem}:{name}", s))
+    print(len(series), "held-back series", flush=True)
+    rows = []
+    t0 = time.perf_counter()
+    for i, (name, s) in enumerate(series):
+        for seed in range(5):
+            x, lab, kind = inject(s, np.random.default_rng(seed * 7919 + i))
+            z = (x - x.mean()) / x.std()
+            window = tsb_ad_window(x[None, :])
+            row: dict = {"name": name, "seed": seed, "kind": kind}
+            for key, views in VIEWS.items():
+                rec = T._reconstruction_errors(model, z, 64, 2, 256, views=views)
+                fc = T._forecast_errors(model, z, 256, views=views)
+                fc[: min(length, fc.size)] = np.nan
+                errors = {
+                    **{
+                        k: T._smooth(v, 96)
+                        for k, v in (("time", rec["time"]), ("fft", rec["fft"]), ("forecast", fc))
+                    },
+                    "time_point": rec["time"],
+                    "fft_point": rec["fft"],
+                    "forecast_point": fc,
+                }
+                for mode in ("ensemble", "time", "fft", "forecast"):
+                    score = T.fuse_heads(errors, "max")[mode]
+                    m = evaluate_score(score, lab, window)
+                    row[f"{key}/{mode}/vus_pr"] = m["vus_pr"]
+                    row[f"{key}/{mode}/auc_pr"] = m["auc_pr"]
+            rows.append(row)
+        done = rows[-1]
+        print(
+            i,
+            name,
+            f"ens vus base {done['base/ensemble/vus_pr']:.3f} tta {done['tta/ensemble/vus_pr']:.3f}",
+            f"{time.perf_counter() - t0:.0f}s",
+            flush=True,
+        )
+    summary = {k: float(np.mean([r[k] for r in rows])) for k in rows[0] if "/" in k}
+    for group in ("spike", "glitch", "long"):
+        sel = [r for r in rows if r["kind"].startswith(group)]
+        for k in (
+            "base/ensemble/vus_pr",
+            "tta/ensemble/vus_pr",
+            "base/ensemble/auc_pr",
+            "tta/ensemble/auc_pr",
+        ):
+            summary[f"{group}/{k}"] = float(np.mean([r[k] for r in sel]))
+    print(json.dumps(summary, indent=1))
+    out_path.write_text(json.dumps({"summary": summary, "cases": rows}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
