@@ -48,6 +48,43 @@ def test_augmentations_produce_missing_points_and_short_histories() -> None:
     assert bool(none.all())
 
 
+def test_short_prefixes_can_leave_fewer_points_than_a_patch_and_default_draws_are_unchanged() -> None:
+    # CFG: context 64, patch 8. Uniform from the patch length (the first recipes' rule) ...
+    old = CastObjective(batch_size=256, missing_prob=0.0, short_prob=1.0)
+    kept = old.batch(3, 0, CFG)["observed"][:, 0].sum(1)
+    assert int(kept.min()) >= 8
+    # ... the same draws when the new fields hold their defaults
+    same = CastObjective(
+        batch_size=256, missing_prob=0.0, short_prob=1.0, short_min_keep=0, short_keep="uniform"
+    )
+    assert torch.equal(same.batch(3, 0, CFG)["observed"], old.batch(3, 0, CFG)["observed"])
+    # log-uniform from 2 points: histories shorter than a patch are common, and every length stays < 56
+    new = CastObjective(
+        batch_size=256, missing_prob=0.0, short_prob=1.0, short_min_keep=2, short_keep="log_uniform"
+    )
+    kept = new.batch(3, 0, CFG)["observed"][:, 0].sum(1)
+    assert int(kept.min()) >= 2 and int(kept.max()) < 56
+    assert int((kept < 8).sum()) > 64  # P(keep < 8) = log(4) / log(28), about 42 %
+    with pytest.raises(ValueError, match="short_keep"):
+        CastObjective(short_keep="normal")
+    with pytest.raises(ValueError, match="short_min_keep"):
+        CastObjective(short_min_keep=-1)
+
+
+def test_min_points_scores_positions_with_few_observed_points() -> None:
+    model = _model()
+    batch = CastObjective(
+        batch_size=16, missing_prob=0.0, short_prob=1.0, short_min_keep=2, short_keep="log_uniform"
+    )
+    b = batch.batch(0, 0, CFG)
+    losses = {}
+    for m in (16, 2):
+        obj = CastObjective(batch_size=16, min_points=m)
+        losses[m] = obj._sums(model, b["x"], b["observed"], CFG)["fine"]
+    assert float(losses[2][1]) > float(losses[16][1])  # more positions scored
+    assert torch.isfinite(losses[2][0])
+
+
 def _corpus(tmp_path: Path) -> Path:
     import numpy as np
 

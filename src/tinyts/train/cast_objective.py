@@ -71,6 +71,11 @@ class CastObjective:
     missing_prob: float = 0.2
     missing_max_ratio: float = 0.3
     short_prob: float = 0.15
+    #: fewest observed points an unobserved prefix leaves (0 = the patch length, the first recipes' rule)
+    short_min_keep: int = 0
+    #: how the observed length of a prefixed row is drawn: "uniform" (the first recipes) or
+    #: "log_uniform" (short histories as common per octave as long ones)
+    short_keep: str = "uniform"
     #: loss
     dense: bool = True
     fine_weight: float = 1.0
@@ -108,6 +113,10 @@ class CastObjective:
             raise ValueError("real_short_share > 0 needs real_dir (the folder of the real corpus)")
         if self.real_short_min_history < 1:
             raise ValueError(f"real_short_min_history must be >= 1, got {self.real_short_min_history}")
+        if self.short_min_keep < 0:
+            raise ValueError(f"short_min_keep must be >= 0 (0 = the patch length), got {self.short_min_keep}")
+        if self.short_keep not in ("uniform", "log_uniform"):
+            raise ValueError(f"short_keep must be 'uniform' or 'log_uniform', got {self.short_keep!r}")
         for name in ("offset_prob", "sign_flip_prob", "missing_prob", "missing_max_ratio", "short_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
@@ -140,7 +149,13 @@ class CastObjective:
             obs[miss] = rng.random((int(miss.sum()), t)) >= ratio
         short = rng.random(rows) < self.short_prob
         if short.any():
-            keep = rng.integers(p, max(p + 1, t - p), size=int(short.sum()))
+            lo = self.short_min_keep or p
+            hi = max(lo + 1, t - p)  # exclusive
+            if self.short_keep == "uniform":
+                keep = rng.integers(lo, hi, size=int(short.sum()))
+            else:
+                u = rng.uniform(np.log(lo), np.log(hi), size=int(short.sum()))
+                keep = np.minimum(np.floor(np.exp(u)).astype(np.int64), hi - 1)
             obs[short] &= np.arange(t)[None, :] >= (t - keep)[:, None]
         obs[:, -1] = True  # the last point is always there (as at inference, where it is the origin)
         return obs

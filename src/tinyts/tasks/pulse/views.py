@@ -31,10 +31,9 @@ def views_forward(
     """Raw-unit outputs of ``(B, C, L)`` windows averaged over ``views``, in one model call.
 
     Returns ``recon``, ``recon_fft`` and their mean ``recon_avg`` (``(B, C, L)``, the mean over every
-    view, each mapped back) and
-    ``forecast`` (``(B, C, forecast_length)``, the mean over the views that keep time's direction; a
-    reversed window forecasts the past). With :data:`ONE_VIEW` the outputs are exactly those of one
-    plain forward pass.
+    view, each mapped back) and ``forecast`` (``(B, C, forecast_length)``, the mean over the views that
+    keep time's direction: a reversed window forecasts the past). With :data:`ONE_VIEW` the outputs
+    are exactly those of one plain forward pass.
     """
     if not any(not rev for _, rev in views):
         raise ValueError("views must include one that keeps time's direction, e.g. (1.0, False)")
