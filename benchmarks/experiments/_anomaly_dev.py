@@ -1,4 +1,5 @@
-"""Shared by the anomaly development-set experiments: score every variant on every cached case.
+"""Shared by the anomaly development-set experiments: the anomaly injection, and scoring every variant on
+every cached case.
 
 The cache is the one ``anomaly_sharpen_dev.py`` writes (one ``.npz`` per held-back corpus series and
 seed: raw head errors, labels, TSB-AD window). Results already in ``out_path`` are kept, so a script can
@@ -26,3 +27,36 @@ def score_cache(cache: Path, out_path: Path, variants: dict[str, Callable[[dict]
                 r[v] = A.evaluate_score(fn(d), d["labels"], int(d["window"]))
         out_path.write_text(json.dumps(res, indent=1))
     return res
+
+
+def inject(x0: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, str]:
+    """One injected anomaly (spike, glitch or long) in a copy of ``x0``: ``(x, labels, "group:kind")``."""
+    x, t = x0.copy(), x0.size
+    lab = np.zeros(t, np.int8)
+    sd = np.std(np.diff(x0)) * 3 + 0.3 * x0.std()
+    group = rng.choice(["spike", "glitch", "long"])
+    n = {
+        "spike": int(rng.integers(1, 4)),
+        "glitch": int(rng.integers(8, 21)),
+        "long": int(rng.integers(100, 301)),
+    }[group]
+    s = int(rng.integers(int(0.2 * t), int(0.9 * t) - n))
+    kinds = ["shift", "noise", "flat"] if group == "glitch" else ["shift", "noise", "drift", "amp"]
+    kind = "spike" if group == "spike" else str(rng.choice(kinds))
+    sign = rng.choice([-1.0, 1.0])
+    seg = slice(s, s + n)
+    if kind == "spike":
+        x[seg] += sign * rng.uniform(2, 4) * sd
+    elif kind == "shift":
+        x[seg] += sign * rng.uniform(1, 2) * sd
+    elif kind == "noise":
+        x[seg] += rng.normal(0, 0.7 * sd, n)
+    elif kind == "flat":
+        x[seg] = x[s]
+    elif kind == "drift":
+        x[seg] += sign * np.linspace(0, 2 * sd, n)
+    else:
+        m = x[seg].mean()
+        x[seg] = m + 2.0 * (x[seg] - m)
+    lab[seg] = 1
+    return x, lab, f"{group}:{kind}"

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from _anomaly_dev import score_cache
+from _anomaly_dev import inject, score_cache
 
 from tinyts.bench.ours import bundled_model
 from tinyts.bench.peers.detectors import tsb_ad_window
@@ -34,45 +34,6 @@ for f in sorted(Path("../shared/corpus").glob("*.tsf")):
         if s.size >= 1500 and np.isfinite(s).all() and s.std() > 0 and is_held_back(f"{f.stem}:{name}"):
             series.append((f"{f.stem}:{name}", s))
 print(len(series), "held-back series", flush=True)
-
-
-def inject(x0, rng):
-    x, t = x0.copy(), x0.size
-    lab = np.zeros(t, np.int8)
-    sd = np.std(np.diff(x0)) * 3 + 0.3 * x0.std()
-    group = rng.choice(["spike", "glitch", "long"])
-    n = {
-        "spike": int(rng.integers(1, 4)),
-        "glitch": int(rng.integers(8, 21)),
-        "long": int(rng.integers(100, 301)),
-    }[group]
-    s = int(rng.integers(int(0.2 * t), int(0.9 * t) - n))
-    kind = (
-        "spike"
-        if group == "spike"
-        else str(
-            rng.choice(
-                ["shift", "noise", "flat"] if group == "glitch" else ["shift", "noise", "drift", "amp"]
-            )
-        )
-    )
-    sign = rng.choice([-1.0, 1.0])
-    seg = slice(s, s + n)
-    if kind == "spike":
-        x[seg] += sign * rng.uniform(2, 4) * sd
-    elif kind == "shift":
-        x[seg] += sign * rng.uniform(1, 2) * sd
-    elif kind == "noise":
-        x[seg] += rng.normal(0, 0.7 * sd, n)
-    elif kind == "flat":
-        x[seg] = x[s]
-    elif kind == "drift":
-        x[seg] += sign * np.linspace(0, 2 * sd, n)
-    else:
-        m = x[seg].mean()
-        x[seg] = m + 2.0 * (x[seg] - m)
-    lab[seg] = 1
-    return x, lab, f"{group}:{kind}"
 
 
 for i, (name, s) in enumerate(series):

@@ -23,6 +23,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _anomaly_dev import inject
+
 from tinyts.bench.ours import bundled_model
 from tinyts.bench.peers.detectors import tsb_ad_window
 from tinyts.bench.suites.anomaly import evaluate_score
@@ -30,42 +34,7 @@ from tinyts.data.io.forecast import read_tsf
 from tinyts.data.real_corpus import is_held_back
 from tinyts.tasks.pulse import anomaly as T
 
-sys.path.insert(0, str(Path(__file__).parent))
-
 VIEWS = {"base": ((1.0, False),), "tta": ((1.0, False), (-1.0, False), (1.0, True), (-1.0, True))}
-
-
-def inject(x0: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, str]:
-    """The injection of ``anomaly_sharpen_dev.py`` (same draws for the same seed)."""
-    x, t = x0.copy(), x0.size
-    lab = np.zeros(t, np.int8)
-    sd = np.std(np.diff(x0)) * 3 + 0.3 * x0.std()
-    group = rng.choice(["spike", "glitch", "long"])
-    n = {
-        "spike": int(rng.integers(1, 4)),
-        "glitch": int(rng.integers(8, 21)),
-        "long": int(rng.integers(100, 301)),
-    }[group]
-    s = int(rng.integers(int(0.2 * t), int(0.9 * t) - n))
-    kinds = ["shift", "noise", "flat"] if group == "glitch" else ["shift", "noise", "drift", "amp"]
-    kind = "spike" if group == "spike" else str(rng.choice(kinds))
-    sign = rng.choice([-1.0, 1.0])
-    seg = slice(s, s + n)
-    if kind == "spike":
-        x[seg] += sign * rng.uniform(2, 4) * sd
-    elif kind == "shift":
-        x[seg] += sign * rng.uniform(1, 2) * sd
-    elif kind == "noise":
-        x[seg] += rng.normal(0, 0.7 * sd, n)
-    elif kind == "flat":
-        x[seg] = x[s]
-    elif kind == "drift":
-        x[seg] += sign * np.linspace(0, 2 * sd, n)
-    else:
-        m = x[seg].mean()
-        x[seg] = m + 2.0 * (x[seg] - m)
-    lab[seg] = 1
-    return x, lab, f"{group}:{kind}"
 
 
 def main() -> None:
