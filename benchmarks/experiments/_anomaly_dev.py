@@ -60,3 +60,18 @@ def inject(x0: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.nda
         x[seg] = m + 2.0 * (x[seg] - m)
     lab[seg] = 1
     return x, lab, f"{group}:{kind}"
+
+
+def held_back_series(corpus: Path = Path("../shared/corpus")) -> list[tuple[str, np.ndarray]]:
+    """The development series: held-back corpus series of >= 1,500 points (their last 6,000 kept)."""
+    from tinyts.data.io.forecast import read_tsf
+    from tinyts.data.real_corpus import is_held_back
+
+    series = []
+    for f in sorted(corpus.glob("*.tsf")):
+        d = read_tsf(f)
+        for name, s in zip(d.names, d.series, strict=True):
+            s = np.asarray(s, dtype=np.float64)[-6000:]
+            if s.size >= 1500 and np.isfinite(s).all() and s.std() > 0 and is_held_back(f"{f.stem}:{name}"):
+                series.append((f"{f.stem}:{name}", s))
+    return series

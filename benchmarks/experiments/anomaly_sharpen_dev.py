@@ -13,12 +13,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from _anomaly_dev import inject, score_cache
+from _anomaly_dev import held_back_series, inject, score_cache
 
 from tinyts.bench.ours import bundled_model
 from tinyts.bench.peers.detectors import tsb_ad_window
-from tinyts.data.io.forecast import read_tsf
-from tinyts.data.real_corpus import is_held_back
 from tinyts.tasks.pulse import anomaly as T
 
 cache, out_path = Path(sys.argv[1]), Path(sys.argv[2])
@@ -26,13 +24,7 @@ cache.mkdir(exist_ok=True, parents=True)
 model = bundled_model("tinypulse")
 L = model.config.context_length
 
-series = []
-for f in sorted(Path("../shared/corpus").glob("*.tsf")):
-    d = read_tsf(f)
-    for name, s in zip(d.names, d.series, strict=True):
-        s = np.asarray(s, dtype=np.float64)[-6000:]
-        if s.size >= 1500 and np.isfinite(s).all() and s.std() > 0 and is_held_back(f"{f.stem}:{name}"):
-            series.append((f"{f.stem}:{name}", s))
+series = held_back_series()
 print(len(series), "held-back series", flush=True)
 
 

@@ -25,13 +25,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _anomaly_dev import inject
+from _anomaly_dev import held_back_series, inject
 
 from tinyts.bench.ours import bundled_model
 from tinyts.bench.peers.detectors import tsb_ad_window
 from tinyts.bench.suites.anomaly import evaluate_score
-from tinyts.data.io.forecast import read_tsf
-from tinyts.data.real_corpus import is_held_back
 from tinyts.tasks.pulse import anomaly as T
 
 VIEWS = {"base": ((1.0, False),), "tta": ((1.0, False), (-1.0, False), (1.0, True), (-1.0, True))}
@@ -42,13 +40,7 @@ def main() -> None:
     torch.set_num_threads(1)
     model = bundled_model("tinypulse")
     length = model.config.context_length
-    series = []
-    for f in sorted(Path("../shared/corpus").glob("*.tsf")):
-        d = read_tsf(f)
-        for name, s in zip(d.names, d.series, strict=True):
-            s = np.asarray(s, dtype=np.float64)[-6000:]
-            if s.size >= 1500 and np.isfinite(s).all() and s.std() > 0 and is_held_back(f"{f.stem}:{name}"):
-                series.append((f"{f.stem}:{name}", s))
+    series = held_back_series()
     print(len(series), "held-back series", flush=True)
     rows = []
     t0 = time.perf_counter()
