@@ -249,7 +249,9 @@ def _forecast_errors(
     ends = np.arange(length, t, horizon)
     idx = ends[:, None] - length + np.arange(length)[None, :]
     xw = z.astype(np.float32)[idx]
-    out = _forward(model, xw, np.ones_like(xw, dtype=bool), batch_size, views)["forecast"]
+    # only the forecast head is used here, and a time-reversed view has no forecast: skip those passes
+    forward = tuple(v for v in views if not v[1])
+    out = _forward(model, xw, np.ones_like(xw, dtype=bool), batch_size, forward)["forecast"]
     for i, e in enumerate(ends.tolist()):
         stop = min(e + horizon, t)
         err[e:stop] = (out[i, : stop - e] - z[e:stop]) ** 2
