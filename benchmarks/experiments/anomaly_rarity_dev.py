@@ -58,22 +58,14 @@ def build() -> None:
     print(len(cases), "cases", flush=True)
 
 
-def ratios(d, heads=T.HEADS, diff=False, q=0.99):
-    """Per-point geometric mean over the heads of squared error / the head's q-quantile on the series."""
-    streams = [np.asarray(d[k], dtype=np.float64) for k in heads]
+def ratios(d, diff=False):
+    """The shipped head-combined ratio (``T.extreme_ratio``), optionally with squared first differences
+    as a fourth stream."""
+    streams = [d[k] for k in T.HEADS]
     if diff:
         x = np.asarray(d["x"], dtype=np.float64)
-        dx = np.concatenate([[np.nan], np.diff(x)])
-        streams.append(dx**2)
-    logs = []
-    for p in streams:
-        ok = np.isfinite(p)
-        ref = float(np.quantile(p[ok], q)) if ok.any() else 0.0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            logs.append(np.where(ok, np.log(np.maximum(p, 1e-12) / max(ref, 1e-12)), np.nan))
-    st = np.stack(logs)
-    has = np.isfinite(st)
-    return np.where(has.any(0), np.exp(np.where(has, st, 0).sum(0) / np.maximum(has.sum(0), 1)), 0.0)
+        streams.append(np.concatenate([[np.nan], np.diff(x)]) ** 2)
+    return T.extreme_ratio(streams)
 
 
 def events(g, r_min, gap):

@@ -310,14 +310,13 @@ def _point_evidence(point: np.ndarray, k: int) -> np.ndarray:
         return np.where(np.isfinite(p), np.where(peak > 0, p / peak, 0.0), np.nan)
 
 
-def point_boost(points: list[np.ndarray]) -> np.ndarray:
-    """Evidence in [0, 1] that a point's error is extreme for this series, from one or more heads.
+def extreme_ratio(points: list[np.ndarray]) -> np.ndarray:
+    """How far each point's error sits above what this series' errors usually reach, over heads.
 
     Per head, each point's squared error over the head's :data:`BOOST_QUANTILE` quantile on the
     series; the heads' ratios combined by their geometric mean (over the heads that have an error at
-    that point: a real anomaly surprises every head, one head's quirk does not); mapped linearly
-    from 0 at ratio 1 to 1 at :data:`BOOST_FULL_RATIO`, then spread over :data:`BOOST_SPREAD`
-    points by a centred max filter. Points no head scores get 0.
+    that point: a real anomaly surprises every head, one head's quirk does not). Points no head
+    scores get 0.
     """
     logs = []
     for p in points:
@@ -329,7 +328,16 @@ def point_boost(points: list[np.ndarray]) -> np.ndarray:
     stack = np.stack(logs)
     has = np.isfinite(stack)
     geo = np.exp(np.where(has, stack, 0.0).sum(axis=0) / np.maximum(has.sum(axis=0), 1))
-    ev = np.where(has.any(axis=0), np.clip((geo - 1.0) / (BOOST_FULL_RATIO - 1.0), 0.0, 1.0), 0.0)
+    return np.where(has.any(axis=0), geo, 0.0)
+
+
+def point_boost(points: list[np.ndarray]) -> np.ndarray:
+    """Evidence in [0, 1] that a point's error is extreme for this series, from one or more heads.
+
+    :func:`extreme_ratio` mapped linearly from 0 at ratio 1 to 1 at :data:`BOOST_FULL_RATIO`, then
+    spread over :data:`BOOST_SPREAD` points by a centred max filter. Points no head scores get 0.
+    """
+    ev = np.clip((extreme_ratio(points) - 1.0) / (BOOST_FULL_RATIO - 1.0), 0.0, 1.0)
     return _centred_max(ev, BOOST_SPREAD, 0.0)
 
 
