@@ -72,15 +72,20 @@ def test_forecast_command_dates_are_one_hour_apart(tmp_path: Path) -> None:
 def test_forecast_command_freq_option(tmp_path: Path) -> None:
     src = tmp_path / "gaps.csv"
     df = _frame(200)
-    df.drop(index=[5, 6, 50]).to_csv(src, index=False)  # uneven steps: no step can be inferred
+    df.drop(index=[5, 6, 50]).to_csv(src, index=False)  # hourly with 3 hours missing: inferred, filled
     res = runner.invoke(app, ["forecast", str(src), "--horizon", "3", "--out", str(tmp_path / "x.csv")])
-    assert res.exit_code == 2 and "freq" in res.output
+    assert res.exit_code == 0 and "3 time step(s) missing" in res.output, res.output
     res = runner.invoke(
         app, ["forecast", str(src), "--horizon", "3", "--freq", "h", "--out", str(tmp_path / "y.csv")]
     )
     assert res.exit_code == 0, res.output
     dates = pd.to_datetime(pd.read_csv(tmp_path / "y.csv")["date"])
     assert list(dates) == list(pd.date_range(df["date"].iloc[-1], periods=4, freq="h")[1:])
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "x.csv"), pd.read_csv(tmp_path / "y.csv"))
+    irregular = tmp_path / "irregular.csv"
+    df.iloc[[0, 1, 3, 4, 10, 11, 30, 31, 32, 70, 71, 72, 150]].to_csv(irregular, index=False)
+    res = runner.invoke(app, ["forecast", str(irregular), "--horizon", "3", "--out", str(tmp_path / "z.csv")])
+    assert res.exit_code == 2 and "--freq" in res.output and "not evenly spaced" in res.output
     res = runner.invoke(app, ["forecast", str(src), "--horizon", "3", "--freq", "fortnightly-ish"])
     assert res.exit_code == 2 and "--freq" in res.output
 
@@ -345,3 +350,115 @@ def test_help_shows_no_bool_type() -> None:
         assert res.exit_code == 0 and "<bool>" not in res.output and "--overwrite" in res.output
     res = runner.invoke(app, ["pretrain", "--help"])
     assert res.exit_code == 0 and "<bool>" not in res.output and "--resume" in res.output
+
+
+# 5. missing dates and day-first dates (found in a new-user trial, 2026-12-06) ---------------------------
+
+
+def _daily(n: int = 120) -> pd.DataFrame:
+    t = np.arange(n)
+    return pd.DataFrame(
+        {
+            "ds": pd.date_range("2020-01-01", periods=n, freq="D"),
+            "y": 10 + np.sin(2 * np.pi * t / 7) + 0.01 * t,
+        }
+    )
+
+
+def test_missing_dates_are_filled_by_impute(tmp_path: Path) -> None:
+    """Before: a daily file without 3 days was imputed as "0 missing values", the gap joined shut."""
+    df = _daily()
+    src = tmp_path / "gap.csv"
+    df.drop(index=[50, 51, 52]).to_csv(src, index=False)
+    out = tmp_path / "filled.csv"
+    res = runner.invoke(app, ["impute", str(src), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "3 time step(s) missing" in res.output and "3 inserted rows" in res.output
+    got = pd.read_csv(out, parse_dates=["ds"], float_precision="round_trip")
+    assert list(got["ds"]) == list(df["ds"])  # every day, the inserted ones included
+    assert got["y"].notna().all()
+    kept = got.drop(index=[50, 51, 52])["y"].to_numpy()
+    np.testing.assert_array_equal(kept, pd.read_csv(src, float_precision="round_trip")["y"].to_numpy())
+
+
+def test_missing_dates_are_context_for_detect_and_forecast(tmp_path: Path) -> None:
+    df = _daily()
+    gap, full = tmp_path / "gap.csv", tmp_path / "full.csv"
+    df.drop(index=[50, 51, 52]).to_csv(gap, index=False)
+    with_nan = df.copy()
+    with_nan.loc[[50, 51, 52], "y"] = np.nan
+    with_nan.to_csv(full, index=False)
+    # detect: the file's rows only, scored as if the missing days were empty cells of the file
+    a = runner.invoke(app, ["detect", str(gap), "--out", str(tmp_path / "a.csv")])
+    b = runner.invoke(app, ["detect", str(full), "--out", str(tmp_path / "b.csv")])
+    assert a.exit_code == 0 and b.exit_code == 0, a.output + b.output
+    sa, sb = pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv")
+    assert len(sa) == len(df) - 3
+    np.testing.assert_allclose(sa["anomaly_score"], sb["anomaly_score"].drop(index=[50, 51, 52]))
+    # forecast: the same forecast as with the missing days given as empty cells
+    a = runner.invoke(app, ["forecast", str(gap), "--horizon", "5", "--out", str(tmp_path / "fa.csv")])
+    b = runner.invoke(app, ["forecast", str(full), "--horizon", "5", "--out", str(tmp_path / "fb.csv")])
+    assert a.exit_code == 0 and b.exit_code == 0, a.output + b.output
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "fa.csv"), pd.read_csv(tmp_path / "fb.csv"))
+
+
+def test_long_forecast_infers_the_step_of_series_with_missing_months(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    a = pd.DataFrame({"id": "a", "ds": pd.date_range("2021-01-01", periods=40, freq="MS")})
+    b = pd.DataFrame({"id": "b", "ds": pd.date_range("2022-03-01", periods=30, freq="MS")})
+    frame = pd.concat([a, b], ignore_index=True)
+    frame["y"] = rng.normal(size=len(frame)).cumsum()
+    src = tmp_path / "long.csv"
+    frame.drop(index=[10, 11]).to_csv(src, index=False)
+    out = tmp_path / "f.csv"
+    res = runner.invoke(
+        app,
+        [
+            "forecast",
+            str(src),
+            "--horizon",
+            "2",
+            "--id-col",
+            "id",
+            "--time-col",
+            "ds",
+            "--target-col",
+            "y",
+            "--out",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 0 and "2 time step(s) missing" in res.output, res.output
+    got = pd.read_csv(out, parse_dates=["ds"])
+    assert list(got["ds"]) == list(pd.to_datetime(["2024-05-01", "2024-06-01", "2024-09-01", "2024-10-01"]))
+
+
+def test_day_first_dates_are_read_day_first(tmp_path: Path) -> None:
+    """Before: 02/01/2020 was read as 1 February, 13/01/2020 as 13 January, and the rows were scrambled."""
+    df = _daily(60)
+    iso, dmy = tmp_path / "iso.csv", tmp_path / "dmy.csv"
+    df.to_csv(iso, index=False)
+    df.assign(ds=df["ds"].dt.strftime("%d/%m/%Y")).to_csv(dmy, index=False)
+    for name, src in (("a", iso), ("b", dmy)):
+        res = runner.invoke(
+            app, ["forecast", str(src), "--horizon", "3", "--out", str(tmp_path / f"{name}.csv")]
+        )
+        assert res.exit_code == 0 and "not in time order" not in res.output, res.output
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv"))
+
+
+def test_dates_mixing_day_first_and_month_first_are_refused(tmp_path: Path) -> None:
+    src = tmp_path / "mixed.csv"
+    dates = ["13/01/2020", "14/01/2020 06:00", "02/01/2020 10:00", "2020-01-20"] * 3
+    pd.DataFrame({"ds": dates, "y": np.arange(12.0)}).to_csv(src, index=False)
+    res = runner.invoke(app, ["impute", str(src)])
+    assert res.exit_code == 2 and "YYYY-MM-DD" in res.output and "02/01/2020 10:00" in res.output
+
+
+def test_freq_on_a_dated_file_must_be_a_frequency_on_its_grid(tmp_path: Path) -> None:
+    src = tmp_path / "d.csv"
+    _daily(30).to_csv(src, index=False)
+    res = runner.invoke(app, ["impute", str(src), "--freq", "3"])
+    assert res.exit_code == 2 and "pandas frequency" in res.output
+    res = runner.invoke(app, ["impute", str(src), "--freq", "2D"])
+    assert res.exit_code == 2 and "not on the grid" in res.output

@@ -68,7 +68,10 @@ def read_long_csv(path: str | Path, *, id_col: str | None, time_col: str, target
             f"{p}: no column named {', '.join(missing)}; its columns are {list(map(str, df.columns))}"
         )
     if not pd.api.types.is_numeric_dtype(df[time_col]):
-        parsed = parse_dates(df[time_col])
+        try:
+            parsed = parse_dates(df[time_col])
+        except ValueError as exc:
+            raise ValueError(f"{p}: {exc}") from None
         if parsed is None or parsed.isna().any():
             raise ValueError(
                 f"{p}: the time column {time_col!r} holds values that are neither dates nor numbers"

@@ -95,6 +95,83 @@ def _engine_mode(engine: str | None, long: bool, id_col: str | None) -> None:
         fail("--engine needs a long-format csv with several series: --id-col, --time-col, --target-col")
 
 
+_FREQ_HELP = (
+    "Time step of the dates: a pandas frequency (h, 15min, D, B, W-SUN, MS, QE); dates missing from "
+    "that grid are inserted as missing values. Default: inferred from the dates"
+)
+FreqOpt = Annotated[str | None, typer.Option("--freq", help=_FREQ_HELP + ".")]
+
+
+def _on_grid(table: TableSeries, step: object) -> tuple[TableSeries, object]:
+    """The table with its missing time steps inserted as NaN rows (said on stderr), and the step used.
+
+    Without a date column the table and ``step`` are returned as given.
+    """
+    from tinyts.data.io.wide import fill_missing_steps
+
+    if table.time is None:
+        return table, step
+    if isinstance(step, (int, float)):
+        fail(f"--freq {step!r}: the file has dates, so the step is a pandas frequency (D, h, MS, ...)")
+    grid, used = fill_missing_steps(table, step)
+    if grid.inserted is not None:
+        assert grid.time is not None
+        k = int(grid.inserted.sum())
+        first = grid.time[grid.inserted].iloc[0]
+        typer.echo(
+            f"note: {k} time step(s) missing from the dates (step {getattr(used, 'freqstr', used)}, "
+            f"the first at {first}) were inserted as missing values",
+            err=True,
+        )
+    elif used is None and table.n_time >= 3:
+        typer.echo(
+            "note: the dates are not evenly spaced and fit no regular step; the rows are used as "
+            "consecutive time steps (pass --freq to set the step)",
+            err=True,
+        )
+    return grid, used
+
+
+def _long_step(frame: pd.DataFrame, id_col: str | None, time_col: str) -> object:
+    """The one step of a long frame's dates when some series miss steps (said on stderr), else None.
+
+    None also when the time column is not dates, a series' dates fit no regular step, or the series
+    have different steps: the rows are then used as they are (the library warns about uneven steps).
+    """
+    import pandas as pd
+
+    from tinyts.data.convert.frames import infer_grid
+
+    ts = frame[time_col]
+    if not (isinstance(ts.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(ts.dtype)):
+        return None
+    series = [ts] if id_col is None else [g for _, g in ts.groupby(frame[id_col], sort=False)]
+    indexes = [pd.DatetimeIndex(one).sort_values() for one in series]
+    indexes = [i for i in indexes if len(i) >= 3]
+    if all((np.diff(i.asi8) == i.asi8[1] - i.asi8[0]).all() for i in indexes):
+        return None  # every series evenly spaced: nothing to insert, no step to infer
+    steps: set[object] = set()
+    missing = gapped = 0
+    for index in indexes:
+        step = infer_grid(index)
+        if step is None:
+            return None
+        n_grid = len(pd.date_range(index[0], index[-1], freq=step))
+        if n_grid > len(index):
+            gapped += 1
+            missing += n_grid - len(index)
+        steps.add(step)
+    if not gapped or len(steps) != 1:
+        return None
+    step = steps.pop()
+    typer.echo(
+        f"note: {missing} time step(s) missing from the dates of {gapped} series (step "
+        f"{getattr(step, 'freqstr', step)}) are used as missing values",
+        err=True,
+    )
+    return step
+
+
 def _sorted_note(table: TableSeries) -> None:
     if table.sorted_rows:
         typer.echo(
@@ -110,6 +187,7 @@ def impute(
     plot: Annotated[Path | None, typer.Option(help="Also plot observed vs filled values here.")] = None,
     model: Annotated[str, typer.Option(help="Bundled model name or checkpoint folder.")] = "tinypulse",
     overwrite: Overwrite = False,
+    freq: FreqOpt = None,
     id_col: IdCol = None,
     time_col: TimeCol = None,
     target_col: TargetCol = None,
@@ -119,7 +197,8 @@ def impute(
     """Fill the missing values (empty cells, NaN) of a csv with TinyPulse; observed values are kept.
 
     Rows not in time order are sorted by the date column (and it says so); duplicate dates are an
-    error. Every row of the file is a row of the output.
+    error. Every row of the file is a row of the output; in a wide csv with dates, time steps
+    missing from the dates are inserted as rows and filled too (and it says so).
     """
     from tinyts.cli.files import read_long_csv, read_wide_csv, write_frame, write_wide_csv
     from tinyts.cli.plots import plot_imputation
@@ -128,8 +207,8 @@ def impute(
 
     target = out or file.with_suffix(".imputed.csv")
     long = _long_mode(id_col, time_col, target_col)
-    if long and plot is not None:
-        fail("--plot is available for wide csv files only")
+    if long and (plot is not None or freq is not None):
+        fail("--plot and --freq are available for wide csv files only")
     _engine_mode(engine, long, id_col)
     _outputs(file, [(target, "--out"), (plot, "--plot")], overwrite)
     if long:
@@ -142,10 +221,13 @@ def impute(
         typer.echo(f"filled {n_missing} missing values -> {target}")
         return
     table = read_wide_csv(file)
-    filled = run(_load_pulse(model), table.values)
     _sorted_note(table)
+    table, _ = _on_grid(table, _parse_freq(freq))
+    filled = run(_load_pulse(model), table.values)
     write_wide_csv(target, table, filled)
-    typer.echo(f"filled {int(np.isnan(table.values).sum())} missing values -> {target}")
+    k = 0 if table.inserted is None else int(table.inserted.sum())
+    added = f", {k * table.n_channels} of them in {k} inserted rows" if k else ""
+    typer.echo(f"filled {int(np.isnan(table.values).sum())} missing values{added} -> {target}")
     if plot is not None:
         typer.echo(f"plot -> {plot_imputation(plot, table, filled)}")
 
@@ -169,6 +251,7 @@ def detect(
         ),
     ] = 6.0,
     overwrite: Overwrite = False,
+    freq: FreqOpt = None,
     id_col: IdCol = None,
     time_col: TimeCol = None,
     target_col: TargetCol = None,
@@ -178,7 +261,8 @@ def detect(
     """Score every time point of a csv for anomalies with TinyPulse (zero-shot) and flag the ones to act on.
 
     The score is in robust standard deviations above the series' typical score (0 = typical); rows
-    above --threshold get anomaly_flag = True.
+    above --threshold get anomaly_flag = True. In a wide csv with dates, time steps missing from the
+    dates are scored as unobserved steps (and it says so); the output has the file's rows.
     """
     from tinyts.cli.files import label_column, read_long_csv, read_wide_csv, write_frame, write_wide_csv
     from tinyts.cli.plots import plot_scores
@@ -187,8 +271,8 @@ def detect(
 
     target = out or file.with_suffix(".scores.csv")
     long = _long_mode(id_col, time_col, target_col)
-    if long and (plot is not None or label_col is not None):
-        fail("--plot and --label-col are available for wide csv files only")
+    if long and (plot is not None or label_col is not None or freq is not None):
+        fail("--plot, --label-col and --freq are available for wide csv files only")
     _engine_mode(engine, long, id_col)
     _outputs(file, [(target, "--out"), (plot, "--plot")], overwrite)
     if long:
@@ -204,9 +288,11 @@ def detect(
         )
         return
     table = read_wide_csv(file, label_col=label_col)
-    scores = anomaly_scores(_load_pulse(model), table.values, mode=cast(AnomalyMode, mode))
-    flags = anomaly_flags(scores, threshold)
     _sorted_note(table)
+    grid, _ = _on_grid(table, _parse_freq(freq))
+    scores = anomaly_scores(_load_pulse(model), grid.values, mode=cast(AnomalyMode, mode))
+    scores = scores[grid.file_rows]  # the file's rows; inserted steps were only context
+    flags = anomaly_flags(scores, threshold)
     extra = {
         "anomaly_score": scores,
         "anomaly_flag": flags,
@@ -301,6 +387,8 @@ def forecast(
         assert time_col is not None and target_col is not None
         frame_in = read_long_csv(file, id_col=id_col, time_col=time_col, target_col=target_col)
         opts: dict[str, Any] = {"id_col": id_col, "time_col": time_col, "target_col": target_col}
+        if step is None:
+            step = _long_step(frame_in, id_col, time_col)
         opts.update(quantiles=levels, freq=step)
         if engine is not None:
             assert id_col is not None
@@ -319,6 +407,8 @@ def forecast(
         typer.echo(f"forecast {len(result_df)} future rows -> {target}")
         return
     table = read_wide_csv(file)
+    _sorted_note(table)
+    table, step = _on_grid(table, step)
     cast = _load_cast(model)
     result = run(cast, table.values, horizon)
     picked = [np.reshape(result.quantile(q), (len(table.columns), horizon)) for q in levels]
@@ -329,7 +419,6 @@ def forecast(
         future = table.n_rows - 1 + step * np.arange(1, horizon + 1)
     else:
         future = np.arange(table.n_rows, table.n_rows + horizon)
-    _sorted_note(table)
     frame = pd.DataFrame({table.time_name or "step": np.asarray(future)})
     mean = np.reshape(result.mean, (len(table.columns), horizon))
     for i, col in enumerate(table.columns):

@@ -43,6 +43,9 @@ class TableSeries:
         ``(n_time,)`` float64 anomaly labels of a named label column: 0, 1 or NaN (unlabelled).
     sorted_rows : bool
         True when the file's rows were not in time order and were sorted by the date column.
+    inserted : np.ndarray or None
+        ``(n_time,)`` bool, True for rows that are not in the file: missing time steps inserted as
+        NaN by :func:`tinyts.data.io.wide.fill_missing_steps`; None when nothing was inserted.
     """
 
     name: str
@@ -54,16 +57,24 @@ class TableSeries:
     time_name: str | None = None
     labels: np.ndarray | None = None
     sorted_rows: bool = False
+    inserted: np.ndarray | None = None
 
     @property
     def n_time(self) -> int:
-        """Number of time points (rows of the file)."""
+        """Number of time points (rows of the file, plus inserted missing steps)."""
         return int(self.values.shape[1])
 
     @property
     def n_rows(self) -> int:
-        """Number of rows of the file (= :attr:`n_time`)."""
+        """Number of rows of the table (= :attr:`n_time`)."""
         return self.n_time
+
+    @property
+    def file_rows(self) -> np.ndarray:
+        """``(n_time,)`` bool, True for the rows that come from the file (not inserted)."""
+        if self.inserted is None:
+            return np.ones(self.n_time, dtype=bool)
+        return ~self.inserted
 
     @property
     def n_channels(self) -> int:

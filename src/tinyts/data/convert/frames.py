@@ -171,7 +171,8 @@ def df_to_batch(
         warnings.warn(
             f"{len(uneven)} series have uneven time steps ({', '.join(uneven[:3])}"
             f"{', ...' if len(uneven) > 3 else ''}); rows are used as consecutive steps. "
-            "Pass freq= to insert the missing steps as NaN.",
+            "Insert the missing steps as rows with NaN targets "
+            "(df_to_batch and forecast_df do it with freq=).",
             UserWarning,
             stacklevel=2,
         )
@@ -256,6 +257,65 @@ def batch_to_df(
 _FIXED_STEP = np.timedelta64(28 * 24 * 3600, "s")  # constant steps shorter than this are fixed frequencies
 
 
+def infer_grid(index: pd.DatetimeIndex, max_missing: float = 0.5) -> Any | None:
+    """The regular step of increasing timestamps of which some steps may be missing.
+
+    Parameters
+    ----------
+    index : pd.DatetimeIndex
+        Strictly increasing timestamps (naive or tz-aware).
+    max_missing : float
+        The largest share of the grid's steps that may be missing; timestamps that would need more
+        inserted steps are not taken as a regular series with gaps.
+
+    Returns
+    -------
+    pandas offset or None
+        The step (e.g. ``<Day>``, ``<MonthEnd>``, ``<BusinessDay>``, or a fixed ``Timedelta`` step)
+        of a grid from the first to the last timestamp that holds every timestamp; None for fewer
+        than 3 timestamps or when no such grid is found (irregular times). Candidates are the
+        frequency pandas infers for the whole index, then those it infers on runs of 5 consecutive
+        timestamps (most common first), then the smallest difference when every difference is a
+        multiple of it; the first that fits wins.
+    """
+    n = len(index)
+    if n < 3:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            whole = pd.infer_freq(index)
+        except (TypeError, ValueError):
+            whole = None
+        if whole is not None:
+            return pd.tseries.frequencies.to_offset(whole)
+        w = min(5, n)
+        counts: dict[str, int] = {}
+        for s in np.unique(np.linspace(0, n - w, num=min(64, n - w + 1)).astype(int)):
+            try:
+                f = pd.infer_freq(index[s : s + w])
+            except (TypeError, ValueError):
+                f = None
+            if f is not None:
+                counts[f] = counts.get(f, 0) + 1
+    candidates: list[Any] = [
+        pd.tseries.frequencies.to_offset(f) for f in sorted(counts, key=lambda k: -counts[k])
+    ]
+    d = np.diff(index.asi8)
+    if d.size and d.min() > 0 and not (d % d.min()).any():
+        candidates.append(pd.Timedelta(int(d.min()), unit=index.unit))
+    for freq in candidates:
+        try:
+            grid = pd.date_range(index[0], index[-1], freq=freq)
+        except (TypeError, ValueError, OverflowError):
+            continue
+        if len(grid) * (1.0 - max_missing) > n:
+            continue
+        if (grid.get_indexer(index) >= 0).all():
+            return freq
+    return None
+
+
 def future_timestamps(index: pd.Index, horizon: int, freq: Any = None) -> pd.Index:
     """The ``horizon`` timestamps that follow ``index``.
 
@@ -318,10 +378,14 @@ def _future(index: pd.Index, horizon: int, freq: Any) -> pd.Index:
     elif freq is not None:
         return pd.Index(index[-1] + steps * freq)
     if len(index) < 2:
-        raise ValueError("cannot infer the time step of a one-row series; pass freq=")
+        raise ValueError(
+            "cannot infer the time step of a one-row series; pass freq= (tinyts forecast: --freq)"
+        )
     diffs = np.diff(index.to_numpy())
     if (diffs != diffs[-1]).any():
-        raise ValueError("cannot infer a regular time step (uneven timestamps); pass freq=")
+        raise ValueError(
+            "cannot infer a regular time step (uneven timestamps); pass freq= (tinyts forecast: --freq)"
+        )
     return pd.Index(index[-1] + steps * diffs[-1])
 
 

@@ -22,15 +22,25 @@ from __future__ import annotations
 import csv
 import io
 import warnings
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from tinyts.data.convert.frames import infer_grid
 from tinyts.data.io._util import as_path, check_field_counts, fail, read_text
 from tinyts.data.types import TableSeries
 
-__all__ = ["DELIMITERS", "parse_dates", "read_csv_frame", "read_wide_csv", "sniff_delimiter"]
+__all__ = [
+    "DELIMITERS",
+    "fill_missing_steps",
+    "parse_dates",
+    "read_csv_frame",
+    "read_wide_csv",
+    "sniff_delimiter",
+]
 
 #: delimiters a csv may use (sniffed from the first lines)
 DELIMITERS = ",;\t|"
@@ -82,18 +92,70 @@ def read_csv_frame(path: str | Path, *, skip_blank_lines: bool = False) -> tuple
 
 
 def parse_dates(col: pd.Series) -> pd.Series | None:
-    """The column parsed as dates if more than 90 % of its cells are dates, else None."""
+    """The column parsed as dates if more than 90 % of its cells are dates, else None.
+
+    One format for the whole column first (pandas infers it from the first date; month first for an
+    ambiguous ``01/02/2020``, as pandas reads it). Where that leaves cells unread, the same with the
+    day first (``13/01/2020``), taken when it reads every cell. When both read every cell to other
+    dates (``01/02/2020``, ``01/03/2020``, ...), the reading whose dates are in file order wins; if
+    both or neither are, month first is kept and a ``UserWarning`` says so. Last, cell by cell
+    (``format="mixed"``, e.g. dates with and without a time of day).
+
+    Raises
+    ------
+    ValueError
+        Cell-by-cell reading where some cells would be other dates read day first: a column that
+        mixes ``13/01/2020`` with ``02/01/2020`` cannot be read without scrambling the time order.
+    """
+    present = int(col.notna().sum())
+    note = None
+    # year first (2020-01-05, 2020/01/05): never read day first (pandas would read 2020-05-01)
+    year_first = col.astype(str).str.match(r"\s*\d{4}\D").to_numpy()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "Could not infer format" is not the user's concern here
         parsed = pd.to_datetime(col, errors="coerce")
+        iso = bool(year_first[col.notna().to_numpy()].all())
+        if present and not pd.api.types.is_numeric_dtype(col) and not iso:
+            first_day = pd.to_datetime(col, errors="coerce", dayfirst=True)
+            if int(first_day.notna().sum()) == present and (parsed.notna() != first_day.notna()).any():
+                parsed = first_day  # only the day-first reading reads every cell
+            elif int(parsed.notna().sum()) == present and not parsed.equals(first_day):
+                if int(first_day.notna().sum()) == present:
+                    parsed, note = _pick_reading(col, parsed, first_day)
         if parsed.notna().mean() <= 0.9:
             try:
                 parsed = pd.to_datetime(col, errors="coerce", format="mixed")
+                first_day = pd.to_datetime(col, errors="coerce", format="mixed", dayfirst=True)
             except (ValueError, TypeError):
                 return None
+            differ = (parsed.notna() & first_day.notna() & (parsed != first_day)).to_numpy() & ~year_first
+            if parsed.notna().mean() > 0.9 and differ.any():
+                r = int(np.argmax(differ))
+                raise ValueError(
+                    f"the dates of column {col.name!r} are in more than one format and some read "
+                    f"differently day first, e.g. {col.iloc[r]!r} ({parsed.iloc[r].date()} or "
+                    f"{first_day.iloc[r].date()}); write them in one format, best YYYY-MM-DD"
+                )
     if parsed.notna().mean() <= 0.9:
         return None
+    if note is not None:
+        warnings.warn(note, UserWarning, stacklevel=2)
     return parsed
+
+
+def _pick_reading(
+    col: pd.Series, month_first: pd.Series, day_first: pd.Series
+) -> tuple[pd.Series, str | None]:
+    """Two complete readings of ambiguous dates: the one in file order, else month first with a note."""
+    a, b = month_first.is_monotonic_increasing, day_first.is_monotonic_increasing
+    if a != b:
+        return (month_first if a else day_first), None
+    r = int(np.argmax((month_first != day_first).to_numpy()))
+    return month_first, (
+        f"the dates of column {col.name!r} read both month first and day first (e.g. "
+        f"{col.iloc[r]!r}: {month_first.iloc[r].date()} or {day_first.iloc[r].date()}); they are "
+        "read month first. Write dates as YYYY-MM-DD to be sure"
+    )
 
 
 def _long_hint(columns: list[str]) -> str:
@@ -134,7 +196,10 @@ def _optional_dates(p: Path, df: pd.DataFrame, label_col: str | None) -> pd.Seri
     first = df.columns[0]
     if pd.api.types.is_numeric_dtype(df[first]) or label_col == first:
         return None
-    parsed = parse_dates(df[first])
+    try:
+        parsed = parse_dates(df[first])
+    except ValueError as exc:
+        raise fail(p, str(exc)) from None
     if parsed is None:
         return None
     bad = parsed.isna().to_numpy()
@@ -273,6 +338,73 @@ def read_wide_csv(
         time_name=time_name,
         labels=labels,
         sorted_rows=sorted_rows,
+    )
+
+
+def fill_missing_steps(table: TableSeries, freq: Any = None) -> tuple[TableSeries, Any | None]:
+    """The table on a regular time grid: time steps missing from its dates become rows of NaN.
+
+    A daily file without 2020-02-20 .. 2020-02-22 has three rows inserted there (every channel NaN,
+    labels NaN), so the models see the gap as unobserved steps instead of joining its two sides.
+
+    Parameters
+    ----------
+    table : TableSeries
+        As read by :func:`read_wide_csv` (in time order).
+    freq : pandas frequency, optional
+        The step (``"D"``, ``"h"``, ``"MS"``, an offset). Default: inferred with
+        :func:`tinyts.data.convert.frames.infer_grid` (at most half the grid's steps missing).
+
+    Returns
+    -------
+    (TableSeries, freq)
+        The table with ``inserted`` marking the new rows (the same object when none are inserted),
+        and the step used: ``freq``, the inferred step, or None when the table has no date column or
+        fewer than 3 rows, or its dates fit no regular grid (then the table is returned unchanged
+        and its rows are consecutive steps).
+
+    Raises
+    ------
+    DataFormatError
+        With ``freq``: a date that is not on the grid of that step from the first date.
+    """
+    if table.time is None or table.n_time == 0:
+        return table, None
+    index = pd.DatetimeIndex(table.time)
+    step = freq if freq is not None else infer_grid(index)
+    if step is None:
+        return table, None
+    grid = pd.date_range(index[0], index[-1], freq=step)
+    pos = grid.get_indexer(index)
+    if (pos < 0).any():
+        r = int(np.argmax(pos < 0))
+        where = table.path if table.path is not None else Path(table.name)
+        raise fail(
+            where,
+            f"the date {index[r]} is not on the grid of step {freq!r} from {index[0]}; pass the "
+            "step the dates follow (or none, to infer it)",
+        )
+    if len(grid) == table.n_time:
+        return table, step
+    values = np.full((table.n_channels, len(grid)), np.nan)
+    values[:, pos] = table.values
+    labels = None
+    if table.labels is not None:
+        labels = np.full(len(grid), np.nan)
+        labels[pos] = table.labels
+    inserted = np.ones(len(grid), dtype=bool)
+    inserted[pos] = False
+    time = pd.Series(grid, name=table.time.name)
+    return (
+        replace(
+            table,
+            values=values,
+            timestamps=_naive_ns(time),
+            time=time,
+            labels=labels,
+            inserted=inserted,
+        ),
+        step,
     )
 
 

@@ -1,0 +1,127 @@
+"""Dates at the input boundary: the step of dates with missing steps, filling them, day-first dates."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tinyts.data.convert.frames import infer_grid
+from tinyts.data.io.wide import fill_missing_steps, parse_dates, read_wide_csv
+from tinyts.errors import DataFormatError
+
+
+@pytest.mark.parametrize(
+    ("freq", "n", "tz"),
+    [
+        ("D", 200, None),
+        ("h", 500, "Europe/Berlin"),  # across a daylight-saving change
+        ("15min", 300, None),
+        ("B", 200, None),
+        ("W-SUN", 100, None),
+        ("MS", 60, None),
+        ("ME", 60, None),
+        ("QE", 40, None),
+        ("YE", 30, None),
+    ],
+)
+def test_infer_grid_finds_the_step_despite_missing_steps(freq: str, n: int, tz: str | None) -> None:
+    full = pd.date_range("2020-03-20", periods=n, freq=freq, tz=tz)
+    gappy = full.delete([3, 4, n // 2])
+    step = infer_grid(gappy)
+    assert step is not None
+    assert list(pd.date_range(gappy[0], gappy[-1], freq=step)) == list(full[: len(full)])
+
+
+def test_infer_grid_gives_none_for_irregular_or_mostly_missing_times() -> None:
+    odd = pd.DatetimeIndex(["2020-01-01", "2020-01-03", "2020-01-04 05:00", "2020-01-09"])
+    assert infer_grid(odd) is None
+    days = pd.date_range("2020-01-01", periods=10, freq="D")
+    assert infer_grid(days[[0, 1, 5, 9]]) is None  # 6 of 10 steps missing: not a series with gaps
+    assert infer_grid(days[:2]) is None
+    assert infer_grid(days[[0, 1, 2, 4]]) == pd.tseries.frequencies.to_offset("D")
+
+
+def _write(path: Path, df: pd.DataFrame) -> Path:
+    df.to_csv(path, index=False)
+    return path
+
+
+def test_fill_missing_steps_inserts_nan_rows(tmp_path: Path) -> None:
+    df = pd.DataFrame(
+        {
+            "ds": pd.date_range("2021-01-31", periods=12, freq="ME"),
+            "a": np.arange(12.0),
+            "b": np.arange(12.0) * 2,
+            "label": [0] * 11 + [1],
+        }
+    )
+    table = read_wide_csv(_write(tmp_path / "m.csv", df.drop(index=[4, 5])), label_col="label")
+    grid, step = fill_missing_steps(table)
+    assert step == pd.tseries.frequencies.to_offset("ME")
+    assert grid.n_time == 12 and table.n_time == 10
+    assert grid.inserted is not None and list(np.flatnonzero(grid.inserted)) == [4, 5]
+    assert np.isnan(grid.values[:, 4:6]).all() and np.isnan(grid.labels[4:6]).all()
+    np.testing.assert_array_equal(grid.values[:, grid.file_rows], table.values)
+    assert list(grid.time) == list(df["ds"])
+    assert grid.timestamps is not None and grid.timestamps.dtype == np.dtype("datetime64[ns]")
+
+
+def test_fill_missing_steps_leaves_regular_undated_and_irregular_tables(tmp_path: Path) -> None:
+    df = pd.DataFrame({"ds": pd.date_range("2021-01-01", periods=10, freq="D"), "a": np.arange(10.0)})
+    regular = read_wide_csv(_write(tmp_path / "r.csv", df))
+    same, step = fill_missing_steps(regular)
+    assert same is regular and same.inserted is None and step == pd.tseries.frequencies.to_offset("D")
+    undated = read_wide_csv(_write(tmp_path / "u.csv", df[["a"]]))
+    assert fill_missing_steps(undated) == (undated, None)
+    irregular = read_wide_csv(_write(tmp_path / "i.csv", df.iloc[[0, 1, 4, 9]]))
+    assert fill_missing_steps(irregular) == (irregular, None)
+    with pytest.raises(DataFormatError, match="not on the grid"):
+        fill_missing_steps(read_wide_csv(_write(tmp_path / "g.csv", df)), "2D")
+
+
+def _dates(values: list[str]) -> list[str]:
+    parsed = parse_dates(pd.Series(values, name="ds"))
+    assert parsed is not None
+    return [str(t.date()) for t in parsed]
+
+
+def test_parse_dates_reads_day_first_when_only_that_reads_every_cell() -> None:
+    assert _dates(["01/01/2020", "02/01/2020", "13/01/2020"]) == ["2020-01-01", "2020-01-02", "2020-01-13"]
+    assert _dates(["05.01.2020", "06.01.2020", "13.01.2020"]) == ["2020-01-05", "2020-01-06", "2020-01-13"]
+    assert _dates(["01/13/2020", "01/14/2020"]) == ["2020-01-13", "2020-01-14"]  # month first
+
+
+def test_parse_dates_never_reads_year_first_dates_day_first() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        iso = ["2020-01-05", "2020-01-06", "2020-02-01"]
+        assert _dates(iso) == iso
+        assert _dates(["2020-01-01", "2020-01-02 10:00", "2020-01-03"]) == [
+            "2020-01-01",
+            "2020-01-02",
+            "2020-01-03",
+        ]
+
+
+def test_parse_dates_with_two_complete_readings() -> None:
+    # day first is the one in file order: taken, silently
+    assert _dates(["01/01/2020", "02/01/2020", "03/01/2020", "01/02/2020"]) == [
+        "2020-01-01",
+        "2020-01-02",
+        "2020-01-03",
+        "2020-02-01",
+    ]
+    # both in order: month first (as pandas reads it), with a warning that says how to be sure
+    with pytest.warns(UserWarning, match="YYYY-MM-DD"):
+        got = _dates(["01/01/2020", "01/02/2020", "01/03/2020"])
+    assert got == ["2020-01-01", "2020-01-02", "2020-01-03"]
+
+
+def test_parse_dates_refuses_a_column_mixing_both_readings() -> None:
+    with pytest.raises(ValueError, match="more than one format"):
+        mixed = ["13/01/2020", "14/01/2020 06:00", "02/01/2020 10:00", "2020-01-20"]
+        parse_dates(pd.Series(mixed, name="ds"))
