@@ -16,6 +16,7 @@ import typer
 from tinyts.cli.common import Overwrite, check_outputs, command, fail
 from tinyts.cli.distributed import EngineOpt, WorkersOpt, check_engine, run_frame
 from tinyts.options import AnomalyMode, choices
+from tinyts.progress import report
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -216,14 +217,17 @@ def impute(
         frame = read_long_csv(file, id_col=id_col, time_col=time_col, target_col=target_col)
         n_missing = int(frame[target_col].isna().sum())
         cols: dict[str, object] = {"id_col": id_col, "time_col": time_col, "target_col": target_col}
-        result = _pulse_frame(impute_df, model, frame, cols, engine, workers, id_col)
+        with report("imputing"):
+            result = _pulse_frame(impute_df, model, frame, cols, engine, workers, id_col)
         write_frame(target, result)
         typer.echo(f"filled {n_missing} missing values -> {target}")
         return
     table = read_wide_csv(file)
     _sorted_note(table)
     table, _ = _on_grid(table, _parse_freq(freq))
-    filled = run(_load_pulse(model), table.values)
+    pulse = _load_pulse(model)
+    with report("imputing"):
+        filled = run(pulse, table.values)
     write_wide_csv(target, table, filled)
     k = 0 if table.inserted is None else int(table.inserted.sum())
     added = f", {k * table.n_channels} of them in {k} inserted rows" if k else ""
@@ -280,7 +284,8 @@ def detect(
         frame = read_long_csv(file, id_col=id_col, time_col=time_col, target_col=target_col)
         opts: dict[str, object] = {"id_col": id_col, "time_col": time_col, "target_col": target_col}
         opts.update(mode=mode, threshold=threshold)
-        result = _pulse_frame(detect_df, model, frame, opts, engine, workers, id_col)
+        with report("scoring"):
+            result = _pulse_frame(detect_df, model, frame, opts, engine, workers, id_col)
         write_frame(target, result)
         typer.echo(
             f"scored {len(result)} rows ({mode}), {int(result['anomaly_flag'].sum())} flagged "
@@ -290,7 +295,9 @@ def detect(
     table = read_wide_csv(file, label_col=label_col)
     _sorted_note(table)
     grid, _ = _on_grid(table, _parse_freq(freq))
-    scores = anomaly_scores(_load_pulse(model), grid.values, mode=cast(AnomalyMode, mode))
+    pulse = _load_pulse(model)
+    with report("scoring"):
+        scores = anomaly_scores(pulse, grid.values, mode=cast(AnomalyMode, mode))
     scores = scores[grid.file_rows]  # the file's rows; inserted steps were only context
     flags = anomaly_flags(scores, threshold)
     extra = {
@@ -402,15 +409,18 @@ def forecast(
                 per_row=False,
             )
         else:
-            result_df = forecast_df(_load_cast(model), frame_in, horizon, **opts)
+            tinycast = _load_cast(model)
+            with report("forecasting"):
+                result_df = forecast_df(tinycast, frame_in, horizon, **opts)
         write_frame(target, result_df)
         typer.echo(f"forecast {len(result_df)} future rows -> {target}")
         return
     table = read_wide_csv(file)
     _sorted_note(table)
     table, step = _on_grid(table, step)
-    cast = _load_cast(model)
-    result = run(cast, table.values, horizon)
+    tinycast = _load_cast(model)
+    with report("forecasting"):
+        result = run(tinycast, table.values, horizon)
     picked = [np.reshape(result.quantile(q), (len(table.columns), horizon)) for q in levels]
     band = [np.reshape(result.quantile(q), (len(table.columns), horizon)) for q in (0.1, 0.5, 0.9)]
     if table.time is not None:

@@ -57,6 +57,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from tinyts import progress
 from tinyts.data.convert.arrays import Batch, df_to_batch, from_batch_horizon, to_batch
 from tinyts.models.base import resolve
 from tinyts.models.cast import TinyCast
@@ -212,7 +213,9 @@ def _run(
         # rows in groups of one SIFI stride (which depends on a row's own history length, not on the
         # longest series next to it), each cut to its longest history: a series' forecast does not
         # depend on the other series of the call (also what the distributed path relies on)
-        for rows, width in _stride_groups(batch, model.config.context_length, opts, ch, multivariate):
+        groups = list(_stride_groups(batch, model.config.context_length, opts, ch, multivariate))
+        progress.plan(sum(-(-len(rows) // per) for rows, _ in groups))
+        for rows, width in groups:
             for lo in range(0, len(rows), per):
                 sel = torch.from_numpy(rows[lo : lo + per])
                 # fill_rows: at least MIN_ROWS rows per call (the heads see one row per series);
@@ -229,6 +232,7 @@ def _run(
                 if out is None:
                     out = torch.empty((v.shape[0], *q.shape[1:]), dtype=torch.float32)
                 out[sel] = q.cpu()
+                progress.advance()
     finally:
         model.train(was_training)
     assert out is not None

@@ -59,6 +59,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from tinyts import progress
 from tinyts.data.convert.arrays import to_batch
 from tinyts.models.base import resolve
 from tinyts.models.pulse import TinyPulse
@@ -176,11 +177,19 @@ def anomaly_flags(scores: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> n
 
 
 def _forward(
-    model: TinyPulse, xw: np.ndarray, ow: np.ndarray, batch_size: int, views: tuple[View, ...] = ONE_VIEW
+    model: TinyPulse,
+    xw: np.ndarray,
+    ow: np.ndarray,
+    batch_size: int,
+    views: tuple[View, ...] = ONE_VIEW,
+    plan: bool = True,
 ) -> dict[str, np.ndarray]:
     """Every head's raw-unit output for ``(n, L)`` windows, averaged over ``views``
-    (:func:`tinyts.tasks.pulse.views.views_forward`)."""
+    (:func:`tinyts.tasks.pulse.views.views_forward`). ``plan``: add the batches to the progress
+    total (False when the caller did)."""
     outs: dict[str, list[np.ndarray]] = {"time": [], "fft": [], "forecast": []}
+    if plan:
+        progress.plan(-(-len(xw) // batch_size))
     with torch.inference_mode():
         for lo in range(0, len(xw), batch_size):
             x = torch.from_numpy(xw[lo : lo + batch_size, None, :])
@@ -188,6 +197,7 @@ def _forward(
             out = views_forward(model, x, o, views)
             for key, name in (("time", "recon"), ("fft", "recon_fft"), ("forecast", "forecast")):
                 outs[key].append(out[name][:, 0].numpy())
+            progress.advance()
     return {k: np.concatenate(v) if v else np.zeros((0, 0), np.float32) for k, v in outs.items()}
 
 
@@ -233,25 +243,32 @@ def _reconstruction_errors(
     return {k: v[padded_left:] for k, v in err.items()}
 
 
+def _forecast_ends(model: TinyPulse, t: int, stride: int = 0) -> tuple[np.ndarray, int]:
+    """End positions of the forecast head's windows over ``t`` points, and the points each forecasts."""
+    length = model.config.context_length
+    horizon = min(stride, model.config.forecast_length) if stride > 0 else model.config.forecast_length
+    return np.arange(length, t, horizon), horizon
+
+
 def _forecast_errors(
     model: TinyPulse,
     z: np.ndarray,
     batch_size: int,
     stride: int = 0,
     views: tuple[View, ...] = ONE_VIEW,
+    plan: bool = True,
 ) -> np.ndarray:
     length = model.config.context_length
-    horizon = min(stride, model.config.forecast_length) if stride > 0 else model.config.forecast_length
     t = z.size
     err = np.full(t, np.nan)
     if t <= length:
         return np.zeros(t)
-    ends = np.arange(length, t, horizon)
+    ends, horizon = _forecast_ends(model, t, stride)
     idx = ends[:, None] - length + np.arange(length)[None, :]
     xw = z.astype(np.float32)[idx]
     # only the forecast head is used here, and a time-reversed view has no forecast: skip those passes
     forward = tuple(v for v in views if not v[1])
-    out = _forward(model, xw, np.ones_like(xw, dtype=bool), batch_size, forward)["forecast"]
+    out = _forward(model, xw, np.ones_like(xw, dtype=bool), batch_size, forward, plan)["forecast"]
     for i, e in enumerate(ends.tolist()):
         stop = min(e + horizon, t)
         err[e:stop] = (out[i, : stop - e] - z[e:stop]) ** 2
@@ -285,8 +302,12 @@ def window_errors(
         return {k: np.zeros(x.size) for k in STREAMS}
     z = np.where(obs, (x - mean) / std, 0.0)
     views = TTA_VIEWS if tta else ONE_VIEW
+    # both stages in the progress total before the first batch (the reconstruction plans its own)
+    progress.plan(
+        -(-len(_forecast_ends(model, z.size)[0]) // batch_size) if z.size > model.config.context_length else 0
+    )
     raw = _reconstruction_errors(model, z, agg, groups, batch_size, views=views)
-    raw["forecast"] = _forecast_errors(model, z, batch_size, views=views)
+    raw["forecast"] = _forecast_errors(model, z, batch_size, views=views, plan=False)
     return {**{k: _smooth(raw[k], smooth) for k in HEADS}, **{f"{k}_point": raw[k] for k in HEADS}}
 
 

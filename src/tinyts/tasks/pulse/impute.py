@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from tinyts import progress
 from tinyts.data.convert.arrays import from_batch, to_batch
 from tinyts.data.windows import stitch, window_starts
 from tinyts.models.base import resolve
@@ -71,12 +72,14 @@ def reconstruct(
     idx = starts[:, None] + np.arange(length)[None, :]  # (n_windows, length)
     rec = np.full((n, len(starts), length), np.nan, dtype=np.float32)
     pairs = np.array([(i, w) for i in range(n) for w in range(len(starts))])
+    progress.plan(-(-len(pairs) // batch_size))
     for lo in range(0, len(pairs), batch_size):
         chunk = pairs[lo : lo + batch_size]
         xw = vals[chunk[:, 0][:, None], idx[chunk[:, 1]]]
         ow = obs[chunk[:, 0][:, None], idx[chunk[:, 1]]]
         keep = ow.any(axis=1)
         if not keep.any():
+            progress.advance()
             continue
         x_t = torch.from_numpy(xw[keep][:, None, :])
         o_t = torch.from_numpy(ow[keep][:, None, :])
@@ -84,6 +87,7 @@ def reconstruct(
         y = out[{"time": "recon", "fft": "recon_fft"}.get(head, "recon_avg")][:, 0].numpy()
         sel = chunk[keep]
         rec[sel[:, 0], sel[:, 1]] = y
+        progress.advance()
     stitched = np.stack([stitch(rec[i], starts, t_pad, reduce="mean") for i in range(n)])
     return stitched[:, :t].astype(np.float64) * scale
 

@@ -1,0 +1,47 @@
+"""The progress bar of long model loops (``tinyts.progress``): counted when asked for, silent otherwise."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+from tinyts import progress
+from tinyts.models.cast import CastConfig, TinyCast
+from tinyts.models.pulse import PulseConfig, TinyPulse
+from tinyts.tasks.forecast.api import forecast
+from tinyts.tasks.pulse.anomaly import anomaly_scores
+from tinyts.tasks.pulse.impute import impute
+
+
+@pytest.fixture(scope="module")
+def pulse() -> TinyPulse:
+    return TinyPulse(PulseConfig()).eval()
+
+
+def test_loops_count_their_batches(pulse: TinyPulse, monkeypatch: pytest.MonkeyPatch) -> None:
+    x = np.sin(np.arange(3000) / 10.0)
+    x[::7] = np.nan
+    with progress.report("imputing", enable=True) as bar:
+        bar.fp = io.StringIO()  # keep the test output clean
+        impute(pulse, x, batch_size=16)
+        assert bar.total > 1 and bar.n == bar.total
+    with progress.report("scoring", enable=True) as bar:
+        bar.fp = io.StringIO()
+        anomaly_scores(pulse, np.nan_to_num(x), batch_size=16)
+        assert bar.total > 1 and bar.n == bar.total
+    cast = TinyCast(CastConfig()).eval()
+    with progress.report("forecasting", enable=True) as bar:
+        bar.fp = io.StringIO()
+        forecast(cast, np.random.default_rng(0).standard_normal((5, 1, 100)), 8, batch_size=2)
+        assert bar.total == 3 and bar.n == 3  # 5 series, 2 per call
+
+
+def test_nothing_is_counted_without_a_report(pulse: TinyPulse) -> None:
+    progress.plan(5)  # no active report: a no-op
+    progress.advance()
+    with progress.report("off", enable=False) as bar:
+        progress.plan(5)
+        progress.advance()
+        assert bar.disable
