@@ -42,7 +42,8 @@ def test_infer_grid_gives_none_for_irregular_or_mostly_missing_times() -> None:
     days = pd.date_range("2020-01-01", periods=10, freq="D")
     assert infer_grid(days[[0, 1, 5, 9]]) is None  # 6 of 10 steps missing: not a series with gaps
     assert infer_grid(days[:2]) is None
-    assert infer_grid(days[[0, 1, 2, 4]]) == pd.tseries.frequencies.to_offset("D")
+    step = infer_grid(days[[0, 1, 2, 4]])  # a fixed one-day step (pandas 3: not equal to <Day>)
+    assert list(pd.date_range(days[0], days[4], freq=step)) == list(days[:5])
 
 
 def _write(path: Path, df: pd.DataFrame) -> Path:
@@ -125,3 +126,15 @@ def test_parse_dates_refuses_a_column_mixing_both_readings() -> None:
     with pytest.raises(ValueError, match="more than one format"):
         mixed = ["13/01/2020", "14/01/2020 06:00", "02/01/2020 10:00", "2020-01-20"]
         parse_dates(pd.Series(mixed, name="ds"))
+
+
+def test_parse_dates_reads_several_utc_offsets_as_utc(tmp_path: Path) -> None:
+    """A tz-aware frame written across a daylight-saving change has +01:00 and +02:00 cells: before,
+    pandas 3 refused the column ("Mixed timezones detected") and pandas 2 crashed later."""
+    stamps = pd.date_range("2020-03-28", periods=48, freq="h", tz="Europe/Berlin")
+    src = _write(tmp_path / "dst.csv", pd.DataFrame({"ds": stamps, "y": np.arange(48.0)}))
+    with pytest.warns(UserWarning, match="several UTC offsets"):
+        table = read_wide_csv(src)
+    assert table.time is not None
+    assert list(table.time) == list(stamps.tz_convert("UTC"))
+    assert fill_missing_steps(table)[1] == pd.tseries.frequencies.to_offset("h")

@@ -48,16 +48,31 @@ def _terminate(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: object = None,
+    line: str | None = None,
+) -> None:
+    # a library warning reads as one line, like the commands' notes (no source file, no code line)
+    typer.echo(f"warning: {message}", err=True)
+
+
 def main() -> None:
     """Entry point of the ``tinyts`` console script.
 
     SIGTERM ends the command through normal unwinding (exit status 143): an output being written is
     left as it was before (see :mod:`tinyts.fileio`), never half-written. ``tinyts pretrain`` installs
-    its own handler (finish the step, checkpoint, stop) while it trains.
+    its own handler (finish the step, checkpoint, stop) while it trains. Warnings print as
+    ``warning: MESSAGE`` lines on stderr.
     """
     import signal
+    import warnings
 
     signal.signal(signal.SIGTERM, _terminate)
+    warnings.showwarning = _show_warning
     app()
 
 

@@ -113,15 +113,24 @@ def parse_dates(col: pd.Series) -> pd.Series | None:
     year_first = col.astype(str).str.match(r"\s*\d{4}\D").to_numpy()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "Could not infer format" is not the user's concern here
-        parsed = pd.to_datetime(col, errors="coerce")
+        got = _to_datetime(col)
         iso = bool(year_first[col.notna().to_numpy()].all())
-        if present and not pd.api.types.is_numeric_dtype(col) and not iso:
+        if got is None:  # several UTC offsets (a zone with daylight saving time): one instant axis
+            parsed = pd.to_datetime(col, errors="coerce", utc=True)
+            note = (
+                f"the dates of column {col.name!r} carry several UTC offsets (daylight saving time?); "
+                "they are read as UTC instants and written back in UTC"
+            )
+        elif present and not pd.api.types.is_numeric_dtype(col) and not iso:
+            parsed = got
             first_day = pd.to_datetime(col, errors="coerce", dayfirst=True)
             if int(first_day.notna().sum()) == present and (parsed.notna() != first_day.notna()).any():
                 parsed = first_day  # only the day-first reading reads every cell
             elif int(parsed.notna().sum()) == present and not parsed.equals(first_day):
                 if int(first_day.notna().sum()) == present:
                     parsed, note = _pick_reading(col, parsed, first_day)
+        else:
+            parsed = got
         if parsed.notna().mean() <= 0.9:
             try:
                 parsed = pd.to_datetime(col, errors="coerce", format="mixed")
@@ -141,6 +150,18 @@ def parse_dates(col: pd.Series) -> pd.Series | None:
     if note is not None:
         warnings.warn(note, UserWarning, stacklevel=2)
     return parsed
+
+
+def _to_datetime(col: pd.Series) -> pd.Series | None:
+    """``pd.to_datetime`` of the column (unparsable cells NaT); None when its cells carry several
+    UTC offsets (pandas 3 refuses them, pandas 2 returns objects)."""
+    try:
+        out = pd.to_datetime(col, errors="coerce")
+    except ValueError as exc:
+        if "timezone" in str(exc).lower() or "utc" in str(exc).lower():
+            return None
+        raise
+    return None if out.dtype == object else out
 
 
 def _pick_reading(
