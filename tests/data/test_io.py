@@ -257,6 +257,20 @@ def test_read_ucr_txt_and_csv(tmp_path: Path) -> None:
     assert c.y.tolist() == ["cat", "dog"] and isinstance(c.X, np.ndarray) and c.X[1, 0].tolist() == [4, 5, 6]
 
 
+def test_read_ucr_csv_with_a_header_row(tmp_path: Path) -> None:
+    """A csv as DataFrame.to_csv writes it (found in a new-user trial: 'line 1: non-numeric value')."""
+    first = read_ucr_csv(_write(tmp_path / "a.csv", "label,t0,t1\ncat,1,2\ndog,3,4\n"))
+    last = read_ucr_csv(_write(tmp_path / "b.csv", "t0,t1,species\n1,2,cat\n3,4,dog\n"))
+    named = read_ucr_csv(_write(tmp_path / "c.csv", "t0,Class,t1\n1,0,2\n3,1,4\n"))
+    for s in (first, last):
+        assert s.y.tolist() == ["cat", "dog"] and isinstance(s.X, np.ndarray)
+        assert s.X[:, 0].tolist() == [[1, 2], [3, 4]]
+    assert named.y.tolist() == ["0", "1"] and isinstance(named.X, np.ndarray)
+    assert named.X[:, 0].tolist() == [[1, 2], [3, 4]]
+    with pytest.raises(DataFormatError, match="label column cannot be told"):
+        read_ucr_csv(_write(tmp_path / "d.csv", "t0,t1,species\n1,2,0\n3,4,1\n"))
+
+
 def test_read_label_first_malformed(tmp_path: Path) -> None:
     with pytest.raises(DataFormatError, match=r"line 2.*non-numeric value 'x'"):
         read_ucr_tsv(_write(tmp_path / "a.tsv", "1\t1\t2\n2\tx\t3\n"))

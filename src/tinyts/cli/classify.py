@@ -14,7 +14,10 @@ from tinyts.options import ClassifyMethod, LensPooling, choices
 if TYPE_CHECKING:  # pragma: no cover
     from tinyts.data.types import ClassificationSplit
 
-_FILE_HELP = "UEA/UCR classification file (.ts, .arff, .tsv, .txt or label-first .csv)."
+_FILE_HELP = (
+    "UEA/UCR classification file (.ts, .arff, .tsv, .txt or .csv: labels first, or a header row with a "
+    "column named label / class / target / y)."
+)
 
 
 def register(app: typer.Typer) -> None:

@@ -14,7 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from tinyts.data.io._util import as_path, fail, normalise_numeric_label, read_text, split_name, to_floats
+from tinyts.data.io._util import (
+    as_path,
+    fail,
+    is_float,
+    normalise_numeric_label,
+    read_text,
+    split_name,
+    to_floats,
+)
 from tinyts.data.types import ClassificationSplit
 from tinyts.errors import DataFormatError
 
@@ -343,6 +351,38 @@ def read_arff(path: str | Path, *, unequal: bool | None = None) -> Classificatio
 
 
 # ------------------------------------------------------------------------------- label-first tables
+#: header names of the label column of a csv / tsv with a header row (case-insensitive)
+LABEL_NAMES = ("label", "class", "target", "y")
+
+
+def _is_value(token: str) -> bool:
+    t = token.strip()
+    return not t or t == "?" or is_float(t)
+
+
+def _header(p: Path, rows: list[tuple[int, list[str]]]) -> int | None:
+    """Position of the label column when the first row is a header (text above a number of the
+    second row), else None (a headerless, label-first file)."""
+    if len(rows) < 2:
+        return None
+    (_, head), (line, data) = rows[0], rows[1]
+    if not any(not _is_value(h) and _is_value(d) for h, d in zip(head, data, strict=False)):
+        return None
+    names = [t.strip().lower() for t in head]
+    named = [k for k, n in enumerate(names) if n in LABEL_NAMES]
+    if len(named) == 1:
+        return named[0]
+    text = [k for k, t in enumerate(data) if not _is_value(t)]
+    if len(text) == 1:
+        return text[0]  # the one column of the first case that is not a number
+    raise fail(
+        p,
+        f"the first row is a header ({', '.join(head[:4])}, ...) and the label column cannot be told: "
+        f"name it one of {', '.join(LABEL_NAMES)}, or write the file without a header, labels first",
+        line,
+    )
+
+
 def _read_label_first(
     path: str | Path, sep: str | None, fmt: str, normalise: bool, unequal: bool | None
 ) -> ClassificationSplit:
@@ -353,10 +393,17 @@ def _read_label_first(
     labels: list[str] = []
     starts: list[int] = []
     line_nos: list[int] = []
-    for i, raw in enumerate(lines):
-        if not raw.strip():
-            continue
-        parts = raw.split() if sep is None else raw.rstrip("\r\n").split(sep)
+    rows = [
+        (i, raw.split() if sep is None else raw.rstrip("\r\n").split(sep))
+        for i, raw in enumerate(lines)
+        if raw.strip()
+    ]
+    label_at = _header(p, rows[:2]) if sep is not None else None
+    if label_at is not None:
+        rows = rows[1:]
+    for i, parts in rows:
+        if label_at:  # a header named the label column: move it first
+            parts = [parts[label_at], *parts[:label_at], *parts[label_at + 1 :]]
         if len(parts) < 2:
             raise fail(
                 p, f"expected a label and at least one value separated by {sep or 'whitespace'!r}", i + 1
@@ -393,7 +440,10 @@ def read_ucr_txt(path: str | Path, *, unequal: bool | None = None) -> Classifica
 
 
 def read_ucr_csv(path: str | Path, *, unequal: bool | None = None) -> ClassificationSplit:
-    """Read a headerless comma-separated UCR file, first column the label (kept as written)."""
+    """Read a comma-separated file, one case per row: UCR's headerless layout, first column the label
+    (kept as written), or a file with a header row (as ``DataFrame.to_csv`` writes), whose label
+    column is the one named ``label`` / ``class`` / ``target`` / ``y`` (any case), else the one column
+    of the first case that is not a number; a header that names none of them is an error."""
     return _read_label_first(path, ",", "csv", normalise=False, unequal=unequal)
 
 
