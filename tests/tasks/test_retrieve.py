@@ -325,3 +325,40 @@ def test_cli_build_query_and_embed(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     table = pd.read_csv(out)
     assert table.shape == (2, 1 + 192) and list(table["id"]) == ["q:0", "q:1"]
+
+
+def test_cli_long_format_files_give_one_series_per_id(tmp_path: Path) -> None:
+    """Found in a new-user trial: a long csv got 'pass --id-col ...', options embed did not have."""
+    import pandas as pd
+
+    runner = CliRunner()
+    x = _series(6, 150, seed=5)[:, 0, :]
+    ids = [f"sku{i}" for i in range(6)]
+    frame = pd.DataFrame(
+        {
+            "item": np.repeat(ids, 150),
+            "ds": np.tile(pd.date_range("2024-01-01", periods=150, freq="D"), 6),
+            "sales": x.ravel(),
+        }
+    ).sample(frac=1.0, random_state=0)  # rows in any order: sorted by time per id
+    frame.to_csv(tmp_path / "long.csv", index=False)
+    np.save(tmp_path / "x.npy", x)
+    long = ["--id-col", "item", "--time-col", "ds", "--target-col", "sales"]
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    res = runner.invoke(app, ["embed", str(tmp_path / "long.csv"), "--out", str(a), "--shifts", "1", *long])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["embed", str(tmp_path / "x.npy"), "--out", str(b), "--shifts", "1"])
+    assert res.exit_code == 0, res.output
+    got, ref = pd.read_csv(a), pd.read_csv(b)
+    assert sorted(got["id"]) == ids  # in order of first appearance in the file
+    order = [int(i[3:]) for i in got["id"]]
+    np.testing.assert_allclose(got.drop(columns="id").to_numpy(), ref.drop(columns="id").to_numpy()[order])
+    idx = tmp_path / "idx"
+    res = runner.invoke(
+        app, ["search", "build", str(tmp_path / "long.csv"), "--out", str(idx), "--shifts", "1", *long]
+    )
+    assert res.exit_code == 0 and "indexed 6 series" in res.output, res.output
+    res = runner.invoke(app, ["search", "query", str(idx), str(tmp_path / "long.csv"), "-k", "1", *long])
+    assert res.exit_code == 0, res.output
+    for i in ids:
+        assert f"{i}:\n    1  {i}  " in res.output  # each series finds itself

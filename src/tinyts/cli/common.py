@@ -28,6 +28,11 @@ OVERWRITE_HELP = "Replace existing outputs (always written whole: a temporary fi
 #: the ``--overwrite`` option of every command that writes files
 Overwrite = Annotated[bool, typer.Option("--overwrite", help=OVERWRITE_HELP)]
 
+_LONG_HELP = "Long-format csv (one row per series and time step): the {} column."
+IdCol = Annotated[str | None, typer.Option("--id-col", help=_LONG_HELP.format("series id"))]
+TimeCol = Annotated[str | None, typer.Option("--time-col", help=_LONG_HELP.format("time"))]
+TargetCol = Annotated[str | None, typer.Option("--target-col", help=_LONG_HELP.format("value"))]
+
 #: What a command raises on purpose, turned into ``error: <message>`` and exit status 2: tinyts's own
 #: errors (bad file, checkpoint, model kind, output path, missing extra), bad values or types of the
 #: input (``ValueError`` / ``TypeError``, as the library raises them), files that cannot be read or

@@ -7,7 +7,9 @@ Series files (FILES / FILE):
 - ``.npy``: ``(time,)`` one series, ``(n, time)`` n univariate series, ``(n, channels, time)`` n series;
   id ``STEM:ROW``;
 - any other ``.csv``: a wide table (one numeric column per channel, optional leading date column) holding
-  one series, id ``STEM``.
+  one series, id ``STEM``;
+- a long-format ``.csv`` (one row per series and time step) with ``--id-col --time-col --target-col``:
+  one series per id, the ids as written.
 
 Series may have any length (resampled to the model's context) and missing values (empty cells / NaN).
 """
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
-from tinyts.cli.common import Overwrite, check_outputs, command, fail, group
+from tinyts.cli.common import IdCol, Overwrite, TargetCol, TimeCol, check_outputs, command, fail, group
 from tinyts.cli.distributed import EngineOpt, WorkersOpt, cases_frame, check_engine, run_frame
 from tinyts.options import EmbedChannels, EmbedKind, SearchMethod, choices
 
@@ -74,11 +76,41 @@ def read_series_file(path: Path) -> tuple[list[np.ndarray], list[str]]:
     raise ValueError(f"{path}: unsupported file type {suffix!r}; {_FILES_HELP}")
 
 
-def _read_all(files: list[Path]) -> tuple[list[np.ndarray], list[str]]:
+def read_long_series(
+    path: Path, id_col: str | None, time_col: str | None, target_col: str | None
+) -> tuple[list[np.ndarray], list[str]]:
+    """Series of a long-format csv (one row per series and time step): one ``(1, time)`` array per id,
+    in time order and in order of first appearance; ids as written (``STEM`` when ``id_col`` is None).
+    Rows are consecutive steps (the embedding resamples every series to the model's context)."""
+    import numpy as np
+
+    from tinyts.cli.files import read_long_csv
+    from tinyts.data.convert.frames import df_to_batch
+
+    if time_col is None or target_col is None:
+        fail("a long-format csv needs --time-col and --target-col (and --id-col for several series)")
+    frame = read_long_csv(path, id_col=id_col, time_col=time_col, target_col=target_col)
+    batch = df_to_batch(frame, id_col=id_col, time_col=time_col, target_col=target_col)
+    assert batch.source is not None
+    series = [np.asarray(a, dtype=np.float64) for a in batch.source]
+    ids = [str(i) for i in batch.ids] if id_col is not None and batch.ids is not None else [path.stem]
+    return series, ids
+
+
+def _series(path: Path, long: tuple[str | None, str | None, str | None]) -> tuple[list[Any], list[str]]:
+    """A file's series: long-format when any of the long options is given, else by its type."""
+    if any(c is not None for c in long):
+        return read_long_series(path, *long)
+    return read_series_file(path)
+
+
+def _read_all(
+    files: list[Path], long: tuple[str | None, str | None, str | None] = (None, None, None)
+) -> tuple[list[np.ndarray], list[str]]:
     series: list[np.ndarray] = []
     ids: list[str] = []
     for f in files:
-        s, i = read_series_file(f)
+        s, i = _series(f, long)
         series += s
         ids += i
     dupes = sorted({i for i in ids if ids.count(i) > 1}) if len(set(ids)) != len(ids) else []
@@ -130,16 +162,23 @@ def build(
     model: _MODEL = "tinypulse",
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     overwrite: Overwrite = False,
+    id_col: IdCol = None,
+    time_col: TimeCol = None,
+    target_col: TargetCol = None,
     engine: EngineOpt = None,
     workers: WorkersOpt = 2,
 ) -> None:
-    """Embed every series of FILES with TinyPulse and write a similarity index folder."""
+    """Embed every series of FILES with TinyPulse and write a similarity index folder.
+
+    Long-format csv files (``--id-col --time-col --target-col``) give one series per id, with the ids
+    as written.
+    """
     from tinyts.fileio import atomic_dir
     from tinyts.tasks.search.retrieve import SimilarityIndex
 
     check_outputs([(out, "--out", "dir")], overwrite=overwrite, inputs=files)
     check_engine(engine)
-    series, ids = _read_all(files)
+    series, ids = _read_all(files, (id_col, time_col, target_col))
     # the option values are checked by SimilarityIndex / build_index (ValueError naming the choices)
     channel_mode, engine_method = cast(EmbedChannels, channels), cast(SearchMethod, method)
     index = SimilarityIndex(model, shifts=shifts, channels=channel_mode, method=engine_method)
@@ -179,15 +218,18 @@ def query(
         str | None, typer.Option(help="Model for the queries (default: the index's own).")
     ] = None,
     overwrite: Overwrite = False,
+    id_col: IdCol = None,
+    time_col: TimeCol = None,
+    target_col: TargetCol = None,
 ) -> None:
-    """The K nearest indexed series of every series in FILE."""
+    """The K nearest indexed series of every series in FILE (long-format csv: one query per id)."""
     from tinyts.fileio import atomic_file
 
     check_outputs([(out, "--out", "file")], overwrite=overwrite, inputs=[file, index_dir])
     from tinyts.tasks.search.retrieve import SimilarityIndex
 
     index = SimilarityIndex.load(index_dir, model=model)
-    series, qids = read_series_file(file)
+    series, qids = _series(file, (id_col, time_col, target_col))
     hits = index.search(series, k=k)
     frame = hits.to_frame()
     frame.insert(1, "query_id", [qids[q] for q in frame["query"]])
@@ -217,10 +259,13 @@ def embed_command(
     channels: _CHANNELS = "concat",
     model: _MODEL = "tinypulse",
     overwrite: Overwrite = False,
+    id_col: IdCol = None,
+    time_col: TimeCol = None,
+    target_col: TargetCol = None,
     engine: EngineOpt = None,
     workers: WorkersOpt = 2,
 ) -> None:
-    """Write one TinyPulse embedding vector per series of FILE."""
+    """Write one TinyPulse embedding vector per series of FILE (long-format csv: one per id)."""
     import numpy as np
 
     from tinyts.fileio import atomic_file
@@ -234,7 +279,7 @@ def embed_command(
     check_outputs([(target, "--out", "file")], overwrite=overwrite, inputs=[file])
     check_engine(engine)
     pulse = resolve(model, TinyPulse, what="--model")
-    series, ids = read_series_file(file)
+    series, ids = _series(file, (id_col, time_col, target_col))
     if engine is None:
         vectors = embed(
             pulse,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 import numpy as np
 import typer
 
-from tinyts.cli.common import Overwrite, check_outputs, command, fail
+from tinyts.cli.common import IdCol, Overwrite, TargetCol, TimeCol, check_outputs, command, fail
 from tinyts.cli.distributed import EngineOpt, WorkersOpt, check_engine, run_frame
 from tinyts.options import AnomalyMode, choices
 from tinyts.progress import report
@@ -68,13 +68,6 @@ def _load_cast(name: str) -> TinyCast:
             "(config.json + model.safetensors) with --model FOLDER"
         )
     return resolve(name, TinyCast, what="--model")
-
-
-_LONG_HELP = "Long-format csv (one row per series and time step): the {} column."
-
-IdCol = Annotated[str | None, typer.Option("--id-col", help=_LONG_HELP.format("series id"))]
-TimeCol = Annotated[str | None, typer.Option("--time-col", help=_LONG_HELP.format("time"))]
-TargetCol = Annotated[str | None, typer.Option("--target-col", help=_LONG_HELP.format("value"))]
 
 
 def _outputs(file: Path, outs: list[tuple[Path | None, str]], overwrite: bool) -> None:
