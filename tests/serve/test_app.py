@@ -206,7 +206,7 @@ def test_forecast_shapes_levels_and_future_timestamps(client: TestClient) -> Non
         ({"horizon": 5, "series": [{"id": "one", "values": [1.0, None, None]}]}, "at least 2 observed"),
         (
             {"horizon": 5, "series": [{"id": "t", "values": [1.0, 2.0, 3.0], "timestamps": [0, 1, 5]}]},
-            "uneven",
+            "not evenly spaced",
         ),
         (
             {
