@@ -138,3 +138,50 @@ def test_parse_dates_reads_several_utc_offsets_as_utc(tmp_path: Path) -> None:
     assert table.time is not None
     assert list(table.time) == list(stamps.tz_convert("UTC"))
     assert fill_missing_steps(table)[1] == pd.tseries.frequencies.to_offset("h")
+
+
+def test_df_to_batch_infer_puts_each_series_on_its_own_grid() -> None:
+    from tinyts.data.convert.frames import df_to_batch
+
+    rng = np.random.default_rng(0)
+    parts = [
+        pd.DataFrame({"unique_id": k, "ds": pd.date_range("2020-01-01", periods=30, freq=f)})
+        for k, f in (("a", "D"), ("b", "MS"), ("c", "h"))
+    ]
+    df = pd.concat(parts, ignore_index=True)
+    df["y"] = rng.normal(size=len(df))
+    gappy = df.drop(index=[5, 6, 40])
+    with pytest.warns(UserWarning, match="3 time step"):
+        batch = df_to_batch(gappy, freq="infer")
+    assert batch.freq is None and batch.timestamps is not None
+    for k, stamps in enumerate(batch.timestamps):
+        assert list(stamps) == list(parts[k]["ds"])
+    assert batch.source is not None
+    assert np.isnan(batch.source[0][0, [5, 6]]).all() and np.isnan(batch.source[1][0, 10])
+    irregular = pd.DataFrame(
+        {
+            "ds": pd.to_datetime(
+                ["2020-01-01 00:00", "2020-01-03 00:00", "2020-01-04 05:00", "2020-01-09 00:00"]
+            ),
+            "y": 1.0,
+        }
+    )
+    with pytest.warns(UserWarning, match="uneven"):
+        one = df_to_batch(irregular, id_col=None, freq="infer")
+    assert list(one.lengths) == [4]
+
+
+def test_forecast_df_forecasts_series_with_missing_steps() -> None:
+    from tinyts.models.cast import CastConfig, TinyCast
+    from tinyts.tasks.forecast.api import forecast_df
+
+    model = TinyCast(CastConfig()).eval()
+    df = pd.DataFrame({"unique_id": "a", "ds": pd.date_range("2020-01-31", periods=40, freq="ME")})
+    df["y"] = np.sin(np.arange(40) / 3)
+    with_nan = df.copy()
+    with_nan.loc[[7, 8], "y"] = np.nan
+    with pytest.warns(UserWarning, match="2 time step"):
+        got = forecast_df(model, df.drop(index=[7, 8]), 3)
+    ref = forecast_df(model, with_nan, 3)
+    pd.testing.assert_frame_equal(got, ref)
+    assert list(got["ds"]) == list(pd.date_range("2023-05-31", periods=3, freq="ME"))

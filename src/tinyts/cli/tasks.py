@@ -126,46 +126,6 @@ def _on_grid(table: TableSeries, step: object) -> tuple[TableSeries, object]:
     return grid, used
 
 
-def _long_step(frame: pd.DataFrame, id_col: str | None, time_col: str) -> object:
-    """The one step of a long frame's dates when some series miss steps (said on stderr), else None.
-
-    None also when the time column is not dates, a series' dates fit no regular step, or the series
-    have different steps: the rows are then used as they are (the library warns about uneven steps).
-    """
-    import pandas as pd
-
-    from tinyts.data.convert.frames import infer_grid
-
-    ts = frame[time_col]
-    if not (isinstance(ts.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(ts.dtype)):
-        return None
-    series = [ts] if id_col is None else [g for _, g in ts.groupby(frame[id_col], sort=False)]
-    indexes = [pd.DatetimeIndex(one).sort_values() for one in series]
-    indexes = [i for i in indexes if len(i) >= 3]
-    if all((np.diff(i.asi8) == i.asi8[1] - i.asi8[0]).all() for i in indexes):
-        return None  # every series evenly spaced: nothing to insert, no step to infer
-    steps: set[object] = set()
-    missing = gapped = 0
-    for index in indexes:
-        step = infer_grid(index)
-        if step is None:
-            return None
-        n_grid = len(pd.date_range(index[0], index[-1], freq=step))
-        if n_grid > len(index):
-            gapped += 1
-            missing += n_grid - len(index)
-        steps.add(step)
-    if not gapped or len(steps) != 1:
-        return None
-    step = steps.pop()
-    typer.echo(
-        f"note: {missing} time step(s) missing from the dates of {gapped} series (step "
-        f"{getattr(step, 'freqstr', step)}) are used as missing values",
-        err=True,
-    )
-    return step
-
-
 def _sorted_note(table: TableSeries) -> None:
     if table.sorted_rows:
         typer.echo(
@@ -387,9 +347,7 @@ def forecast(
         assert time_col is not None and target_col is not None
         frame_in = read_long_csv(file, id_col=id_col, time_col=time_col, target_col=target_col)
         opts: dict[str, Any] = {"id_col": id_col, "time_col": time_col, "target_col": target_col}
-        if step is None:
-            step = _long_step(frame_in, id_col, time_col)
-        opts.update(quantiles=levels, freq=step)
+        opts.update(quantiles=levels, freq=step)  # None: each series' own step (missing steps warned)
         if engine is not None:
             assert id_col is not None
             _load_cast(model)  # the command's own checks, before the cluster starts

@@ -93,6 +93,9 @@ def df_to_batch(
         If given, each series is put on a regular grid of this step from its first to its last
         timestamp and missing steps become NaN (unobserved; outputs get rows for them). If None,
         rows are taken as consecutive steps and a ``UserWarning`` names series with uneven steps.
+        ``"infer"``: each datetime series with uneven steps is put on the grid of its own step
+        (:func:`infer_grid`; a ``UserWarning`` counts the inserted steps); series that fit no grid
+        are taken as consecutive rows (warned as with None). The batch's ``freq`` is then None.
     min_length, allow_nan
         As in :func:`to_batch`.
 
@@ -154,14 +157,24 @@ def df_to_batch(
     labels = [f"series {i!r}" if id_col is not None else "the series" for i in ids]
     arrays, stamps = [], []
     uneven: list[str] = []
+    infer = isinstance(freq, str) and freq == "infer"
+    inserted: dict[str, int] = {}
     for i in range(len(ids)):
         a, b = int(bounds[i]), int(bounds[i + 1])
         vals, ts = values[a:b], times[a:b]
-        if freq is not None:
-            ts, pos = _regular(ts, freq, labels[i])
+        step = freq
+        if infer:
+            step = None
+            if b - a > 2 and isinstance(ts, pd.DatetimeIndex) and np.ptp(np.diff(key[a:b])) != 0:
+                step = infer_grid(ts)
+        if step is not None:
+            n_rows = len(ts)
+            ts, pos = _regular(ts, step, labels[i])
             full = np.full((len(ts), len(targets)), np.nan)
             full[pos] = vals
             vals = full
+            if infer and len(ts) > n_rows:
+                inserted[labels[i]] = len(ts) - n_rows
         elif b - a > 2 and np.ptp(np.diff(key[a:b])) != 0:
             if not (isinstance(ts, pd.DatetimeIndex) and pd.infer_freq(ts) is not None):
                 uneven.append(labels[i])
@@ -173,6 +186,14 @@ def df_to_batch(
             f"{', ...' if len(uneven) > 3 else ''}); rows are used as consecutive steps. "
             "Insert the missing steps as rows with NaN targets "
             "(df_to_batch and forecast_df do it with freq=).",
+            UserWarning,
+            stacklevel=2,
+        )
+    if inserted:
+        names = list(inserted)
+        warnings.warn(
+            f"{sum(inserted.values())} time step(s) missing from the timestamps of {len(names)} series "
+            f"({', '.join(names[:3])}{', ...' if len(names) > 3 else ''}) were inserted as missing values",
             UserWarning,
             stacklevel=2,
         )
@@ -192,7 +213,7 @@ def df_to_batch(
         id_col=id_col,
         time_col=time_col,
         target_cols=targets,
-        freq=freq,
+        freq=None if infer else freq,
     )
 
 

@@ -349,7 +349,11 @@ def forecast_df(
     quantiles : sequence of float
         Levels to return (columns named ``"0.1"``, ``"0.5"``, ...).
     freq : str, offset or number, optional
-        Time step; default inferred from each series' timestamps.
+        Time step; each series is put on its grid (missing steps become unobserved history). Default:
+        inferred from each series' timestamps; a datetime series with missing steps is put on the grid
+        of its own inferred step (a ``UserWarning`` counts the inserted steps; ``df_to_batch(...,
+        freq="infer")``), one that fits no grid is forecast from its rows as consecutive steps and
+        needs ``freq`` for its future timestamps.
     strategy, near_steps, sifi, sifi_max_stride, sifi_weight, symmetry, multivariate, batch_size
         As in :func:`forecast`.
 
@@ -369,7 +373,8 @@ def forecast_df(
         return run_distributed("forecast", model, df, options)
     cast: TinyCast = task_model(model, "forecast")
     picks = _check_args(cast, horizon, quantiles, opts, batch_size)
-    batch = df_to_batch(df, id_col=id_col, time_col=time_col, target_col=target_col, freq=freq)
+    grid = "infer" if freq is None else freq
+    batch = df_to_batch(df, id_col=id_col, time_col=time_col, target_col=target_col, freq=grid)
     mean, quant = _run(cast, batch, int(horizon), opts, multivariate, int(batch_size))
     from tinyts.data.convert.arrays import batch_to_df_horizon
 
