@@ -185,3 +185,19 @@ def test_forecast_df_forecasts_series_with_missing_steps() -> None:
     ref = forecast_df(model, with_nan, 3)
     pd.testing.assert_frame_equal(got, ref)
     assert list(got["ds"]) == list(pd.date_range("2023-05-31", periods=3, freq="ME"))
+
+
+@pytest.mark.parametrize(
+    ("magic", "what"),
+    [
+        (b"PAR1\x15\x04\x15\x80", "Parquet"),
+        (b"PK\x03\x04\x14\x00\x06\x00", "Excel"),
+        (b"\x80\x81\xfe", "UTF-8"),
+    ],
+)
+def test_binary_files_get_a_message_that_says_what_to_do(tmp_path: Path, magic: bytes, what: str) -> None:
+    p = tmp_path / "data.csv"
+    p.write_bytes(magic + bytes(range(128, 256)))
+    with pytest.raises(DataFormatError, match=what) as info:
+        read_wide_csv(p)
+    assert "csv" in str(info.value)

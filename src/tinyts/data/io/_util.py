@@ -37,12 +37,33 @@ def as_path(path: str | Path, what: str = "path") -> Path:
     return p
 
 
+#: binary table formats users bring, by file signature: what to say instead of "not UTF-8"
+_BINARY_TABLES = (
+    (b"PAR1", "a Parquet file", "pandas.read_parquet"),
+    (b"PK\x03\x04", "a zip archive (an Excel .xlsx workbook?)", "pandas.read_excel"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel .xls workbook", "pandas.read_excel"),
+    (b"ARROW1", "an Arrow / Feather file", "pandas.read_feather"),
+    (b"\x89HDF", "an HDF5 file", "pandas.read_hdf"),
+)
+
+
 def read_text(path: Path) -> str:
     """Read a whole text file as UTF-8 (a leading byte-order mark is dropped); empty files are errors."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise fail(path, f"not a UTF-8 text file ({exc.reason} at byte {exc.start})") from exc
+        with path.open("rb") as fh:
+            head = fh.read(8)
+        for magic, what, reader in _BINARY_TABLES:
+            if head.startswith(magic):
+                raise fail(
+                    path,
+                    f"is {what}, not a text file; tinyts reads csv: convert it first, e.g. "
+                    f"{reader}(path).to_csv('data.csv', index=False)",
+                ) from exc
+        raise fail(
+            path, f"not a UTF-8 text file ({exc.reason} at byte {exc.start}); save it as UTF-8 csv"
+        ) from exc
     if not text.strip():
         raise fail(path, "the file is empty")
     return text
