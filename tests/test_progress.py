@@ -20,7 +20,7 @@ def pulse() -> TinyPulse:
     return TinyPulse(PulseConfig()).eval()
 
 
-def test_loops_count_their_batches(pulse: TinyPulse, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_loops_count_their_batches(pulse: TinyPulse) -> None:
     x = np.sin(np.arange(3000) / 10.0)
     x[::7] = np.nan
     with progress.report("imputing", enable=True) as bar:
@@ -38,7 +38,7 @@ def test_loops_count_their_batches(pulse: TinyPulse, monkeypatch: pytest.MonkeyP
         assert bar.total == 3 and bar.n == 3  # 5 series, 2 per call
 
 
-def test_nothing_is_counted_without_a_report(pulse: TinyPulse) -> None:
+def test_nothing_is_counted_without_a_report() -> None:
     progress.plan(5)  # no active report: a no-op
     progress.advance()
     with progress.report("off", enable=False) as bar:

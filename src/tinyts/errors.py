@@ -13,6 +13,7 @@ from types import ModuleType
 __all__ = [
     "CheckpointError",
     "DataFormatError",
+    "IrregularStepError",
     "MissingDependencyError",
     "ModelTypeError",
     "NoHiddenStates",
@@ -29,6 +30,10 @@ class TinytsError(Exception):
 
 class DataFormatError(TinytsError, ValueError):
     """A file could not be read as the format it claims to be (malformed, truncated, unknown)."""
+
+
+class IrregularStepError(TinytsError, ValueError):
+    """The time step of a series cannot be inferred (one timestamp, or uneven steps) and none was given."""
 
 
 class MissingDependencyError(TinytsError, ImportError):

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from tinyts.errors import TinytsError
+from tinyts.errors import IrregularStepError, TinytsError
 from tinyts.serve.config import ServeConfig
 from tinyts.serve.schemas import Series
 
@@ -209,14 +209,14 @@ def future_timestamps(sid: str, stamps: list[Any], horizon: int) -> list[Any]:
             future = _future(index, horizon)
     except out_of_bounds as exc:  # dates beyond 2262 / before 1677 in pandas
         raise RequestError(UNPROCESSABLE, beyond.format(what=f"timestamps ({exc})")) from None
+    except IrregularStepError:  # the library's advice (freq=, --freq) is not the service's
+        raise RequestError(
+            UNPROCESSABLE,
+            f"{_label(sid)}: the timestamps are not evenly spaced, so the future ones cannot be "
+            "inferred; send one value per time step (null for a missing one), or leave the "
+            "timestamps out",
+        ) from None
     except ValueError as exc:
-        if "cannot infer" in str(exc):  # the library's advice (freq=, --freq) is not the service's
-            raise RequestError(
-                UNPROCESSABLE,
-                f"{_label(sid)}: the timestamps are not evenly spaced, so the future ones cannot be "
-                "inferred; send one value per time step (null for a missing one), or leave the "
-                "timestamps out",
-            ) from None
         raise RequestError(UNPROCESSABLE, f"{_label(sid)}: {exc}") from None
     # a step that overflows int64 silently wraps around to the past, and numbers overflow to inf:
     # the future must run on, strictly increasing, from the last timestamp

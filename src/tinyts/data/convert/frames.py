@@ -21,6 +21,7 @@ from tinyts.data.convert.arrays import (
     _output_numpy,
     _pad,
 )
+from tinyts.errors import IrregularStepError
 
 
 def _require_columns(df: pd.DataFrame, cols: list[str]) -> None:
@@ -162,11 +163,10 @@ def df_to_batch(
     for i in range(len(ids)):
         a, b = int(bounds[i]), int(bounds[i + 1])
         vals, ts = values[a:b], times[a:b]
+        uneven_steps = b - a > 2 and np.ptp(np.diff(key[a:b])) != 0
         step = freq
         if infer:
-            step = None
-            if b - a > 2 and isinstance(ts, pd.DatetimeIndex) and np.ptp(np.diff(key[a:b])) != 0:
-                step = infer_grid(ts)
+            step = infer_grid(ts) if uneven_steps and isinstance(ts, pd.DatetimeIndex) else None
         if step is not None:
             n_rows = len(ts)
             ts, pos = _regular(ts, step, labels[i])
@@ -175,7 +175,7 @@ def df_to_batch(
             vals = full
             if infer and len(ts) > n_rows:
                 inserted[labels[i]] = len(ts) - n_rows
-        elif b - a > 2 and np.ptp(np.diff(key[a:b])) != 0:
+        elif uneven_steps:
             if not (isinstance(ts, pd.DatetimeIndex) and pd.infer_freq(ts) is not None):
                 uneven.append(labels[i])
         arrays.append(vals.T)
@@ -399,12 +399,12 @@ def _future(index: pd.Index, horizon: int, freq: Any) -> pd.Index:
     elif freq is not None:
         return pd.Index(index[-1] + steps * freq)
     if len(index) < 2:
-        raise ValueError(
+        raise IrregularStepError(
             "cannot infer the time step of a one-row series; pass freq= (tinyts forecast: --freq)"
         )
     diffs = np.diff(index.to_numpy())
     if (diffs != diffs[-1]).any():
-        raise ValueError(
+        raise IrregularStepError(
             "cannot infer a regular time step (uneven timestamps); pass freq= (tinyts forecast: --freq)"
         )
     return pd.Index(index[-1] + steps * diffs[-1])

@@ -303,9 +303,7 @@ def window_errors(
     z = np.where(obs, (x - mean) / std, 0.0)
     views = TTA_VIEWS if tta else ONE_VIEW
     # both stages in the progress total before the first batch (the reconstruction plans its own)
-    progress.plan(
-        -(-len(_forecast_ends(model, z.size)[0]) // batch_size) if z.size > model.config.context_length else 0
-    )
+    progress.plan(-(-len(_forecast_ends(model, z.size)[0]) // batch_size))  # no windows: 0
     raw = _reconstruction_errors(model, z, agg, groups, batch_size, views=views)
     raw["forecast"] = _forecast_errors(model, z, batch_size, views=views, plan=False)
     return {**{k: _smooth(raw[k], smooth) for k in HEADS}, **{f"{k}_point": raw[k] for k in HEADS}}
