@@ -361,7 +361,7 @@ def forecast(
             )
         else:
             tinycast = _load_cast(model)
-            with report("forecasting"):
+            with report("forecasting", unit="call"):
                 result_df = forecast_df(tinycast, frame_in, horizon, **opts)
         write_frame(target, result_df)
         typer.echo(f"forecast {len(result_df)} future rows -> {target}")
@@ -370,7 +370,7 @@ def forecast(
     _sorted_note(table)
     table, step = _on_grid(table, step)
     tinycast = _load_cast(model)
-    with report("forecasting"):
+    with report("forecasting", unit="call"):
         result = run(tinycast, table.values, horizon)
     picked = [np.reshape(result.quantile(q), (len(table.columns), horizon)) for q in levels]
     band = [np.reshape(result.quantile(q), (len(table.columns), horizon)) for q in (0.1, 0.5, 0.9)]

@@ -64,7 +64,7 @@ from tinyts.models.cast import TinyCast
 from tinyts.nn.scaling import row_scale_torch
 from tinyts.options import ForecastStrategy, check_choice
 from tinyts.tasks.distributed import engine_of, fill_rows, run_distributed, task_model
-from tinyts.tasks.forecast.engine import Options, predict_sifi
+from tinyts.tasks.forecast.engine import Options, predict_sifi, sifi_calls
 
 
 @dataclass
@@ -214,7 +214,14 @@ def _run(
         # longest series next to it), each cut to its longest history: a series' forecast does not
         # depend on the other series of the call (also what the distributed path relies on)
         groups = list(_stride_groups(batch, model.config.context_length, opts, ch, multivariate))
-        progress.plan(sum(-(-len(rows) // per) for rows, _ in groups))
+        # progress in model calls: a single series with a long horizon is many rollout calls
+        progress.plan(
+            sum(
+                sifi_calls(model, width, bool(long_rows[rows[lo : lo + per]].any()), horizon, opts)
+                for rows, width in groups
+                for lo in range(0, len(rows), per)
+            )
+        )
         for rows, width in groups:
             for lo in range(0, len(rows), per):
                 sel = torch.from_numpy(rows[lo : lo + per])
@@ -232,7 +239,6 @@ def _run(
                 if out is None:
                     out = torch.empty((v.shape[0], *q.shape[1:]), dtype=torch.float32)
                 out[sel] = q.cpu()
-                progress.advance()
     finally:
         model.train(was_training)
     assert out is not None

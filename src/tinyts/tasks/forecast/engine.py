@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
+from tinyts import progress
 from tinyts.models.cast import TinyCast
 from tinyts.options import ForecastStrategy, choices
 
@@ -108,17 +109,47 @@ def _bounds(v: torch.Tensor, o: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
     return lo[..., None, None], hi[..., None, None]
 
 
-def predict_quantiles(
-    model: TinyCast, v: torch.Tensor, o: torch.Tensor, horizon: int, opts: Options
-) -> torch.Tensor:
-    """Quantiles ``(n, C, horizon, Q)`` from histories ``(n, C, L)`` (no SIFI)."""
+def _plan(model: TinyCast, horizon: int, opts: Options) -> tuple[str, int, int]:
+    """The strategy ``predict_quantiles`` applies, its fine-step reach ``near`` and the coarse reach."""
     c = model.config
-    p, reach = c.patch_length, c.coarse_horizon if model.coarse_head is not None else 0
+    reach = c.coarse_horizon if model.coarse_head is not None else 0
     strategy = opts.strategy
     if strategy == "auto":
         strategy = "anchored" if reach else "rollout"
-    near = {"rollout": horizon, "anchored": horizon, "coarse": p, "hybrid": opts.near_steps}[strategy]
-    near = min(near, horizon)
+    near = {"rollout": horizon, "anchored": horizon, "coarse": c.patch_length, "hybrid": opts.near_steps}
+    return strategy, min(near[strategy], horizon), reach
+
+
+def quantile_calls(model: TinyCast, horizon: int, opts: Options) -> int:
+    """How many model calls :func:`predict_quantiles` makes for ``horizon`` steps (for progress bars)."""
+    strategy, near, reach = _plan(model, horizon, opts)
+    if strategy != "rollout" and horizon > reach:
+        return quantile_calls(model, reach, opts) + quantile_calls(model, horizon - reach, opts)
+    return -(-near // model.config.patch_length)
+
+
+def sifi_calls(model: TinyCast, length: int, any_long: bool, horizon: int, opts: Options) -> int:
+    """How many model calls :func:`predict_sifi` makes for histories of ``length`` points.
+
+    ``any_long``: whether a row of the call is longer than the context (SIFI's condition).
+    """
+    calls = quantile_calls(model, horizon, opts)
+    s = min(-(-length // model.config.context_length), opts.sifi_max_stride)
+    if opts.sifi and s >= 2 and any_long and opts.sifi_weight != 0:
+        calls += quantile_calls(model, -(-horizon // s), opts)
+    return calls
+
+
+def predict_quantiles(
+    model: TinyCast, v: torch.Tensor, o: torch.Tensor, horizon: int, opts: Options
+) -> torch.Tensor:
+    """Quantiles ``(n, C, horizon, Q)`` from histories ``(n, C, L)`` (no SIFI).
+
+    Each model call ticks :func:`tinyts.progress.advance` (:func:`quantile_calls` counts them).
+    """
+    c = model.config
+    p = c.patch_length
+    strategy, near, reach = _plan(model, horizon, opts)
     if strategy != "rollout" and horizon > reach:  # beyond the coarse reach: chunks of `reach` steps
         first = predict_quantiles(model, v, o, reach, opts)
         med = first[..., c.median_index]
@@ -130,6 +161,7 @@ def predict_quantiles(
     outs, coarse0 = [], None
     for i in range(steps):
         fine, coarse = quantile_heads(model, cur_v, cur_o, opts.symmetry)
+        progress.advance()
         if i > 0:  # values forecast from rolled-out values: keep a divergent feedback loop bounded
             fine = torch.minimum(torch.maximum(fine, lo), hi)
         coarse0 = coarse if i == 0 else coarse0
