@@ -50,4 +50,11 @@ def machine_info() -> dict[str, Any]:
         info["gpu"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     except ImportError:  # pragma: no cover
         info["torch"] = None
+    try:  # numpy's BLAS threads (scikit-learn's ridges and PCA run there, not in torch)
+        from threadpoolctl import threadpool_info
+
+        blas = [int(p["num_threads"]) for p in threadpool_info() if p.get("user_api") == "blas"]
+        info["blas_threads"] = max(blas) if blas else None
+    except ImportError:  # pragma: no cover
+        info["blas_threads"] = None
     return info

@@ -93,7 +93,8 @@ def suite_markdown(payload: dict[str, Any]) -> str:
         f"Date: {payload['date']}  ",
         f"Machine: {machine.get('cpu')}, {machine.get('cores')} cores, {machine.get('memory_gib')} GiB, "
         f"torch {machine.get('torch')} ({machine.get('torch_threads')} threads), "
-        f"python {machine.get('python')}  ",
+        + (f"BLAS {machine['blas_threads']} threads, " if machine.get("blas_threads") else "")
+        + f"python {machine.get('python')}  ",
     ]
     if payload.get("options"):
         lines.append(f"Options: `{json.dumps(payload['options'], default=str)}`  ")

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 from tinyts.bench.core import BenchContext, Row, SuiteResult, timer
 from tinyts.bench.ours import bundled_model
@@ -131,10 +132,14 @@ def _run_problem(problem: Any, methods: list[str], seed: int, result: SuiteResul
         try:
             clf = METHODS[method](seed)
             raw = bool(getattr(clf, "raw_input", False))
-            with timer() as t_fit:
-                clf.fit(train.X if raw else X_train, y_train)
-            with timer() as t_pred:
-                pred = np.asarray(clf.predict(test.X if raw else X_test)).astype(str)
+            # numpy's BLAS (the ridge classifiers' eigendecompositions) gets the same thread count as
+            # torch: its own default is every core, and on a busy machine a 2-thread OpenBLAS eigh of a
+            # 270 x 270 matrix took 1 s instead of 10 ms, which timed the machine, not the method
+            with threadpool_limits(limits=threads, user_api="blas"):
+                with timer() as t_fit:
+                    clf.fit(train.X if raw else X_train, y_train)
+                with timer() as t_pred:
+                    pred = np.asarray(clf.predict(test.X if raw else X_test)).astype(str)
         except NotApplicable as exc:
             result.skip(f"{problem.name} / {method}", str(exc))
             continue
@@ -202,7 +207,8 @@ def run(ctx: BenchContext) -> SuiteResult:
     result.notes += [
         "Protocol: the official TRAIN/TEST split of each problem, fit on TRAIN, accuracy on TEST; one "
         f"seed ({ctx.seed}, MiniRocket's `random_state`). Rows: `accuracy` (its `seconds` = fit + predict "
-        "wall time), `fit_seconds` and `predict_seconds`; extra key `archive`.",
+        "wall time), `fit_seconds` and `predict_seconds`; extra key `archive`. Every method runs with "
+        f"torch's thread count ({torch.get_num_threads()}) for torch and for numpy's BLAS alike.",
         "Preparation shared by every method (as peers.md): NaN linearly interpolated along time, unequal "
         "lengths zero-padded at the end to the longest case of either split; MiniRocket also zero-pads "
         f"series shorter than aeon's minimum of {MINIROCKET_MIN_LENGTH} points.",
