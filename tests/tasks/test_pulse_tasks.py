@@ -341,3 +341,37 @@ def test_blend_weights_mix_in_interpolation_only_on_evidence(model: TinyPulse) -
         )
     with pytest.raises(ValueError, match="z must be"):
         blend_weights(model, vals, obs, z=-1.0)
+
+
+def test_edge_calibration_only_lowers_the_ends(model: TinyPulse) -> None:
+    from tinyts.tasks.pulse.anomaly import window_errors
+
+    x = _series(600)
+    raw = window_errors(model, x, agg=16, edge_crops=0)
+    cal = window_errors(model, x, agg=16, edge_crops=3)
+    for k in ("time_point", "fft_point"):
+        np.testing.assert_array_equal(cal[k][16:-16], raw[k][16:-16])  # the interior is untouched
+        assert (cal[k] <= raw[k] + 1e-12).all()  # the ends are divided by ratios >= 1
+    np.testing.assert_array_equal(cal["forecast_point"], raw["forecast_point"])
+    short = _series(40)  # too short for a crop (an end block plus two more): unchanged
+    for k, v in window_errors(model, short, agg=16, edge_crops=3).items():
+        np.testing.assert_array_equal(v, window_errors(model, short, agg=16, edge_crops=0)[k])
+
+
+def test_edge_calibration_removes_the_end_excess_and_keeps_a_spike_at_the_start() -> None:
+    """Bundled weights: a clean short series' ends no longer score high; a real spike there still does."""
+    import tinyts
+    from tinyts.tasks.pulse.anomaly import DEFAULT_THRESHOLD, fuse_heads, robust_scale, series_errors
+
+    pulse = tinyts.load("tinypulse")
+
+    def score(x: np.ndarray, crops: int) -> np.ndarray:
+        return robust_scale(fuse_heads(series_errors(pulse, x[None, :], edge_crops=crops))["ensemble"])
+
+    x = np.sin(2 * np.pi * np.arange(400) / 24) + 0.1 * np.random.default_rng(3).standard_normal(400)
+    before, after = score(x, 0), score(x, 3)
+    assert after[:16].mean() < before[:16].mean() and after[-16:].mean() < before[-16:].mean()
+    assert not (after > DEFAULT_THRESHOLD).any()
+    x[3] += 4.0  # 40 noise standard deviations
+    spiked = score(x, 3)
+    assert int(np.argmax(spiked)) == 3 and spiked[3] > DEFAULT_THRESHOLD

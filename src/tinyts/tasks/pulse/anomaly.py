@@ -42,7 +42,10 @@ Edges: the moving average runs over the points that have an error (windows shrin
 series instead of repeating the edge value), and the forecast head has no score in the first context
 (it has nothing to forecast from): there the ensemble uses the other heads, and ``mode="forecast"``
 gives its lowest score. Both were artefacts before 2026-12-05 (the first context copied the first
-forecast error: a series start scored 1.0 for ~500 rows).
+forecast error: a series start scored 1.0 for ~500 rows). The reconstruction errors of the first and
+last block run 1.3-2x the interior's (one-sided context; another place in the window): each end's
+errors are divided by the excess measured on the series itself with a few crops
+(:func:`_calibrate_edges`, ``edge_crops`` of :func:`window_errors`, default :data:`EDGE_CROPS`).
 
 Scale (``scale=``): ``"robust"`` (default) returns ``(s - median(s)) / (1.4826 MAD(s))`` of the fused
 score ``s``: how many robust standard deviations a point sits above the series' own typical score,
@@ -106,6 +109,15 @@ BOOST_QUANTILE = 0.99
 BOOST_FULL_RATIO = 10.0
 #: Points over which the evidence is spread (centred max filter), so a glitch scores as a whole.
 BOOST_SPREAD = 16
+
+#: Calibration crops per end of a series (:func:`_calibrate_edges`): the first and last block's errors
+#: are divided by the series' own measured edge excess. Measured in docs/tinypulse.md ("Edges").
+EDGE_CROPS = 3
+#: Points per calibration ratio at each end (64: one ratio per end) and the largest ratio applied:
+#: measured on clean and spiked synthetic series (docs/tinypulse.md, "Edges"); 16-point ratios and a cap
+#: of 10 removed as many false flags but missed more real spikes at the ends.
+EDGE_STEP = 64
+EDGE_MAX_RATIO = 3.0
 
 #: Default of the test-time views in anomaly scoring (:func:`anomaly_scores`, ``tta``): off. Measured
 #: (docs/tinypulse.md "Test-time views"): development set VUS-PR 0.449 -> 0.459, benchmark 0.431 -> 0.433
@@ -209,8 +221,13 @@ def _reconstruction_errors(
     batch_size: int,
     offset: int = 0,
     views: tuple[View, ...] = ONE_VIEW,
+    span: tuple[int, int] | None = None,
+    plan: bool = True,
 ) -> dict[str, np.ndarray]:
-    """Squared time-head and FFT-head errors of every point of a standardised 1-D series."""
+    """Squared time-head and FFT-head errors of every point of a standardised 1-D series.
+
+    ``span``: only the blocks that overlap points ``[lo, hi)`` are scored (the others stay NaN).
+    """
     length, patch = model.config.context_length, model.config.patch_length
     t = z.size
     padded_left = max(0, length - t)
@@ -222,6 +239,8 @@ def _reconstruction_errors(
     edges = np.unique(np.clip(np.arange(-offset, tp + agg, agg), 0, tp))
     xs, os_, targets = [], [], []
     for b0, b1 in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
+        if span is not None and (b1 <= span[0] + padded_left or b0 >= span[1] + padded_left):
+            continue
         s = int(np.clip(b1 - length, 0, tp - length))
         block = np.arange(b0, b1)
         patch_id = (block - b0) // patch
@@ -235,12 +254,84 @@ def _reconstruction_errors(
             xs.append(zp[s : s + length])
             os_.append(obs)
             targets.append((s, hide))
-    out = _forward(model, np.stack(xs), np.stack(os_), batch_size, views)
+    out = _forward(model, np.stack(xs), np.stack(os_), batch_size, views, plan)
     err = {k: np.full(tp, np.nan) for k in ("time", "fft")}
     for i, (s, hide) in enumerate(targets):
         for key in err:
             err[key][hide] = (out[key][i, hide - s] - zp[hide]) ** 2
     return {k: v[padded_left:] for k, v in err.items()}
+
+
+def _edge_crops(t: int, agg: int, crops: int) -> list[int]:
+    """Offsets of the calibration crops from either end of a ``t``-point series (:func:`_calibrate_edges`)."""
+    return [k * agg for k in range(1, crops + 1) if t - k * agg >= 2 * agg]
+
+
+def _calibrate_edges(
+    model: TinyPulse,
+    z: np.ndarray,
+    raw: dict[str, np.ndarray],
+    agg: int,
+    groups: int,
+    batch_size: int,
+    views: tuple[View, ...],
+    crops: int,
+) -> dict[str, np.ndarray]:
+    """Divide the first and last ``agg`` point errors by the series' own edge excess.
+
+    A series' first block is reconstructed from one side only and sits elsewhere in its window than
+    the interior blocks; on short series the last block is the only one-sided one. Both ends' errors
+    run 1.3-2x the interior's on clean data, enough to cross the flag threshold. The excess is measured
+    on the series itself: the same points are scored once as the first (last) block of a crop that
+    starts (ends) ``k * agg`` points inside the series, ``k = 1..crops``, and once in the full pass;
+    the median over the crops of the ratio of their mean errors (per :data:`EDGE_STEP` points), clipped
+    to ``[1, EDGE_MAX_RATIO]``, divides the ends' errors, per head. It only ever lowers the ends. Costs
+    ``2 * crops * groups`` windows (a few more where a crop's end block straddles two blocks).
+    """
+    t = z.size
+    offsets = _edge_crops(t, agg, crops)
+    if not offsets:
+        return raw
+    length, step = model.config.context_length, EDGE_STEP
+    out = {k: v.copy() for k, v in raw.items()}
+    for side in ("start", "end"):
+        ratios: dict[str, list[list[float]]] = {k: [] for k in raw}
+        for off in offsets:
+            if side == "start":
+                crop = z[off : off + min(length, t - off)]
+                ce = _reconstruction_errors(
+                    model, crop, agg, groups, batch_size, views=views, span=(0, agg), plan=False
+                )
+                pair = {k: (ce[k][:agg], raw[k][off : off + agg]) for k in raw}
+            else:
+                stop = t - off
+                crop = z[max(0, stop - length) : stop]
+                ce = _reconstruction_errors(
+                    model,
+                    crop,
+                    agg,
+                    groups,
+                    batch_size,
+                    views=views,
+                    span=(crop.size - agg, crop.size),
+                    plan=False,
+                )
+                pair = {k: (ce[k][-agg:], raw[k][stop - agg : stop]) for k in raw}
+            for k, (c, f) in pair.items():
+                ratios[k].append(
+                    [
+                        np.nanmean(c[b : b + step]) / max(np.nanmean(f[b : b + step]), 1e-12)
+                        for b in range(0, agg, step)
+                    ]
+                )
+        for k, rs in ratios.items():
+            r = np.repeat(np.clip(np.nanmedian(np.array(rs), axis=0), 1.0, EDGE_MAX_RATIO), step)[:agg]
+            r = np.nan_to_num(r, nan=1.0)
+            if side == "start":
+                out[k][: min(agg, t)] /= r[: min(agg, t)]
+            else:
+                out[k][-min(agg, t) :] /= r[-min(agg, t) :]
+    return out
 
 
 def _forecast_ends(model: TinyPulse, t: int, stride: int = 0) -> tuple[np.ndarray, int]:
@@ -284,6 +375,7 @@ def window_errors(
     smooth: int = 96,
     batch_size: int = 256,
     tta: bool = False,
+    edge_crops: int = EDGE_CROPS,
 ) -> dict[str, np.ndarray]:
     """Window scores of one 1-D series: the squared errors of each head, standardised units, smoothed.
 
@@ -293,7 +385,8 @@ def window_errors(
     and ``forecast_point`` (the point evidence of :func:`fuse_heads`). A constant channel carries no
     anomaly evidence: zeros, no model call. ``tta``: the heads' outputs are averaged over the test-time
     views (:data:`tinyts.tasks.pulse.views.TTA_VIEWS`; the forecast head over the two that keep
-    time's direction): about four times the model calls.
+    time's direction): about four times the model calls. ``edge_crops``: calibration crops per end
+    (:func:`_calibrate_edges`; 0 = off).
     """
     x = np.asarray(series, dtype=np.float64)
     obs = np.isfinite(x)
@@ -304,7 +397,10 @@ def window_errors(
     views = TTA_VIEWS if tta else ONE_VIEW
     # both stages in the progress total before the first batch (the reconstruction plans its own)
     progress.plan(-(-len(_forecast_ends(model, z.size)[0]) // batch_size))  # no windows: 0
+    progress.plan(2 * len(_edge_crops(z.size, agg, edge_crops)))  # one batch per calibration crop
     raw = _reconstruction_errors(model, z, agg, groups, batch_size, views=views)
+    if edge_crops > 0:
+        raw = _calibrate_edges(model, z, raw, agg, groups, batch_size, views, edge_crops)
     raw["forecast"] = _forecast_errors(model, z, batch_size, views=views, plan=False)
     return {**{k: _smooth(raw[k], smooth) for k in HEADS}, **{f"{k}_point": raw[k] for k in HEADS}}
 
