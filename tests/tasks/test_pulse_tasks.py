@@ -134,7 +134,7 @@ def test_ensemble_fuse_mean_is_the_mean_of_the_heads(model: TinyPulse) -> None:
 
     scores = score_channel(model, _series(400), agg=16, smooth=24, fuse="mean", sharpen=0.0, boost=0.0)
     has_forecast = np.isfinite(window_errors(model, _series(400), agg=16, smooth=24)["forecast"])
-    assert not has_forecast[:40].any() and has_forecast[60:].all()  # none in the first context
+    assert not has_forecast[:64].any() and has_forecast[64:].all()  # none in the first context (64)
     heads = np.mean([scores["time"], scores["fft"], scores["forecast"]], axis=0)
     np.testing.assert_allclose(scores["ensemble"][has_forecast], heads[has_forecast])
     first = np.mean([scores["time"], scores["fft"]], axis=0)  # there: the other two heads
@@ -160,9 +160,13 @@ def test_window_smoothing_is_a_centred_moving_average() -> None:
     assert out[:18].sum() == 0 and out[24:].sum() == 0
     # the window is capped at the series length and shrinks at the ends (no repeated edge values)
     np.testing.assert_allclose(_smooth(np.arange(3.0), 96), [0.5, 1.0, 1.5])
-    # NaN (no error there) is left out of the mean; a window with nothing finite stays NaN
+    # NaN (no error there) is left out of the mean; a window with fewer than half its points finite
+    # stays NaN (the forecast stream's start after its empty first context)
     gap = np.array([np.nan, np.nan, np.nan, 4.0, 2.0])
     np.testing.assert_allclose(_smooth(gap, 3), [np.nan, np.nan, 4.0, 3.0, 3.0])
+    late = np.concatenate([np.full(10, np.nan), [9.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]])
+    out = _smooth(late, 8)  # 4 finite points needed
+    assert np.isnan(out[:10]).all() and out[10] == 3.0  # (9 + 1 + 1 + 1) / 4, not 9 alone
 
 
 def test_constant_series_gets_zero_scores(model: TinyPulse) -> None:

@@ -136,8 +136,9 @@ def _minmax(s: np.ndarray) -> np.ndarray:
 def _smooth(s: np.ndarray, k: int) -> np.ndarray:
     """Centred moving average of ``k`` points over the finite values only.
 
-    At the ends the window shrinks to the points that exist (no padding); a point whose whole window
-    has no finite value stays NaN.
+    At the ends the window shrinks to the points that exist (no padding), down to half the window; a
+    point whose window has fewer than ``k // 2`` finite values stays NaN (at the start of the forecast
+    stream, after its empty first context, an average of one or two errors was noise that could flag).
     """
     s = np.asarray(s, dtype=np.float64)
     k = min(k, s.size)
@@ -150,7 +151,7 @@ def _smooth(s: np.ndarray, k: int) -> np.ndarray:
     lo, hi = np.clip(i - k // 2, 0, s.size), np.clip(i + k - k // 2, 0, s.size)
     count = ccnt[hi] - ccnt[lo]
     out = np.full(s.size, np.nan)
-    has = count > 0
+    has = count >= max(1, k // 2)
     out[has] = (csum[hi] - csum[lo])[has] / count[has]
     return out
 
@@ -380,8 +381,8 @@ def window_errors(
     """Window scores of one 1-D series: the squared errors of each head, standardised units, smoothed.
 
     Returns ``time``, ``fft`` and ``forecast`` streams (not yet min-max scaled), one value per point;
-    the forecast stream is NaN where no window has a forecast (the first context, less half the
-    smoothing window). The unsmoothed squared errors come with them as ``time_point``, ``fft_point``
+    the forecast stream is NaN where fewer than half its smoothing window's points have a forecast
+    (the first context). The unsmoothed squared errors come with them as ``time_point``, ``fft_point``
     and ``forecast_point`` (the point evidence of :func:`fuse_heads`). A constant channel carries no
     anomaly evidence: zeros, no model call. ``tta``: the heads' outputs are averaged over the test-time
     views (:data:`tinyts.tasks.pulse.views.TTA_VIEWS`; the forecast head over the two that keep
