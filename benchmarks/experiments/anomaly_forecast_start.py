@@ -25,20 +25,7 @@ NEW = A._smooth
 
 
 def old_smooth(s: np.ndarray, k: int) -> np.ndarray:
-    s = np.asarray(s, dtype=np.float64)
-    k = min(k, s.size)
-    if k <= 1:
-        return s.copy()
-    ok = np.isfinite(s)
-    csum = np.concatenate([[0.0], np.cumsum(np.where(ok, s, 0.0))])
-    ccnt = np.concatenate([[0], np.cumsum(ok)])
-    i = np.arange(s.size)
-    lo, hi = np.clip(i - k // 2, 0, s.size), np.clip(i + k - k // 2, 0, s.size)
-    count = ccnt[hi] - ccnt[lo]
-    out = np.full(s.size, np.nan)
-    has = count > 0
-    out[has] = (csum[hi] - csum[lo])[has] / count[has]
-    return out
+    return NEW(s, k, min_count=1)  # any finite point
 
 
 def main() -> None:

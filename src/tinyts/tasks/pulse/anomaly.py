@@ -133,12 +133,13 @@ def _minmax(s: np.ndarray) -> np.ndarray:
     return np.zeros_like(s) if not np.isfinite(hi - lo) or hi - lo <= 0 else (s - lo) / (hi - lo)
 
 
-def _smooth(s: np.ndarray, k: int) -> np.ndarray:
+def _smooth(s: np.ndarray, k: int, min_count: int | None = None) -> np.ndarray:
     """Centred moving average of ``k`` points over the finite values only.
 
     At the ends the window shrinks to the points that exist (no padding), down to half the window; a
     point whose window has fewer than ``k // 2`` finite values stays NaN (at the start of the forecast
-    stream, after its empty first context, an average of one or two errors was noise that could flag).
+    stream, after its empty first context, an average of one or two errors was noise that could flag;
+    ``min_count`` overrides ``k // 2``, 1 is the rule before 2026-12-06).
     """
     s = np.asarray(s, dtype=np.float64)
     k = min(k, s.size)
@@ -151,7 +152,7 @@ def _smooth(s: np.ndarray, k: int) -> np.ndarray:
     lo, hi = np.clip(i - k // 2, 0, s.size), np.clip(i + k - k // 2, 0, s.size)
     count = ccnt[hi] - ccnt[lo]
     out = np.full(s.size, np.nan)
-    has = count >= max(1, k // 2)
+    has = count >= max(1, k // 2 if min_count is None else min_count)
     out[has] = (csum[hi] - csum[lo])[has] / count[has]
     return out
 
