@@ -224,7 +224,6 @@ def _reconstruction_errors(
     offset: int = 0,
     views: tuple[View, ...] = ONE_VIEW,
     span: tuple[int, int] | None = None,
-    plan: bool = True,
 ) -> dict[str, np.ndarray]:
     """Squared time-head and FFT-head errors of every point of a standardised 1-D series.
 
@@ -256,7 +255,7 @@ def _reconstruction_errors(
             xs.append(zp[s : s + length])
             os_.append(obs)
             targets.append((s, hide))
-    out = _forward(model, np.stack(xs), np.stack(os_), batch_size, views, plan)
+    out = _forward(model, np.stack(xs), np.stack(os_), batch_size, views)
     err = {k: np.full(tp, np.nan) for k in ("time", "fft")}
     for i, (s, hide) in enumerate(targets):
         for key in err:
@@ -301,9 +300,7 @@ def _calibrate_edges(
         for off in offsets:
             if side == "start":
                 crop = z[off : off + min(length, t - off)]
-                ce = _reconstruction_errors(
-                    model, crop, agg, groups, batch_size, views=views, span=(0, agg), plan=False
-                )
+                ce = _reconstruction_errors(model, crop, agg, groups, batch_size, views=views, span=(0, agg))
                 pair = {k: (ce[k][:agg], raw[k][off : off + agg]) for k in raw}
             else:
                 stop = t - off
@@ -316,7 +313,6 @@ def _calibrate_edges(
                     batch_size,
                     views=views,
                     span=(crop.size - agg, crop.size),
-                    plan=False,
                 )
                 pair = {k: (ce[k][-agg:], raw[k][stop - agg : stop]) for k in raw}
             for k, (c, f) in pair.items():
@@ -399,7 +395,6 @@ def window_errors(
     views = TTA_VIEWS if tta else ONE_VIEW
     # both stages in the progress total before the first batch (the reconstruction plans its own)
     progress.plan(-(-len(_forecast_ends(model, z.size)[0]) // batch_size))  # no windows: 0
-    progress.plan(2 * len(_edge_crops(z.size, agg, edge_crops)))  # one batch per calibration crop
     raw = _reconstruction_errors(model, z, agg, groups, batch_size, views=views)
     if edge_crops > 0:
         raw = _calibrate_edges(model, z, raw, agg, groups, batch_size, views, edge_crops)
