@@ -20,6 +20,7 @@ import warnings
 
 import numpy as np
 import torch
+from anomaly_edge_profile import clean_sines
 
 from tinyts.data.synth.corpus import synth_batch
 from tinyts.models.base import resolve
@@ -38,13 +39,9 @@ def main() -> None:
     model = resolve(sys.argv[1] if len(sys.argv) > 1 else "tinypulse", TinyPulse)
     out: dict[str, dict[str, object]] = {}
     for crops in (0, 3):
-        rng = np.random.default_rng(0)
         rob = []
-        for _ in range(40):
-            n = int(rng.choice([300, 400, 700, 1200]))
-            t = np.arange(n)
-            x = np.sin(2 * np.pi * t / rng.choice([12, 24, 48, 96]) + rng.uniform(0, 6)) * rng.uniform(0.5, 3)
-            x = x + rng.normal(0, rng.uniform(0.05, 0.5), n) + 0.002 * rng.normal() * t
+        for x in clean_sines():
+            n = x.size
             s = score(model, x, crops)
             rob.append([s[:16].mean(), s[n // 2 - 8 : n // 2 + 8].mean(), s[-16:].mean()])
         flags = {}

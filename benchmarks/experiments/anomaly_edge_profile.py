@@ -23,17 +23,25 @@ from tinyts.models.pulse import TinyPulse
 from tinyts.tasks.pulse.anomaly import anomaly_scores, window_errors
 
 
-def main() -> None:
-    warnings.simplefilter("ignore", RuntimeWarning)  # nanmean of the forecast head's empty first context
-    model = resolve(sys.argv[1] if len(sys.argv) > 1 else "tinypulse", TinyPulse)
-    rng = np.random.default_rng(0)
-    ratios = {k: [] for k in ("time_point", "fft_point", "time", "fft")}
-    robust = []
-    for _ in range(40):
+def clean_sines(count: int = 40, seed: int = 0) -> list[np.ndarray]:
+    """The seeded clean sine-plus-noise series of (a), 300-1,200 points (also anomaly_edge_calibration.py)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(count):
         n = int(rng.choice([300, 400, 700, 1200]))
         t = np.arange(n)
         x = np.sin(2 * np.pi * t / rng.choice([12, 24, 48, 96]) + rng.uniform(0, 6)) * rng.uniform(0.5, 3)
-        x = x + rng.normal(0, rng.uniform(0.05, 0.5), n) + 0.002 * rng.normal() * t
+        out.append(x + rng.normal(0, rng.uniform(0.05, 0.5), n) + 0.002 * rng.normal() * t)
+    return out
+
+
+def main() -> None:
+    warnings.simplefilter("ignore", RuntimeWarning)  # nanmean of the forecast head's empty first context
+    model = resolve(sys.argv[1] if len(sys.argv) > 1 else "tinypulse", TinyPulse)
+    ratios = {k: [] for k in ("time_point", "fft_point", "time", "fft")}
+    robust = []
+    for x in clean_sines():
+        n = x.size
         e = window_errors(model, x)
         for k in ratios:
             mid = np.nanmean(e[k][n // 2 - 32 : n // 2 + 32])

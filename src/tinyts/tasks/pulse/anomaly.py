@@ -290,7 +290,7 @@ def _calibrate_edges(
     ``2 * crops * groups`` windows (a few more where a crop's end block straddles two blocks).
     """
     t = z.size
-    offsets = _edge_crops(t, agg, crops)
+    offsets = _edge_crops(t, agg, crops)  # non-empty only where t >= 3 * agg
     if not offsets:
         return raw
     length, step = model.config.context_length, EDGE_STEP
@@ -298,37 +298,26 @@ def _calibrate_edges(
     for side in ("start", "end"):
         ratios: dict[str, list[list[float]]] = {k: [] for k in raw}
         for off in offsets:
+            # the crop, the part of it scored (its first or last block) and where that part sits in z
             if side == "start":
                 crop = z[off : off + min(length, t - off)]
-                ce = _reconstruction_errors(model, crop, agg, groups, batch_size, views=views, span=(0, agg))
-                pair = {k: (ce[k][:agg], raw[k][off : off + agg]) for k in raw}
+                lo, hi, at = 0, agg, off
             else:
-                stop = t - off
-                crop = z[max(0, stop - length) : stop]
-                ce = _reconstruction_errors(
-                    model,
-                    crop,
-                    agg,
-                    groups,
-                    batch_size,
-                    views=views,
-                    span=(crop.size - agg, crop.size),
-                )
-                pair = {k: (ce[k][-agg:], raw[k][stop - agg : stop]) for k in raw}
-            for k, (c, f) in pair.items():
+                crop = z[max(0, t - off - length) : t - off]
+                lo, hi, at = crop.size - agg, crop.size, t - off - agg
+            ce = _reconstruction_errors(model, crop, agg, groups, batch_size, views=views, span=(lo, hi))
+            for k in raw:
+                c, f = ce[k][lo:hi], raw[k][at : at + agg]
                 ratios[k].append(
                     [
                         np.nanmean(c[b : b + step]) / max(np.nanmean(f[b : b + step]), 1e-12)
                         for b in range(0, agg, step)
                     ]
                 )
+        ends = slice(0, agg) if side == "start" else slice(t - agg, t)
         for k, rs in ratios.items():
             r = np.repeat(np.clip(np.nanmedian(np.array(rs), axis=0), 1.0, EDGE_MAX_RATIO), step)[:agg]
-            r = np.nan_to_num(r, nan=1.0)
-            if side == "start":
-                out[k][: min(agg, t)] /= r[: min(agg, t)]
-            else:
-                out[k][-min(agg, t) :] /= r[-min(agg, t) :]
+            out[k][ends] /= np.nan_to_num(r, nan=1.0)
     return out
 
 
