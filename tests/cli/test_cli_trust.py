@@ -324,8 +324,10 @@ def test_long_format_csv_gets_a_hint_and_is_accepted(tmp_path: Path) -> None:
     df = _long()
     df.loc[[5, 130], "y"] = np.nan
     df.to_csv(src, index=False)
-    res = runner.invoke(app, ["impute", str(src)])
-    assert res.exit_code == 2 and "--id-col unique_id --time-col ds --target-col y" in res.output
+    other = tmp_path / "other_names.csv"  # long, but not the Nixtla names: a hint, not a guess
+    df.rename(columns={"unique_id": "series", "ds": "date", "y": "value"}).to_csv(other, index=False)
+    res = runner.invoke(app, ["impute", str(other)])
+    assert res.exit_code == 2 and "--id-col series --time-col date --target-col value" in res.output
     long_opts = ["--id-col", "unique_id", "--time-col", "ds", "--target-col", "y"]
     out = tmp_path / "i.csv"
     res = runner.invoke(app, ["impute", str(src), "--out", str(out), *long_opts])
@@ -342,6 +344,45 @@ def test_long_format_csv_gets_a_hint_and_is_accepted(tmp_path: Path) -> None:
     res = runner.invoke(app, ["detect", str(src), "--out", str(sc), *long_opts])
     assert res.exit_code == 0, res.output
     assert len(pd.read_csv(sc)) == len(df)
+
+
+@pytest.mark.parametrize("command", ["impute", "forecast", "detect", "embed"])
+def test_nixtla_long_csv_is_read_as_long_without_options(tmp_path: Path, command: str) -> None:
+    """A csv whose header is exactly unique_id,ds,y is long format: read as such (and said), the same
+    output as with the three options."""
+    src = tmp_path / "long.csv"
+    df = _long()
+    df.loc[[5, 130], "y"] = np.nan
+    df[["ds", "y", "unique_id"]].to_csv(src, index=False)  # any column order
+    extra = ["--horizon", "4"] if command == "forecast" else []
+    long_opts = ["--id-col", "unique_id", "--time-col", "ds", "--target-col", "y"]
+    auto, given = tmp_path / "auto.csv", tmp_path / "given.csv"
+    res = runner.invoke(app, [command, str(src), "--out", str(auto), *extra])
+    assert res.exit_code == 0, res.output
+    assert "read as long format" in res.output
+    res = runner.invoke(app, [command, str(src), "--out", str(given), *extra, *long_opts])
+    assert res.exit_code == 0, res.output
+    assert "read as long format" not in res.output
+    assert auto.read_bytes() == given.read_bytes()
+    if command != "embed":
+        assert set(pd.read_csv(auto)["unique_id"]) == {"A", "B"}
+
+
+def test_nixtla_long_header_needs_exactly_the_three_names(tmp_path: Path) -> None:
+    from tinyts.data.io.wide import nixtla_long_header
+
+    cases = {
+        "unique_id,ds,y\nA,2024-01-01,1\n": True,
+        "y;ds;unique_id\n1;2024-01-01;A\n": True,
+        "unique_id,ds,y,price\nA,2024-01-01,1,2\n": False,  # an extra column: not guessed
+        "ds,y\n2024-01-01,1\n": False,  # one series, wide is right
+        "": False,
+    }
+    for i, (text, want) in enumerate(cases.items()):
+        p = tmp_path / f"h{i}.csv"
+        p.write_text(text)
+        assert nixtla_long_header(p) is want, text
+    assert nixtla_long_header(tmp_path / "missing.csv") is False
 
 
 def test_help_shows_no_bool_type() -> None:

@@ -50,6 +50,24 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(code=2)
 
 
+def nixtla_long(path: Path) -> tuple[str, str, str] | None:
+    """``("unique_id", "ds", "y")`` when a csv's header is exactly those names (said on stderr), else None.
+
+    Used when none of ``--id-col`` / ``--time-col`` / ``--target-col`` is given: such a file is long format
+    without doubt, and reading it as wide would fail on its id column.
+    """
+    from tinyts.data.io.wide import NIXTLA_LONG, nixtla_long_header
+
+    if path.suffix.lower() != ".csv" or not nixtla_long_header(path):
+        return None
+    typer.echo(
+        f"note: {path.name} is read as long format (one row per series and time step), as "
+        "--id-col unique_id --time-col ds --target-col y would",
+        err=True,
+    )
+    return NIXTLA_LONG
+
+
 def exit_on_error(fn: Callable[_P, _R]) -> Callable[_P, _R]:
     """``fn`` with the error handler of every command: :data:`COMMAND_ERRORS` -> :func:`fail`.
 

@@ -21,7 +21,17 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
-from tinyts.cli.common import IdCol, Overwrite, TargetCol, TimeCol, check_outputs, command, fail, group
+from tinyts.cli.common import (
+    IdCol,
+    Overwrite,
+    TargetCol,
+    TimeCol,
+    check_outputs,
+    command,
+    fail,
+    group,
+    nixtla_long,
+)
 from tinyts.cli.distributed import EngineOpt, WorkersOpt, cases_frame, check_engine, run_frame
 from tinyts.options import EmbedChannels, EmbedKind, SearchMethod, choices
 
@@ -98,9 +108,13 @@ def read_long_series(
 
 
 def _series(path: Path, long: tuple[str | None, str | None, str | None]) -> tuple[list[Any], list[str]]:
-    """A file's series: long-format when any of the long options is given, else by its type."""
+    """A file's series: long-format when any of the long options is given or the csv's header is exactly
+    ``unique_id,ds,y`` (a note says so), else by its type."""
     if any(c is not None for c in long):
         return read_long_series(path, *long)
+    found = nixtla_long(path)
+    if found is not None:
+        return read_long_series(path, *found)
     return read_series_file(path)
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 import numpy as np
 import typer
 
-from tinyts.cli.common import IdCol, Overwrite, TargetCol, TimeCol, check_outputs, command, fail
+from tinyts.cli.common import IdCol, Overwrite, TargetCol, TimeCol, check_outputs, command, fail, nixtla_long
 from tinyts.cli.distributed import EngineOpt, WorkersOpt, check_engine, run_frame
 from tinyts.options import AnomalyMode, choices
 from tinyts.progress import report
@@ -75,12 +75,21 @@ def _outputs(file: Path, outs: list[tuple[Path | None, str]], overwrite: bool) -
     check_outputs([(p, opt, "file") for p, opt in outs], overwrite=overwrite, inputs=[file])
 
 
-def _long_mode(id_col: str | None, time_col: str | None, target_col: str | None) -> bool:
+LongCols = tuple[bool, str | None, str | None, str | None]
+
+
+def _long_mode(file: Path, id_col: str | None, time_col: str | None, target_col: str | None) -> LongCols:
+    """``(long, id_col, time_col, target_col)``: the options, or the Nixtla columns a header names.
+
+    Without any of the three options a file whose header is exactly ``unique_id,ds,y`` is read as long
+    format (a note says so); any other file without them is wide.
+    """
     if id_col is None and time_col is None and target_col is None:
-        return False
+        found = nixtla_long(file)
+        return (False, None, None, None) if found is None else (True, *found)
     if time_col is None or target_col is None:
         fail("a long-format csv needs --time-col and --target-col (and --id-col for several series)")
-    return True
+    return True, id_col, time_col, target_col
 
 
 def _engine_mode(engine: str | None, long: bool, id_col: str | None) -> None:
@@ -160,7 +169,7 @@ def impute(
     from tinyts.tasks.pulse.impute import impute as run
 
     target = out or file.with_suffix(".imputed.csv")
-    long = _long_mode(id_col, time_col, target_col)
+    long, id_col, time_col, target_col = _long_mode(file, id_col, time_col, target_col)
     if long and (plot is not None or freq is not None):
         fail("--plot and --freq are available for wide csv files only")
     _engine_mode(engine, long, id_col)
@@ -227,7 +236,7 @@ def detect(
     from tinyts.tasks.pulse.anomaly import anomaly_flags, anomaly_scores
 
     target = out or file.with_suffix(".scores.csv")
-    long = _long_mode(id_col, time_col, target_col)
+    long, id_col, time_col, target_col = _long_mode(file, id_col, time_col, target_col)
     if long and (plot is not None or label_col is not None or freq is not None):
         fail("--plot, --label-col and --freq are available for wide csv files only")
     _engine_mode(engine, long, id_col)
@@ -338,7 +347,7 @@ def forecast(
     levels = _parse_levels(quantiles)
     step = _parse_freq(freq)
     target = out or file.with_suffix(".forecast.csv")
-    long = _long_mode(id_col, time_col, target_col)
+    long, id_col, time_col, target_col = _long_mode(file, id_col, time_col, target_col)
     if long and plot is not None:
         fail("--plot is available for wide csv files only")
     _engine_mode(engine, long, id_col)

@@ -14,7 +14,9 @@ naming the file and saying what to do; never a silent change):
   time order are sorted by it (``TableSeries.sorted_rows`` says so), and duplicate dates are refused;
 - a channel with no value, an infinite value or a non-numeric cell is refused;
 - the delimiter is sniffed among ``,`` ``;`` tab and ``|``;
-- a long-format file (``unique_id,ds,y``) is recognised and the message says which options read it.
+- a long-format file (``unique_id,ds,y``) is recognised and the message says which options read it
+  (the CLI reads a file whose header is exactly those three names as long format by itself:
+  :func:`nixtla_long_header`).
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ from tinyts.data.types import TableSeries
 
 __all__ = [
     "DELIMITERS",
+    "NIXTLA_LONG",
     "fill_missing_steps",
+    "nixtla_long_header",
     "parse_dates",
     "read_csv_frame",
     "read_wide_csv",
@@ -49,6 +53,29 @@ LONG_HINT = (
     "it looks like a long-format file (one row per series and time step): pass "
     "--id-col {id} --time-col {time} --target-col {target}"
 )
+
+
+#: the long-format columns of Nixtla's libraries (and of tinyts' DataFrame functions)
+NIXTLA_LONG = ("unique_id", "ds", "y")
+
+
+def nixtla_long_header(path: str | Path) -> bool:
+    """Whether a csv's header is exactly ``unique_id``, ``ds``, ``y`` (in any order).
+
+    Only the first 64 KiB are read. Such a file is long format without doubt (a wide csv has one numeric
+    column per channel), so the CLI reads it as long format without ``--id-col`` / ``--time-col`` /
+    ``--target-col`` (and says so). Unreadable files answer False: the reader that follows reports them.
+    """
+    try:
+        with as_path(path).open(encoding="utf-8-sig", errors="replace") as fh:
+            head = fh.read(64 * 1024)
+    except OSError:
+        return False
+    lines = head.splitlines()
+    if not lines:
+        return False
+    first = next(csv.reader([lines[0]], delimiter=sniff_delimiter(head)), [])
+    return sorted(c.strip() for c in first) == sorted(NIXTLA_LONG)
 
 
 def sniff_delimiter(text: str) -> str:
