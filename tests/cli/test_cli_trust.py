@@ -504,3 +504,26 @@ def test_freq_on_a_dated_file_must_be_a_frequency_on_its_grid(tmp_path: Path) ->
     assert res.exit_code == 2 and "pandas frequency" in res.output
     res = runner.invoke(app, ["impute", str(src), "--freq", "2D"])
     assert res.exit_code == 2 and "not on the grid" in res.output
+
+
+def test_yearly_csv_forecast_continues_the_years_and_impute_writes_them_back(tmp_path: Path) -> None:
+    src = tmp_path / "yearly.csv"
+    years = range(1990, 2024)
+    lines = [f"{y},{100 + 2 * i + (i % 3)}" if i not in (4, 9) else f"{y}," for i, y in enumerate(years)]
+    src.write_text("year,sales\n" + "\n".join(lines) + "\n")
+    fc = tmp_path / "f.csv"
+    res = runner.invoke(app, ["forecast", str(src), "--horizon", "3", "--out", str(fc)])
+    assert res.exit_code == 0, res.output
+    assert "holds years" in res.output and "1 channel(s)" in res.output
+    got = pd.read_csv(fc)
+    assert list(got["year"]) == [2024, 2025, 2026] and "year_mean" not in got.columns
+    out = tmp_path / "i.csv"
+    res = runner.invoke(app, ["impute", str(src), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    filled = out.read_text().splitlines()
+    assert filled[0] == "year,sales" and [r.split(",")[0] for r in filled[1:]] == [str(y) for y in years]
+    observed = [i for i in range(len(lines)) if i not in (4, 9)]
+    assert [float(filled[1 + i].split(",")[1]) for i in observed] == [
+        float(lines[i].split(",")[1]) for i in observed
+    ]
+    assert all(filled[1 + i].split(",")[1] for i in (4, 9))  # filled

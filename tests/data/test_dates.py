@@ -201,3 +201,49 @@ def test_binary_files_get_a_message_that_says_what_to_do(tmp_path: Path, magic: 
     with pytest.raises(DataFormatError, match=what) as info:
         read_wide_csv(p)
     assert "csv" in str(info.value)
+
+
+# a first column of years (found in a new-user trial, 2026-12-06: "period,sales" with 2000 ... 2023 was
+# forecast as a second channel and the output had no years) ---------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["year", "Fiscal_Year", "yr", "period", "date", "ds"])
+def test_a_column_of_years_is_the_time_axis(tmp_path: Path, name: str) -> None:
+    src = tmp_path / "y.csv"
+    years = list(range(2000, 2024))
+    src.write_text(f"{name},sales\n" + "".join(f"{y},{i * 1.5}\n" for i, y in enumerate(years)))
+    table = read_wide_csv(src)
+    assert table.columns == ["sales"] and table.time_name == name and table.time_format == "%Y"
+    assert table.timestamps is not None
+    assert list(pd.DatetimeIndex(table.timestamps).year) == years
+    assert list(table.time_column()) == [str(y) for y in years]
+    grid, step = fill_missing_steps(table)
+    assert grid.inserted is None and step is not None and grid.time_format == "%Y"
+
+
+def test_years_with_a_missing_year_are_filled_and_unordered_years_sorted(tmp_path: Path) -> None:
+    src = tmp_path / "y.csv"
+    years = [2003, 2001, 2000, *range(2004, 2012)]  # 2002 missing, the first rows out of order
+    src.write_text("year,sales\n" + "".join(f"{y},{y - 2000}\n" for y in years))
+    table = read_wide_csv(src)
+    assert table.sorted_rows and list(table.time_column()) == [str(y) for y in sorted(years)]
+    grid, _ = fill_missing_steps(table)
+    assert grid.inserted is not None and list(grid.time_column()) == [str(y) for y in range(2000, 2012)]
+    assert np.isnan(grid.values[0, 2]) and int(np.isnan(grid.values).sum()) == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "period,sales\n2000,1\n2002,2\n2004,3\n2006,4\n",  # a time-named column of years that skip: not sure
+        "value,sales\n2000,1\n2001,2\n2002,3\n",  # not a time name
+        "year,sales\n2000.5,1\n2001,2\n2002,3\n",  # not whole numbers
+        "year,sales\n100,1\n101,2\n102,3\n",  # out of range
+        "year,sales\n2000,1\n,2\n2002,3\n",  # a missing year
+    ],
+)
+def test_columns_that_are_not_surely_years_stay_channels(tmp_path: Path, text: str) -> None:
+    src = tmp_path / "n.csv"
+    src.write_text(text)
+    table = read_wide_csv(src)
+    assert table.time is None and table.time_format is None and len(table.columns) == 2

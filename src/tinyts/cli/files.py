@@ -34,7 +34,7 @@ def write_wide_csv(
         raise ValueError(f"values have shape {values.shape}, the table {table.values.shape}")
     out = pd.DataFrame({c: values[i] for i, c in enumerate(table.columns)})
     if table.time is not None and table.time_name is not None:
-        out.insert(0, table.time_name, table.time.to_numpy())
+        out.insert(0, table.time_name, table.time_column())
     for key, col in (extra or {}).items():
         out[key] = col
     if len(out) != table.n_rows:  # row alignment is never lost

@@ -136,6 +136,12 @@ def _on_grid(table: TableSeries, step: object) -> tuple[TableSeries, object]:
 
 
 def _sorted_note(table: TableSeries) -> None:
+    if table.time_format == "%Y":
+        typer.echo(
+            f"note: column {table.time_name!r} holds years: it is the time axis (one row per year), "
+            "not a channel",
+            err=True,
+        )
     if table.sorted_rows:
         typer.echo(
             f"note: the rows were not in time order; they were sorted by {table.time_name!r} "
@@ -389,7 +395,12 @@ def forecast(
         future = table.n_rows - 1 + step * np.arange(1, horizon + 1)
     else:
         future = np.arange(table.n_rows, table.n_rows + horizon)
-    frame = pd.DataFrame({table.time_name or "step": np.asarray(future)})
+    shown = (
+        table.time_column(pd.DatetimeIndex(np.asarray(future)))
+        if table.time is not None
+        else np.asarray(future)
+    )
+    frame = pd.DataFrame({table.time_name or "step": shown})
     mean = np.reshape(result.mean, (len(table.columns), horizon))
     for i, col in enumerate(table.columns):
         frame[f"{col}_mean"] = mean[i]

@@ -46,6 +46,9 @@ class TableSeries:
     inserted : np.ndarray or None
         ``(n_time,)`` bool, True for rows that are not in the file: missing time steps inserted as
         NaN by :func:`tinyts.data.io.wide.fill_missing_steps`; None when nothing was inserted.
+    time_format : str or None
+        How the time column is written back (a ``strftime`` format): ``"%Y"`` for a column of years
+        read as dates (1 January of each year); None: the parsed dates as they are.
     """
 
     name: str
@@ -58,6 +61,7 @@ class TableSeries:
     labels: np.ndarray | None = None
     sorted_rows: bool = False
     inserted: np.ndarray | None = None
+    time_format: str | None = None
 
     @property
     def n_time(self) -> int:
@@ -68,6 +72,17 @@ class TableSeries:
     def n_rows(self) -> int:
         """Number of rows of the table (= :attr:`n_time`)."""
         return self.n_time
+
+    def time_column(self, stamps: pd.Series | pd.Index | None = None) -> np.ndarray:
+        """``stamps`` (default: the table's own time column) as written to files (:attr:`time_format`)."""
+        import pandas as pd
+
+        got = self.time if stamps is None else stamps
+        if got is None:
+            raise ValueError("the table has no time column")
+        if self.time_format is None:
+            return np.asarray(got.to_numpy() if isinstance(got, pd.Series) else got)
+        return np.asarray(pd.DatetimeIndex(got).strftime(self.time_format))
 
     @property
     def file_rows(self) -> np.ndarray:

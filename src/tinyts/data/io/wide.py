@@ -10,6 +10,9 @@ naming the file and saying what to do; never a silent change):
   not skipped lines (``dates=True`` skips blank lines, as the LTSF loaders do); a row with another
   number of fields than the header is refused, naming its line;
 - observed numbers are read with round-trip precision, so they are written back bit-identical;
+- a first column of years (whole numbers within 1000-2999 named ``year``, ``yr``, ``fiscal_year``, ...,
+  or consecutive ones named ``date``, ``ds``, ``time``, ``period``, ...) is the time axis (1 January of
+  each year; written back as years), not a channel;
 - a date column is parsed completely (a value that is not a date is an error), rows that are not in
   time order are sorted by it (``TableSeries.sorted_rows`` says so), and duplicate dates are refused;
 - a channel with no value, an infinite value or a non-numeric cell is refused;
@@ -239,6 +242,37 @@ def _required_dates(p: Path, df: pd.DataFrame) -> pd.Series:
     return parsed
 
 
+#: years a numeric ``year`` column may hold to be read as the time axis
+YEAR_RANGE = (1000, 2999)
+
+
+#: names of a time column that, holding consecutive whole numbers in :data:`YEAR_RANGE`, hold years
+TIME_NAMES = frozenset({"date", "ds", "time", "period", "timestamp", "datetime"})
+
+
+def _years(df: pd.DataFrame, label_col: str | None) -> pd.Series | None:
+    """A numeric first column of years as dates on 1 January; else None (the column stays a channel).
+
+    Years: whole numbers in :data:`YEAR_RANGE`, none missing, in a column named ``year`` / ``yr`` /
+    ``*year*``, or named as a time column (:data:`TIME_NAMES`) and holding consecutive years.
+    """
+    first = df.columns[0]
+    name = str(first).strip().lower()
+    col = df[first]
+    yearly = "year" in name or name == "yr"
+    if label_col == first or not (yearly or name in TIME_NAMES) or df.shape[1] < 2:
+        return None
+    if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col) or col.isna().any():
+        return None
+    vals = col.to_numpy(dtype=np.float64)
+    lo, hi = YEAR_RANGE
+    if not (np.all(vals == np.round(vals)) and vals.min() >= lo and vals.max() <= hi):
+        return None
+    if not yearly and not (np.diff(np.sort(vals)) == 1).all():
+        return None
+    return pd.Series(pd.to_datetime(vals.astype(np.int64).astype(str), format="%Y"), name=first)
+
+
 def _optional_dates(p: Path, df: pd.DataFrame, label_col: str | None) -> pd.Series | None:
     """The first column as dates when it is one (more than 90 % dates), else None."""
     first = df.columns[0]
@@ -344,7 +378,11 @@ def read_wide_csv(
     """
     p, df = read_csv_frame(path, skip_blank_lines=bool(dates))
     columns = [str(c) for c in df.columns]
-    time = _required_dates(p, df) if dates else _optional_dates(p, df, label_col)
+    years = None if dates else _years(df, label_col)
+    if years is not None:
+        time: pd.Series | None = years
+    else:
+        time = _required_dates(p, df) if dates else _optional_dates(p, df, label_col)
     time_name = None
     if time is not None:
         time_name = str(df.columns[0])
@@ -386,6 +424,7 @@ def read_wide_csv(
         time_name=time_name,
         labels=labels,
         sorted_rows=sorted_rows,
+        time_format=None if years is None else "%Y",
     )
 
 
