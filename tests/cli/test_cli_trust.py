@@ -527,3 +527,18 @@ def test_yearly_csv_forecast_continues_the_years_and_impute_writes_them_back(tmp
         float(lines[i].split(",")[1]) for i in observed
     ]
     assert all(filled[1 + i].split(",")[1] for i in (4, 9))  # filled
+
+
+def test_csv_written_with_its_pandas_index_forecasts_like_without(tmp_path: Path) -> None:
+    frame = _frame(120)
+    with_index, plain = tmp_path / "with_index.csv", tmp_path / "plain.csv"
+    frame.to_csv(with_index)
+    frame.to_csv(plain, index=False)
+    outs = []
+    for src in (with_index, plain):
+        out = tmp_path / f"{src.stem}.out.csv"
+        res = runner.invoke(app, ["forecast", str(src), "--horizon", "3", "--out", str(out)])
+        assert res.exit_code == 0, res.output
+        assert ("row numbers" in res.output) == (src is with_index)
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]

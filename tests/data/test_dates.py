@@ -247,3 +247,24 @@ def test_columns_that_are_not_surely_years_stay_channels(tmp_path: Path, text: s
     src.write_text(text)
     table = read_wide_csv(src)
     assert table.time is None and table.time_format is None and len(table.columns) == 2
+
+
+def test_a_pandas_index_column_is_left_out(tmp_path: Path) -> None:
+    """``DataFrame.to_csv()`` without ``index=False`` starts the file with an unnamed 0, 1, 2, ... column
+    (found in a new-user trial: it became a channel, and before a date column it hid the dates)."""
+    frame = pd.DataFrame({"date": pd.date_range("2024-01-01", periods=30, freq="h"), "load": np.arange(30.0)})
+    with_dates, no_dates, plain = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "c.csv"
+    frame.to_csv(with_dates)
+    frame[["load"]].to_csv(no_dates)
+    frame.to_csv(plain, index=False)
+    a, b, ref = read_wide_csv(with_dates), read_wide_csv(no_dates), read_wide_csv(plain)
+    assert a.index_column == b.index_column == "Unnamed: 0" and ref.index_column is None
+    assert a.columns == b.columns == ["load"] and a.time_name == "date"
+    np.testing.assert_array_equal(a.values, ref.values)
+    np.testing.assert_array_equal(b.values, ref.values)
+    assert a.timestamps is not None and ref.timestamps is not None
+    np.testing.assert_array_equal(a.timestamps, ref.timestamps)
+    frame.iloc[[3, 1, 2, 0, *range(4, 30)]].to_csv(no_dates)  # an index out of order is still an index
+    assert read_wide_csv(no_dates).index_column == "Unnamed: 0"
+    (tmp_path / "d.csv").write_text(",load\n0.5,1\n1.5,2\n2.5,3\n")  # not whole numbers: a channel
+    assert read_wide_csv(tmp_path / "d.csv").columns == ["Unnamed: 0", "load"]

@@ -136,6 +136,12 @@ def _on_grid(table: TableSeries, step: object) -> tuple[TableSeries, object]:
 
 
 def _sorted_note(table: TableSeries) -> None:
+    if table.index_column is not None:
+        typer.echo(
+            "note: the first column has no header and holds row numbers (a pandas index, as "
+            "DataFrame.to_csv() writes without index=False): it is left out, not read as a channel",
+            err=True,
+        )
     if table.time_format == "%Y":
         typer.echo(
             f"note: column {table.time_name!r} holds years: it is the time axis (one row per year), "

@@ -46,6 +46,10 @@ class TableSeries:
     inserted : np.ndarray or None
         ``(n_time,)`` bool, True for rows that are not in the file: missing time steps inserted as
         NaN by :func:`tinyts.data.io.wide.fill_missing_steps`; None when nothing was inserted.
+    index_column : str or None
+        ``"Unnamed: 0"`` when the file began with a pandas index (a column without a header holding
+        distinct whole numbers, as ``DataFrame.to_csv()`` writes unless ``index=False``), left out of
+        the table; None otherwise.
     time_format : str or None
         How the time column is written back (a ``strftime`` format): ``"%Y"`` for a column of years
         read as dates (1 January of each year); None: the parsed dates as they are.
@@ -62,6 +66,7 @@ class TableSeries:
     sorted_rows: bool = False
     inserted: np.ndarray | None = None
     time_format: str | None = None
+    index_column: str | None = None
 
     @property
     def n_time(self) -> int:

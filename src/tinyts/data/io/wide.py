@@ -10,6 +10,9 @@ naming the file and saying what to do; never a silent change):
   not skipped lines (``dates=True`` skips blank lines, as the LTSF loaders do); a row with another
   number of fields than the header is refused, naming its line;
 - observed numbers are read with round-trip precision, so they are written back bit-identical;
+- a first column without a header holding distinct whole numbers (the index ``DataFrame.to_csv()``
+  writes unless ``index=False``) is row numbering, not a channel: left out (``TableSeries.index_column``
+  says so; outputs do not repeat it);
 - a first column of years (whole numbers within 1000-2999 named ``year``, ``yr``, ``fiscal_year``, ...,
   or consecutive ones named ``date``, ``ds``, ``time``, ``period``, ...) is the time axis (1 January of
   each year; written back as years), not a channel;
@@ -242,6 +245,18 @@ def _required_dates(p: Path, df: pd.DataFrame) -> pd.Series:
     return parsed
 
 
+def _pandas_index(df: pd.DataFrame) -> str | None:
+    """The name of a first column that is a pandas index written by ``DataFrame.to_csv()`` (no header,
+    so pandas reads it as ``Unnamed: 0``; distinct whole numbers), else None."""
+    first = df.columns[0]
+    if str(first) != "Unnamed: 0" or df.shape[1] < 2:
+        return None
+    col = df[first]
+    if not pd.api.types.is_integer_dtype(col) or not col.is_unique:
+        return None
+    return str(first)
+
+
 #: years a numeric ``year`` column may hold to be read as the time axis
 YEAR_RANGE = (1000, 2999)
 
@@ -377,6 +392,9 @@ def read_wide_csv(
         an infinite value, a channel without any value, labels other than 0, 1 or empty.
     """
     p, df = read_csv_frame(path, skip_blank_lines=bool(dates))
+    index_column = _pandas_index(df)
+    if index_column is not None:
+        df = df.drop(columns=index_column)
     columns = [str(c) for c in df.columns]
     years = None if dates else _years(df, label_col)
     if years is not None:
@@ -425,6 +443,7 @@ def read_wide_csv(
         labels=labels,
         sorted_rows=sorted_rows,
         time_format=None if years is None else "%Y",
+        index_column=index_column,
     )
 
 
