@@ -388,6 +388,7 @@ def plot_forecast(
     model_name: str = "TinyCast",
     title: str | None = None,
     value_label: str = "value",
+    time_label: str | None = None,
 ) -> Path:
     """Write a png with one panel per channel.
 
@@ -418,6 +419,8 @@ def plot_forecast(
         Figure title; default: the horizon and the band.
     value_label : str
         y-axis label (the unit when known).
+    time_label : str, optional
+        x-axis label (the file's time column); default ``"date"`` or ``"time step"``.
 
     Returns
     -------
@@ -451,7 +454,7 @@ def plot_forecast(
             ax.set_title(names[i], loc="left")
         ax.set_ylabel(value_label)
     legend_right(axes[0, 0])
-    time_axis(axes[n - 1, 0], t_hist)
+    time_axis(axes[n - 1, 0], t_hist, time_label)
     fig.suptitle(title or f"Forecast: {horizon} steps ahead, median and 10-90 % band")
     return save_figure(fig, path)
 

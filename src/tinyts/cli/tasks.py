@@ -423,6 +423,7 @@ def forecast(
             band[2],
             names=table.columns,
             history_time=None if table.time is None else table.time.to_numpy(),
+            time_label=table.time_name,
             future_time=np.asarray(future),
         )
         typer.echo(f"plot -> {png}")
