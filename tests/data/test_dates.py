@@ -268,3 +268,44 @@ def test_a_pandas_index_column_is_left_out(tmp_path: Path) -> None:
     assert read_wide_csv(no_dates).index_column == "Unnamed: 0"
     (tmp_path / "d.csv").write_text(",load\n0.5,1\n1.5,2\n2.5,3\n")  # not whole numbers: a channel
     assert read_wide_csv(tmp_path / "d.csv").columns == ["Unnamed: 0", "load"]
+
+
+def test_european_csv_decimal_commas_and_dotted_dates(tmp_path: Path) -> None:
+    """``;`` between fields, ``1,5`` for 1.5 and ``dd.mm.yyyy`` dates (found in a new-user trial: refused as
+    "column 'umsatz' is not numeric", and the dates read month first, 1 January to 1 July)."""
+    src = tmp_path / "eu.csv"
+    src.write_text(
+        "datum;umsatz;besucher\n01.01.2024;1,5;10\n02.01.2024;2,25;11\n03.01.2024;;12\n"
+        "04.01.2024;-3,0;13\n05.01.2024;2,5e1;12\n06.01.2024;2;11\n07.01.2024;,75;10\n"
+    )
+    with pytest.warns(UserWarning, match="decimal comma"):
+        table = read_wide_csv(src)
+    assert table.columns == ["umsatz", "besucher"]
+    np.testing.assert_array_equal(table.values[0], [1.5, 2.25, np.nan, -3.0, 25.0, 2.0, 0.75])
+    assert table.timestamps is not None
+    assert list(pd.DatetimeIndex(table.timestamps).day) == list(range(1, 8))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a;b\n1,5;1\n2.5;2\n",  # decimal comma and decimal point in one column: not guessed
+        "a;b\n1.234,5;1\n2,5;2\n",  # a thousands separator: not guessed
+    ],
+)
+def test_mixed_decimal_marks_are_refused(tmp_path: Path, text: str) -> None:
+    src = tmp_path / "m.csv"
+    src.write_text(text)
+    with pytest.raises(DataFormatError, match="not numeric"):
+        read_wide_csv(src)
+
+
+def test_comma_delimited_files_and_slashed_dates_are_unchanged(tmp_path: Path) -> None:
+    src = tmp_path / "c.csv"
+    src.write_text('a,b\n"1,5",1\n"2,5",2\n')  # quoted text with a comma in a comma csv: refused as before
+    with pytest.raises(DataFormatError, match="not numeric"):
+        read_wide_csv(src)
+    dates = pd.Series([f"{m:02d}/01/2024" for m in range(1, 8)], name="d")  # both readings in order
+    with pytest.warns(UserWarning, match="month first"):
+        got = parse_dates(dates)
+    assert got is not None and list(got.dt.month) == list(range(1, 8))

@@ -19,7 +19,9 @@ naming the file and saying what to do; never a silent change):
 - a date column is parsed completely (a value that is not a date is an error), rows that are not in
   time order are sorted by it (``TableSeries.sorted_rows`` says so), and duplicate dates are refused;
 - a channel with no value, an infinite value or a non-numeric cell is refused;
-- the delimiter is sniffed among ``,`` ``;`` tab and ``|``;
+- the delimiter is sniffed among ``,`` ``;`` tab and ``|``; with another delimiter than ``,``, numbers
+  written with a decimal comma (``1,5``, the European layout) are read as decimals (with a warning);
+  dotted dates (``31.01.2024``) that read both ways in file order are read day first;
 - a long-format file (``unique_id,ds,y``) is recognised and the message says which options read it
   (the CLI reads a file whose header is exactly those three names as long format by itself:
   :func:`nixtla_long_header`).
@@ -121,7 +123,37 @@ def read_csv_frame(path: str | Path, *, skip_blank_lines: bool = False) -> tuple
         raise fail(p, f"could not be read as csv: {exc}") from exc
     if df.empty:
         raise fail(p, "the file has a header but no rows")
+    if sep != "," and _decimal_commas(df):
+        df = pd.read_csv(
+            io.StringIO(text),
+            sep=sep,
+            skip_blank_lines=skip_blank_lines,
+            decimal=",",
+            float_precision="round_trip",
+        )
+        warnings.warn(
+            f"{p.name}: numbers with a decimal comma (e.g. 1,5) are read as decimals; outputs are written "
+            "with decimal points and comma delimiters",
+            UserWarning,
+            stacklevel=2,
+        )
     return p, df
+
+
+#: a number written with a decimal comma (``1,5``, ``-0,25``, ``3``, ``1,5e-3``)
+_COMMA_NUMBER = r"\s*[+-]?(\d+(,\d*)?|,\d+)([eE][+-]?\d+)?\s*"
+
+
+def _decimal_commas(df: pd.DataFrame) -> bool:
+    """Whether some text column of a csv with another delimiter than ``,`` holds only numbers written with a
+    decimal comma (at least one with the comma): the European csv layout (``;`` between fields)."""
+    for c in df.columns:
+        if pd.api.types.is_numeric_dtype(df[c]):
+            continue
+        cells = df[c].dropna().astype(str)
+        if len(cells) and cells.str.fullmatch(_COMMA_NUMBER).all() and cells.str.contains(",").any():
+            return True
+    return False
 
 
 def parse_dates(col: pd.Series) -> pd.Series | None:
@@ -200,10 +232,14 @@ def _to_datetime(col: pd.Series) -> pd.Series | None:
 def _pick_reading(
     col: pd.Series, month_first: pd.Series, day_first: pd.Series
 ) -> tuple[pd.Series, str | None]:
-    """Two complete readings of ambiguous dates: the one in file order, else month first with a note."""
+    """Two complete readings of ambiguous dates: the one in file order; else day first for dotted dates
+    (``dd.mm.yyyy``, as every locale that writes dots does), else month first with a note."""
     a, b = month_first.is_monotonic_increasing, day_first.is_monotonic_increasing
     if a != b:
         return (month_first if a else day_first), None
+    cells = col.dropna().astype(str)
+    if len(cells) and bool(cells.str.match(r"\s*\d{1,2}\.\d{1,2}\.\d{2,4}\b").all()):
+        return day_first, None
     r = int(np.argmax((month_first != day_first).to_numpy()))
     return month_first, (
         f"the dates of column {col.name!r} read both month first and day first (e.g. "
