@@ -181,14 +181,14 @@ def parse_dates(col: pd.Series) -> pd.Series | None:
         got = _to_datetime(col)
         iso = bool(year_first[col.notna().to_numpy()].all())
         if got is None:  # several UTC offsets (a zone with daylight saving time): one instant axis
-            parsed = pd.to_datetime(col, errors="coerce", utc=True)
+            parsed = _datetimes(col, errors="coerce", utc=True)
             note = (
                 f"the dates of column {col.name!r} carry several UTC offsets (daylight saving time?); "
                 "they are read as UTC instants and written back in UTC"
             )
         elif present and not pd.api.types.is_numeric_dtype(col) and not iso:
             parsed = got
-            first_day = pd.to_datetime(col, errors="coerce", dayfirst=True)
+            first_day = _datetimes(col, errors="coerce", dayfirst=True)
             if int(first_day.notna().sum()) == present and (parsed.notna() != first_day.notna()).any():
                 parsed = first_day  # only the day-first reading reads every cell
             elif int(parsed.notna().sum()) == present and not parsed.equals(first_day):
@@ -198,8 +198,8 @@ def parse_dates(col: pd.Series) -> pd.Series | None:
             parsed = got
         if parsed.notna().mean() <= 0.9:
             try:
-                parsed = pd.to_datetime(col, errors="coerce", format="mixed")
-                first_day = pd.to_datetime(col, errors="coerce", format="mixed", dayfirst=True)
+                parsed = _datetimes(col, errors="coerce", format="mixed")
+                first_day = _datetimes(col, errors="coerce", format="mixed", dayfirst=True)
             except (ValueError, TypeError):
                 return None
             differ = (parsed.notna() & first_day.notna() & (parsed != first_day)).to_numpy() & ~year_first
@@ -217,11 +217,24 @@ def parse_dates(col: pd.Series) -> pd.Series | None:
     return parsed
 
 
+#: the earliest year a date cell may read as: pandas 3 reads text such as ``1,5`` as 5 January of year 1
+MIN_YEAR = 1000
+
+
+def _datetimes(col: pd.Series, **kwargs: Any) -> pd.Series:
+    """``pd.to_datetime(col, **kwargs)`` with cells that read as a year before :data:`MIN_YEAR` unread
+    (NaT): such a reading is an artefact of the parser, not a date (``1,5`` -> 0001-01-05 under pandas 3)."""
+    out = pd.to_datetime(col, **kwargs)
+    if isinstance(out, pd.Series) and out.dtype != object and bool((out.dt.year < MIN_YEAR).any()):
+        out = out.mask(out.dt.year < MIN_YEAR)
+    return out
+
+
 def _to_datetime(col: pd.Series) -> pd.Series | None:
     """``pd.to_datetime`` of the column (unparsable cells NaT); None when its cells carry several
     UTC offsets (pandas 3 refuses them, pandas 2 returns objects)."""
     try:
-        out = pd.to_datetime(col, errors="coerce")
+        out = _datetimes(col, errors="coerce")
     except ValueError as exc:
         if "timezone" in str(exc).lower() or "utc" in str(exc).lower():
             return None
