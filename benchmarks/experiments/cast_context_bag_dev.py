@@ -22,7 +22,6 @@ this file.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -50,7 +49,7 @@ VARIANTS: dict[str, tuple[float, ...]] = {
 
 def cut(x: np.ndarray, frac: float) -> np.ndarray:
     """``x`` without its oldest ``frac`` share, keeping at least ``MIN_KEEP`` points."""
-    drop = min(int(round(frac * len(x))), max(0, len(x) - MIN_KEEP))
+    drop = min(round(frac * len(x)), max(0, len(x) - MIN_KEEP))
     return x[drop:]
 
 
@@ -69,20 +68,10 @@ def main() -> None:
             res = forecast(model, [cut(x, f) for x, _ in data], h, quantiles=tuple(dev.LEVELS))
             quant[f] = np.asarray(res.quantiles, dtype=np.float64)
             print(freq, len(data), f"drop {f:.3f}: {time.perf_counter() - t0:.1f} s", flush=True)
-        lengths = np.array([len(x) for x, _ in data])
         for name, parts in VARIANTS.items():
             q = np.mean([quant[f] for f in parts], axis=0)
-            r = dev.scores(data, q[:, :, 4], q, m)
-            out["results"][f"{freq}/{name}"] = r
-            print(f"  {name}: gmean rel MASE {r['gmean_case_rel_mase']:.4f} rel WQL {r['rel_wql_vs_naive']:.4f}")
-            for length in dev.LENGTHS:
-                sel = lengths == length
-                if sel.any():
-                    sub = [d for d, s in zip(data, sel, strict=True) if s]
-                    out["results"][f"{freq}/L{length}/{name}"] = dev.scores(sub, q[sel][:, :, 4], q[sel], m)
-    target = Path(__file__).with_suffix(".json")
-    target.write_text(json.dumps(out, indent=1) + "\n")
-    print("->", target)
+            dev.record(out, freq, name, data, q[:, :, 4], q, m)
+    dev.save(out, __file__)
 
 
 if __name__ == "__main__":

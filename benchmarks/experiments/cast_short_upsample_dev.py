@@ -101,6 +101,48 @@ def scores(data: list[tuple[np.ndarray, np.ndarray]], point: np.ndarray, quant: 
     }
 
 
+def scores_by_length(
+    data: list[tuple[np.ndarray, np.ndarray]], point: np.ndarray, quant: np.ndarray, m: int
+) -> dict[int, dict]:
+    """:func:`scores` of the cases of each history length in :data:`LENGTHS` that has cases."""
+    lengths = np.array([len(x) for x, _ in data])
+    out = {}
+    for length in LENGTHS:
+        sel = lengths == length
+        if sel.any():
+            sub = [d for d, s in zip(data, sel, strict=True) if s]
+            out[length] = scores(sub, point[sel], quant[sel], m)
+    return out
+
+
+def record(
+    out: dict,
+    freq: str,
+    tag: str,
+    data: list[tuple[np.ndarray, np.ndarray]],
+    point: np.ndarray,
+    quant: np.ndarray,
+    m: int,
+) -> None:
+    """Score one variant on all cases (``out["results"]["FREQ/TAG"]``, printed) and per history length
+    (``"FREQ/L<length>/TAG"``)."""
+    r = scores(data, point, quant, m)
+    out["results"][f"{freq}/{tag}"] = r
+    print(
+        f"  {tag}: gmean rel MASE {r['gmean_case_rel_mase']:.4f} rel WQL {r['rel_wql_vs_naive']:.4f}",
+        flush=True,
+    )
+    for length, r in scores_by_length(data, point, quant, m).items():
+        out["results"][f"{freq}/L{length}/{tag}"] = r
+
+
+def save(out: dict, script: str) -> None:
+    """Write ``out`` as the JSON next to ``script``."""
+    target = Path(script).with_suffix(".json")
+    target.write_text(json.dumps(out, indent=1) + "\n")
+    print("->", target)
+
+
 def main() -> None:
     corpus = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/corpus")
     torch.set_num_threads(1)

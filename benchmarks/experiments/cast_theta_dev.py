@@ -15,7 +15,6 @@ Run: ``python benchmarks/experiments/cast_theta_dev.py [CORPUS]``; writes the JS
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -51,21 +50,11 @@ def main() -> None:
         th = np.stack([theta_forecast(x, h, m) for x, _ in data])
         t_theta = time.perf_counter() - t0
         print(freq, len(data), f"tinycast {t_cast:.1f} s, theta {t_theta:.1f} s", flush=True)
-        lengths = np.array([len(x) for x, _ in data])
         for w in WEIGHTS:
             point = w * q[:, :, 4] + (1 - w) * th
             quant = q + (point - q[:, :, 4])[:, :, None]
-            r = dev.scores(data, point, quant, m)
-            out["results"][f"{freq}/w{w}"] = r
-            print(f"  w={w}: rel MASE {r['rel_mase_vs_naive']:.4f} rel WQL {r['rel_wql_vs_naive']:.4f}")
-            for length in dev.LENGTHS:
-                sel = lengths == length
-                if sel.any():
-                    sub = [d for d, s in zip(data, sel, strict=True) if s]
-                    out["results"][f"{freq}/L{length}/w{w}"] = dev.scores(sub, point[sel], quant[sel], m)
-    target = Path(__file__).with_suffix(".json")
-    target.write_text(json.dumps(out, indent=1) + "\n")
-    print("->", target)
+            dev.record(out, freq, f"w{w}", data, point, quant, m)
+    dev.save(out, __file__)
 
 
 if __name__ == "__main__":
