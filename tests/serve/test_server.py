@@ -101,15 +101,31 @@ def _wait_healthy(proc: subprocess.Popen[bytes], base: str, timeout: float = 90.
 
 
 @pytest.mark.slow  # a server process: torch and FastAPI imports, ~5-10 s on 2 shared cores
-def test_real_server_process(cast_dir: Path) -> None:
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "tinyts.cli.serve", "--port", str(port), "--cast", str(cast_dir)]
-    cmd += ["--max-series", "4", "--log-level", "warning"]
+def _start_server(cast_dir: Path, tries: int = 3) -> tuple[subprocess.Popen[bytes], str, dict[str, Any]]:
+    """A server process on a free port, healthy; another port when the chosen one was taken meanwhile
+    (a port freed by :func:`_free_port` can be grabbed by another process, e.g. a Ray or Dask worker
+    left by earlier tests, before the server binds it)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    for attempt in range(tries):
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        cmd = [sys.executable, "-m", "tinyts.cli.serve", "--port", str(port), "--cast", str(cast_dir)]
+        cmd += ["--max-series", "4", "--log-level", "warning"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        try:
+            return proc, base, _wait_healthy(proc, base)
+        except AssertionError as exc:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            if "address already in use" not in str(exc).lower() or attempt == tries - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def test_real_server_process(cast_dir: Path) -> None:
+    proc, base, health = _start_server(cast_dir)
     try:
-        health = _wait_healthy(proc, base)
         assert {m["role"] for m in health["models"]} == {"pulse", "cast"}
 
         x = np.sin(np.arange(512) / 9.0)
