@@ -135,14 +135,17 @@ def _on_grid(table: TableSeries, step: object) -> tuple[TableSeries, object]:
     return grid, used
 
 
-def _sorted_note(table: TableSeries) -> None:
+def _table_notes(table: TableSeries) -> None:
+    """What the wide reader decided about the file's layout, on stderr."""
+    from tinyts.data.io.wide import YEAR_FORMAT
+
     if table.index_column is not None:
         typer.echo(
             "note: the first column has no header and holds row numbers (a pandas index, as "
             "DataFrame.to_csv() writes without index=False): it is left out, not read as a channel",
             err=True,
         )
-    if table.time_format == "%Y":
+    if table.time_format == YEAR_FORMAT:
         typer.echo(
             f"note: column {table.time_name!r} holds years: it is the time axis (one row per year), "
             "not a channel",
@@ -197,7 +200,7 @@ def impute(
         typer.echo(f"filled {n_missing} missing values -> {target}")
         return
     table = read_wide_csv(file)
-    _sorted_note(table)
+    _table_notes(table)
     table, _ = _on_grid(table, _parse_freq(freq))
     pulse = _load_pulse(model)
     with report("imputing"):
@@ -267,7 +270,7 @@ def detect(
         )
         return
     table = read_wide_csv(file, label_col=label_col)
-    _sorted_note(table)
+    _table_notes(table)
     grid, _ = _on_grid(table, _parse_freq(freq))
     pulse = _load_pulse(model)
     with report("scoring"):
@@ -388,7 +391,7 @@ def forecast(
         typer.echo(f"forecast {len(result_df)} future rows -> {target}")
         return
     table = read_wide_csv(file)
-    _sorted_note(table)
+    _table_notes(table)
     table, step = _on_grid(table, step)
     tinycast = _load_cast(model)
     with report("forecasting", unit="call"):
@@ -401,11 +404,7 @@ def forecast(
         future = table.n_rows - 1 + step * np.arange(1, horizon + 1)
     else:
         future = np.arange(table.n_rows, table.n_rows + horizon)
-    shown = (
-        table.time_column(pd.DatetimeIndex(np.asarray(future)))
-        if table.time is not None
-        else np.asarray(future)
-    )
+    shown = table.time_column(cast("pd.Index", future)) if table.time is not None else np.asarray(future)
     frame = pd.DataFrame({table.time_name or "step": shown})
     mean = np.reshape(result.mean, (len(table.columns), horizon))
     for i, col in enumerate(table.columns):

@@ -46,6 +46,7 @@ from tinyts.data.types import TableSeries
 __all__ = [
     "DELIMITERS",
     "NIXTLA_LONG",
+    "YEAR_FORMAT",
     "fill_missing_steps",
     "nixtla_long_header",
     "parse_dates",
@@ -309,6 +310,9 @@ def _pandas_index(df: pd.DataFrame) -> str | None:
 #: years a numeric ``year`` column may hold to be read as the time axis
 YEAR_RANGE = (1000, 2999)
 
+#: ``TableSeries.time_format`` of a time axis read from a column of years
+YEAR_FORMAT = "%Y"
+
 
 #: names of a time column that, holding consecutive whole numbers in :data:`YEAR_RANGE`, hold years
 TIME_NAMES = frozenset({"date", "ds", "time", "period", "timestamp", "datetime"})
@@ -491,7 +495,7 @@ def read_wide_csv(
         time_name=time_name,
         labels=labels,
         sorted_rows=sorted_rows,
-        time_format=None if years is None else "%Y",
+        time_format=None if years is None else YEAR_FORMAT,
         index_column=index_column,
     )
 
