@@ -54,7 +54,7 @@ def test_bundled_recipes_resolve_and_keep_their_parents_settings() -> None:
     long, broad = load_recipe("tinypulse-long"), load_recipe("tinypulse-broad")
     assert long["model_config"] == broad["model_config"] and long["objective"] == broad["objective"]
     assert long["data_sources"] == broad["data_sources"]
-    assert (long["train"]["steps"], long["train"]["schedule_start"]) == (160000, 60000)
+    assert (long["train"]["steps"], long["train"]["schedule_start"]) == (161100, 60000)
     ets, short = load_recipe("tinycast-broad-ets"), load_recipe("tinycast-broad-short")
     assert ets["objective"] == {**short["objective"], "mix": "broad_ets"}
     for path in sorted(RECIPE_DIR.rglob("*.yaml")):
