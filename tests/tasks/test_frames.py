@@ -360,3 +360,32 @@ def test_search_frame_errors(tiny: TinyPulse) -> None:
         search_df(index, df.rename(columns={"y": "v"}), k=1)
     one = search_df(index, df[df["unique_id"] == "a"].drop(columns="unique_id"), k=2, id_col=None)
     assert list(one["unique_id"]) == [0, 0] and one["match_id"].iloc[0] == "a"
+
+
+@pytest.mark.parametrize("id_dtype", ["object", "category", "int64", "string"])
+def test_every_frame_function_keeps_the_id_dtype(tiny: TinyPulse, id_dtype: str) -> None:
+    """One-row-per-series outputs (embed, classify, search) keep the input's id dtype, as the long
+    outputs (impute, detect) do: a categorical or object id column came back as strings, integers as
+    a numpy array's dtype."""
+    df = _frame({"a": 90, "b": 70, "c": 64}, seed=5)
+    if id_dtype == "int64":
+        df["unique_id"] = df["unique_id"].map({"a": 10, "b": 20, "c": 30})
+    df["unique_id"] = df["unique_id"].astype(id_dtype)
+    expected = df["unique_id"].dtype
+    first_seen = list(pd.unique(df["unique_id"]))
+    labels = {u: ("x" if k % 2 else "y") for k, u in enumerate(first_seen)}
+    clf = PulseClassifier(tiny, seed=0, **TINY_FIT).fit(_cases(df, ["y"]), [labels[u] for u in first_seen])
+    index = index_df(SimilarityIndex(tiny, shifts=1), df)
+    outs = {
+        "impute": impute_df(tiny, df),
+        "detect": detect_df(tiny, df),
+        "embed": embed_df(tiny, df, shifts=1),
+        "classify": classify_df(clf, df),
+        "search": search_df(index, df, k=2),
+    }
+    for name, out in outs.items():
+        assert out["unique_id"].dtype == expected, (name, out["unique_id"].dtype, expected)
+        assert set(out["unique_id"]) == set(first_seen), name
+    assert list(outs["embed"]["unique_id"]) == first_seen
+    assert list(outs["classify"]["unique_id"]) == first_seen
+    assert list(outs["search"]["unique_id"]) == [u for u in first_seen for _ in range(2)]

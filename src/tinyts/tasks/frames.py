@@ -258,6 +258,14 @@ def detect_df(
     return result
 
 
+def _series_ids(batch: Batch) -> pd.Index:
+    """The input's series ids, one per series in order of first appearance, with the id column's dtype
+    (string, categorical, integer, object; ``[0]`` without an id column): one-row-per-series outputs keep
+    the input's id dtype, as the long outputs do."""
+    ids: pd.Index = batch.ids if batch.ids is not None else pd.Index([0])
+    return ids
+
+
 def embed_df(
     model: TinyPulse | str | os.PathLike[str],
     df: pd.DataFrame,
@@ -287,8 +295,8 @@ def embed_df(
     Returns
     -------
     pd.DataFrame
-        One row per series, in order of first appearance: ``id_col`` (``"unique_id"`` = 0 when
-        ``id_col`` is None) and ``emb_0 .. emb_{d-1}`` (float32).
+        One row per series, in order of first appearance: ``id_col`` (with the input's id
+        dtype; ``"unique_id"`` = 0 when ``id_col`` is None) and ``emb_0 .. emb_{d-1}`` (float32).
 
     Raises
     ------
@@ -303,9 +311,8 @@ def embed_df(
     pulse: TinyPulse = task_model(model, "embed")
     batch, _ = _prepare(pulse, df, id_col, time_col, target_col, min_length=2)
     vectors = np.asarray(embed(pulse, list(batch.source), kind=kind, **kwargs))
-    ids = batch.ids if batch.ids is not None else pd.Index([0])
     frame = pd.DataFrame(vectors, columns=[f"emb_{k}" for k in range(vectors.shape[1])])
-    frame.insert(0, id_col or "unique_id", np.asarray(ids))
+    frame.insert(0, id_col or "unique_id", _series_ids(batch))
     return frame
 
 
@@ -428,9 +435,9 @@ def classify_df(
     Returns
     -------
     pd.DataFrame
-        One row per series, in order of first appearance: ``id_col`` (``"unique_id"`` = 0 when
-        ``id_col`` is None), ``label_col`` (the most probable class) and one float column
-        ``proba_<class>`` per class of ``clf.classes_``, in that order (rows sum to 1).
+        One row per series, in order of first appearance: ``id_col`` (with the input's id
+        dtype; ``"unique_id"`` = 0 when ``id_col`` is None), ``label_col`` (the most probable class)
+        and one float column ``proba_<class>`` per class of ``clf.classes_``, in that order (rows sum to 1).
 
     Raises
     ------
@@ -452,8 +459,7 @@ def classify_df(
         raise ValueError(f"output columns {[key, label_col, *names]} repeat a name; choose another label_col")
     frame = pd.DataFrame(proba, columns=names)
     frame.insert(0, label_col, classes[proba.argmax(axis=1)])
-    ids = batch.ids if batch.ids is not None else pd.Index([0])
-    frame.insert(0, key, np.asarray(ids))
+    frame.insert(0, key, _series_ids(batch))
     return frame
 
 
@@ -531,8 +537,8 @@ def search_df(
     -------
     pd.DataFrame
         ``k`` rows per query series, in order of first appearance and nearest first: ``id_col``
-        (``"unique_id"`` = 0 when ``id_col`` is None; the query), ``rank`` (1-based), ``match_id`` (the
-        indexed series) and ``distance`` (Euclidean, between embeddings).
+        (the query, with the input's id dtype; ``"unique_id"`` = 0 when ``id_col`` is None), ``rank``
+        (1-based), ``match_id`` (the indexed series) and ``distance`` (Euclidean, between embeddings).
 
     Raises
     ------
@@ -543,10 +549,9 @@ def search_df(
     batch, _ = _prepare(index.model, df, id_col, time_col, target_col, min_length=2)
     hits = index.search(list(batch.source), k)
     frame = hits.to_frame()
-    queries = np.asarray(batch.ids if batch.ids is not None else pd.Index([0]))
     return pd.DataFrame(
         {
-            id_col or "unique_id": queries[frame["query"].to_numpy()],
+            id_col or "unique_id": _series_ids(batch).take(frame["query"].to_numpy()),
             "rank": frame["rank"].to_numpy(),
             "match_id": frame["id"].to_numpy(),
             "distance": frame["distance"].to_numpy(),
