@@ -164,3 +164,101 @@ def test_resume_drops_log_records_after_the_checkpoint(tmp_path: Path) -> None:
     trainer.fit()
     steps = [json.loads(ln)["step"] for ln in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert steps == list(range(1, 9))
+
+
+def test_weight_average_follows_its_formula(tmp_path: Path) -> None:
+    """``ema_decay``: after each step ``ema = d ema + (1 - d) w`` with ``d = min(decay, (1+n)/(10+n))``."""
+    cfg = _cfg(steps=12, ema_decay=0.9)
+    trainer = Trainer(_model(), _batch, _loss, cfg, tmp_path)
+    expected: dict[str, torch.Tensor] | None = None
+    original = trainer.opt.step
+
+    def step_and_track(*args: object, **kwargs: object) -> None:
+        nonlocal expected
+        original()
+        weights = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+        if expected is None:
+            expected = weights
+            n = 0
+        else:
+            n = trainer.ema_updates
+        d = min(0.9, (1 + n) / (10 + n))
+        expected = {k: d * expected[k] + (1 - d) * weights[k] for k in weights}
+
+    trainer.opt.step = step_and_track  # type: ignore[method-assign]
+    trainer.fit()
+    assert trainer.ema is not None and trainer.ema_updates == 12 and expected is not None
+    for k, v in expected.items():
+        torch.testing.assert_close(trainer.ema[k], v, rtol=1e-5, atol=1e-6)
+    # the average differs from the final weights, and it is in the checkpoint with its count
+    final = trainer.model.state_dict()
+    assert any(not torch.equal(trainer.ema[k], final[k]) for k in final)
+    state = json.loads((tmp_path / CHECKPOINT / "state.json").read_text())
+    assert state["ema_updates"] == 12 and state["ema_decay"] == 0.9
+    assert (tmp_path / CHECKPOINT / "ema.safetensors").is_file()
+    with pytest.raises(ValueError, match="ema_decay"):
+        TrainConfig(ema_decay=1.0)
+
+
+def test_weight_average_resumes_exactly_and_starts_on_old_checkpoints(tmp_path: Path) -> None:
+    straight = Trainer(_model(), _batch, _loss, _cfg(ema_decay=0.95), tmp_path / "a")
+    straight.fit()
+    first = Trainer(_model(), _batch, _loss, _cfg(ema_decay=0.95, max_seconds=1e-9), tmp_path / "b")
+    first.fit()
+    second = Trainer(_model(), _batch, _loss, _cfg(ema_decay=0.95), tmp_path / "b")
+    assert second.resume() and second.step == 1 and second.ema_updates == 1
+    second.fit()
+    assert straight.ema is not None and second.ema is not None and second.ema_updates == 30
+    for k, v in straight.ema.items():
+        torch.testing.assert_close(second.ema[k], v, rtol=1e-6, atol=1e-6)
+    # a run without an average gets one from the weights it resumes with
+    plain = Trainer(_model(), _batch, _loss, _cfg(steps=10), tmp_path / "c")
+    plain.fit()
+    assert plain.ema is None and not (tmp_path / "c" / CHECKPOINT / "ema.safetensors").exists()
+    more = Trainer(_model(), _batch, _loss, _cfg(steps=11, ema_decay=0.95), tmp_path / "c")
+    assert more.resume() and more.ema is None
+    more.fit()
+    assert more.ema_updates == 1 and more.ema is not None
+    for k, v in more.model.state_dict().items():  # first update at d = 0.1 from the resumed weights
+        assert v.shape == more.ema[k].shape
+
+
+def test_cli_exports_the_weight_average(tmp_path: Path) -> None:
+    import yaml
+    from pretrain_runs import tiny_recipe
+    from safetensors.torch import load_file
+    from typer.testing import CliRunner
+
+    from tinyts.cli.main import app
+
+    recipe = tiny_recipe(tmp_path, steps=6, checkpoint_every=3)
+    run, plain_run = tmp_path / "run", tmp_path / "plain"
+    res = CliRunner().invoke(app, ["pretrain", str(recipe), "--run-dir", str(plain_run), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(
+        app,
+        ["pretrain", str(recipe), "--run-dir", str(plain_run), "--resume", "--steps", "0",
+         "--export", str(tmp_path / "none"), "--ema"],
+    )  # fmt: skip
+    assert res.exit_code == 2 and "weight average" in res.output
+    res = CliRunner().invoke(app, ["pretrain", str(recipe), "--run-dir", str(run), "--ema", "--no-progress"])
+    assert res.exit_code == 2 and "--export" in res.output
+    spec = yaml.safe_load(recipe.read_text())
+    spec["train"]["ema_decay"] = 0.5
+    recipe.write_text(yaml.safe_dump(spec))
+    args = ["pretrain", str(recipe), "--run-dir", str(run), "--no-progress"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    for out, extra in ((tmp_path / "avg", ["--ema"]), (tmp_path / "cur", [])):
+        res = CliRunner().invoke(app, [*args, "--resume", "--steps", "0", "--export", str(out), *extra])
+        assert res.exit_code == 0, res.output
+    avg, cur = (
+        load_file(str(tmp_path / "avg" / "model.safetensors")),
+        load_file(str(tmp_path / "cur" / "model.safetensors")),
+    )
+    ema = load_file(str(run / CHECKPOINT / "ema.safetensors"))
+    weights = load_file(str(run / CHECKPOINT / "model.safetensors"))
+    assert all(torch.equal(avg[k], ema[k]) and torch.equal(cur[k], weights[k]) for k in weights)
+    assert any(not torch.equal(avg[k], cur[k]) for k in weights)
+    card = (tmp_path / "avg" / "MODEL_CARD.md").read_text()
+    assert "exponential moving average" in card and "decay 0.5" in card
+    assert "moving average" not in (tmp_path / "cur" / "MODEL_CARD.md").read_text()

@@ -34,6 +34,14 @@ def pretrain(
     export: Annotated[
         Path | None, typer.Option("--export", help="Afterwards, write the checkpoint + model card here.")
     ] = None,
+    ema: Annotated[
+        bool,
+        typer.Option(
+            "--ema",
+            help="With --export: export the run's weight average (recipe train.ema_decay > 0) instead of "
+            "its current weights.",
+        ),
+    ] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     cooldown: Annotated[
         int | None,
@@ -57,6 +65,8 @@ def pretrain(
     trainer = build_trainer(spec, folder, overrides)
     if (folder / "checkpoint").exists() and not resume:
         fail(f"{folder} already holds a checkpoint: pass --resume to continue it, or use another --run-dir")
+    if ema and export is None:
+        fail("--ema chooses what --export writes: pass it with --export DIR")
     if cooldown is not None and (not resume or steps is not None):
         fail("--cooldown continues a run: pass it with --resume and without --steps")
     if resume and trainer.resume() and trainer.info.is_main:
@@ -76,7 +86,10 @@ def pretrain(
                 f"stopped by signal {summary['stopped_by_signal']}: checkpoint written, --resume continues"
             )
         if export is not None:
-            typer.echo(f"exported to {export_run(folder, export)}")
+            try:
+                typer.echo(f"exported to {export_run(folder, export, ema=ema)}")
+            except ValueError as exc:
+                fail(str(exc))
     from tinyts.train.dist import shutdown
 
     shutdown(trainer.info)

@@ -9,7 +9,7 @@ from typing import Any
 
 from tinyts.models.base import TinyModel
 from tinyts.train.loop import DEFAULT_SETUP
-from tinyts.train.state import CHECKPOINT, load_checkpoint
+from tinyts.train.state import CHECKPOINT, EMA_FILE, load_checkpoint, load_ema
 
 
 def _model_from_meta(meta: dict[str, Any]) -> TinyModel:
@@ -56,8 +56,11 @@ def model_card(state: dict[str, Any], extra: str = "") -> str:
     return "\n".join(lines)
 
 
-def load_run(run_dir: str | os.PathLike[str]) -> tuple[TinyModel, dict[str, Any]]:
+def load_run(run_dir: str | os.PathLike[str], ema: bool = False) -> tuple[TinyModel, dict[str, Any]]:
     """The model of a training run's current checkpoint (weights loaded) and its ``state.json``.
+
+    With ``ema`` the weights are the run's weight average (``train.ema_decay``) instead of its current
+    weights; a ValueError if the checkpoint has none.
 
     Raises
     ------
@@ -71,10 +74,33 @@ def load_run(run_dir: str | os.PathLike[str]) -> tuple[TinyModel, dict[str, Any]
     state = json.loads(state_path.read_text(encoding="utf-8"))
     model = _model_from_meta(state["meta"])
     load_checkpoint(run, model, None)
+    if ema:
+        average = load_ema(run)
+        if average is None:
+            raise ValueError(
+                f"{run} has no weight average (checkpoint/{EMA_FILE}): the run must be trained with "
+                "train.ema_decay > 0"
+            )
+        model.load_state_dict(average, strict=True)
     return model, state
 
 
-def export_run(run_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str], extra: str = "") -> Path:
-    """Write the run's current checkpoint as ``config.json`` + ``model.safetensors`` + ``MODEL_CARD.md``."""
-    model, state = load_run(run_dir)
+def ema_note(state: dict[str, Any]) -> str:
+    """The model card's line for weights that are the run's weight average."""
+    decay = float(state.get("ema_decay", 0.0))
+    return (
+        f"**Weights: the run's exponential moving average** at step {state['step']:,} (decay {decay:g}, "
+        f"{int(state.get('ema_updates', 0)):,} updates, i.e. about the last {round(1 / (1 - decay)):,} "
+        "steps; `train.ema_decay`), not its current weights."
+    )
+
+
+def export_run(
+    run_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str], extra: str = "", ema: bool = False
+) -> Path:
+    """Write the run's current checkpoint as ``config.json`` + ``model.safetensors`` + ``MODEL_CARD.md``
+    (``ema``: its weight average instead of its current weights, said so in the card)."""
+    model, state = load_run(run_dir, ema=ema)
+    if ema:
+        extra = f"{ema_note(state)}\n\n{extra}" if extra else ema_note(state)
     return model.save_pretrained(out_dir, card=model_card(state, extra))

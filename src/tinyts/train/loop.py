@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from tinyts.train.dist import DDP_CHECK_ENV, DistInfo, barrier, init_distributed, write_rank_digest
-from tinyts.train.state import load_checkpoint, save_checkpoint
+from tinyts.train.state import load_checkpoint, load_ema, save_checkpoint
 
 BatchFn = Callable[[int, int], dict[str, torch.Tensor]]
 """``batch_fn(step, rank) -> dict of tensors`` (deterministic in its arguments)."""
@@ -79,8 +79,17 @@ class TrainConfig:
     #: schedule (a second phase, e.g. on a new corpus) warms up again from here to ``lr`` and decays to
     #: ``min_lr`` at ``steps``; 0 = one schedule from the first step
     schedule_start: int = 0
+    #: keep an exponential moving average of the weights with this decay (0 = off): after each step
+    #: ``ema = d ema + (1 - d) weights`` with ``d = min(ema_decay, (1 + n) / (10 + n))`` at the ``n``-th
+    #: update (the usual warm-up, so that the first updates are not dominated by the starting weights);
+    #: saved in the checkpoint (``ema.safetensors``), exported with ``tinyts pretrain --export DIR --ema``.
+    #: An average over the last ``~1 / (1 - d)`` steps of a run at a high learning rate: a candidate for
+    #: export without a cool-down fork (see docs/training.md, "Weight average")
+    ema_decay: float = 0.0
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1) (0 = no weight average), got {self.ema_decay}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.schedule_start < 0:
@@ -92,7 +101,8 @@ class TrainConfig:
     def setup(self) -> str:
         """A short description of the speed settings (``fp32 eager`` is the default)."""
         drop = ", rand dropout" if self.fast_dropout else ""
-        return f"{self.precision} {'compiled' if self.compile else 'eager'}{drop}"
+        ema = f", weight average (EMA {self.ema_decay:g})" if self.ema_decay > 0 else ""
+        return f"{self.precision} {'compiled' if self.compile else 'eager'}{drop}{ema}"
 
     def schedule(self) -> str:
         """The learning-rate schedule in words (recorded per segment in the run's history)."""
@@ -158,6 +168,9 @@ class Trainer:
         self.phase_seconds: dict[str, list[float]] = {p: [] for p in PHASES}
         #: CPU seconds of this process per step of the last ``fit`` (all its threads)
         self.step_cpu_seconds: list[float] = []
+        #: the weight average (``config.ema_decay``; rank 0 only), its number of updates
+        self.ema: dict[str, torch.Tensor] | None = None
+        self.ema_updates = 0
 
     # ---------------------------------------------------------------- persistence
     def resume(self) -> bool:
@@ -165,6 +178,9 @@ class Trainer:
         state = load_checkpoint(self.run_dir, self.model, self.opt)
         if state is None:
             return False
+        # a checkpoint written without a weight average starts one from the current weights
+        self.ema = load_ema(self.run_dir) if self.info.is_main and self.config.ema_decay > 0 else None
+        self.ema_updates = int(state.get("ema_updates", 0)) if self.ema is not None else 0
         self.step = int(state["step"])
         self.samples = int(state["samples"])
         self.train_seconds = float(state["train_seconds"])
@@ -199,13 +215,37 @@ class Trainer:
                 "train_config": asdict(self.config),
                 "meta": self.meta,
             }
-            save_checkpoint(self.run_dir, self._bare_model(), self.opt, state)
+            if self.ema is not None:
+                state.update(ema_updates=self.ema_updates, ema_decay=self.config.ema_decay)
+            save_checkpoint(self.run_dir, self._bare_model(), self.opt, state, ema=self.ema)
             plot_losses(self.run_dir / "log.jsonl", self.run_dir / "loss.png")
         barrier(self.info)
 
     def _bare_model(self) -> nn.Module:
         inner = getattr(self.model, "module", None)
         return inner if isinstance(inner, nn.Module) else self.model
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        """One step of the weight average (rank 0; the ranks' weights are equal under DDP)."""
+        if self.config.ema_decay <= 0 or not self.info.is_main:
+            return
+        weights = self._bare_model().state_dict()
+        if self.ema is None:
+            self.ema = {k: v.detach().to("cpu", copy=True) for k, v in weights.items()}
+            self.ema_updates = 0
+        n = self.ema_updates
+        decay = min(self.config.ema_decay, (1 + n) / (10 + n))
+        floats = [k for k, v in self.ema.items() if v.is_floating_point()]
+        torch._foreach_lerp_(
+            [self.ema[k] for k in floats],
+            [weights[k].detach().to("cpu", self.ema[k].dtype) for k in floats],
+            1 - decay,
+        )
+        for k, v in self.ema.items():  # integer buffers (counters) follow the model
+            if not v.is_floating_point():
+                v.copy_(weights[k])
+        self.ema_updates += 1
 
     # ---------------------------------------------------------------- training
     def fit(self) -> dict[str, Any]:
@@ -271,6 +311,7 @@ class Trainer:
                 if cfg.grad_clip > 0:
                     nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
                 self.opt.step()
+                self._update_ema()
                 t4 = time.perf_counter()
                 for name, sec in zip(PHASES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
                     phases[name].append(sec)

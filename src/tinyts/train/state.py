@@ -1,6 +1,7 @@
 """Training state on disk without pickle: weights and optimizer tensors in safetensors, the rest JSON.
 
-A run folder holds ``checkpoint/`` (``model.safetensors``, ``optimizer.safetensors``, ``state.json``),
+A run folder holds ``checkpoint/`` (``model.safetensors``, ``optimizer.safetensors``, ``state.json``, and
+``ema.safetensors`` when the run keeps a weight average),
 replaced atomically: written to a temporary folder, then renamed over the old one, so a run killed at
 any moment leaves either the previous or the new checkpoint, never a half-written one.
 """
@@ -17,6 +18,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 CHECKPOINT = "checkpoint"
+#: the weight average's file in the checkpoint folder (runs with ``train.ema_decay`` > 0)
+EMA_FILE = "ema.safetensors"
 
 
 def optimizer_tensors(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -47,9 +50,14 @@ def load_optimizer_tensors(
 
 
 def save_checkpoint(
-    run_dir: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, state: dict[str, Any]
+    run_dir: Path,
+    model: torch.nn.Module,
+    opt: torch.optim.Optimizer,
+    state: dict[str, Any],
+    ema: dict[str, torch.Tensor] | None = None,
 ) -> Path:
-    """Write the checkpoint folder atomically and return its path."""
+    """Write the checkpoint folder atomically and return its path (``ema``: the weight average, written
+    as ``ema.safetensors`` beside the weights)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     final = run_dir / CHECKPOINT
     tmp = run_dir / f".{CHECKPOINT}.tmp"
@@ -58,6 +66,8 @@ def save_checkpoint(
     tmp.mkdir()
     weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     save_file(weights, str(tmp / "model.safetensors"))
+    if ema is not None:
+        save_file({k: v.contiguous() for k, v in ema.items()}, str(tmp / EMA_FILE))
     tensors, meta = optimizer_tensors(opt)
     save_file(tensors, str(tmp / "optimizer.safetensors"))
     (tmp / "state.json").write_text(json.dumps({**state, "optimizer": meta}, indent=1), encoding="utf-8")
@@ -80,9 +90,7 @@ def load_checkpoint(
     A crash between the two renames of :func:`save_checkpoint` leaves only ``.checkpoint.old``,
     which is then used.
     """
-    folder = run_dir / CHECKPOINT
-    if not folder.exists() and (run_dir / f".{CHECKPOINT}.old").exists():
-        folder = run_dir / f".{CHECKPOINT}.old"
+    folder = checkpoint_folder(run_dir)
     if not (folder / "state.json").is_file():
         return None
     state: dict[str, Any] = json.loads((folder / "state.json").read_text(encoding="utf-8"))
@@ -90,6 +98,20 @@ def load_checkpoint(
     if opt is not None:
         load_optimizer_tensors(opt, load_file(str(folder / "optimizer.safetensors")), state["optimizer"])
     return state
+
+
+def checkpoint_folder(run_dir: Path) -> Path:
+    """The folder :func:`load_checkpoint` reads (``.checkpoint.old`` after a crash between the renames)."""
+    folder = run_dir / CHECKPOINT
+    if not folder.exists() and (run_dir / f".{CHECKPOINT}.old").exists():
+        folder = run_dir / f".{CHECKPOINT}.old"
+    return folder
+
+
+def load_ema(run_dir: Path) -> dict[str, torch.Tensor] | None:
+    """The weight average of the run's checkpoint (``ema.safetensors``), or None if it has none."""
+    path = checkpoint_folder(Path(run_dir)) / EMA_FILE
+    return load_file(str(path)) if path.is_file() else None
 
 
 def _fsync_dir(folder: Path) -> None:
