@@ -14,13 +14,15 @@ from tinyts.testing import TINY_PULSE
 from tinyts.train.recipes import build_trainer, load_recipe
 
 
-def _train(run_dir: Path, steps: int, mix: str) -> None:
+def _train(run_dir: Path, steps: int, mix: str, ema_decay: float = 0.0) -> None:
     recipe = load_recipe("tinypulse")
     recipe["model_config"].update(
         {**TINY_PULSE, "fft_patch_length": 16, "num_layers": 1, "forecast_length": 8}
     )
     recipe["objective"].update(batch_size=8, mix=mix)
-    recipe["train"].update(steps=steps, checkpoint_every=steps, log_every=1, warmup_steps=1, threads=1)
+    recipe["train"].update(
+        steps=steps, checkpoint_every=steps, log_every=1, warmup_steps=1, threads=1, ema_decay=ema_decay
+    )
     build_trainer(recipe, run_dir).fit()
 
 
@@ -70,6 +72,29 @@ def test_pretrain_ablation_scores_runs_on_validation_data(mini_data_dir: Path, t
     _train(runs / "longer", 4, "default")
     flagged = run_suite("pretrain_ablation", mini_data_dir, out_dir=tmp_path / "out3", **kw)
     assert any(n.startswith("WARNING") and "longer" in n for n in flagged["notes"])
+
+
+def test_pretrain_ablation_scores_a_runs_weight_average_too(mini_data_dir: Path, tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    _train(runs / "avg", 3, "default", ema_decay=0.5)
+    options = {"runs": str(runs), "corpus": str(_corpus(tmp_path / "corpus"))}
+    kw: dict[str, Any] = {"datasets": ["toy_hourly"], "quick": True, "options": options}
+    payload = run_suite("pretrain_ablation", mini_data_dir, out_dir=tmp_path / "out", **kw)
+    assert payload["skipped"] == []
+    losses = {
+        m: _rows(payload, dataset="synth_default", method=m, metric="val_loss")[0]["value"]
+        for m in ("avg", "avg_ema")
+    }
+    assert all(math.isfinite(v) for v in losses.values()) and losses["avg"] != losses["avg_ema"]
+    assert _rows(payload, dataset="toy_hourly", method="avg_ema", mask="all", ratio="avg")
+    assert any(
+        n.startswith("avg_ema:") and "weight average (EMA, decay 0.5, 3 updates)" in n
+        for n in payload["notes"]
+    )
+    # only the plain run is scored when it keeps no average
+    _train(runs / "plain", 3, "default")
+    again = run_suite("pretrain_ablation", mini_data_dir, out_dir=tmp_path / "out2", **kw)
+    assert not _rows(again, method="plain_ema") and _rows(again, method="plain", metric="val_loss")
 
 
 def test_pretrain_ablation_without_runs(mini_data_dir: Path, tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 
 Which pre-training corpus to keep is decided here, never on the test parts the other suites
 report. Every run folder (a ``tinyts pretrain --run-dir`` folder with a checkpoint) under the ``runs``
-option (``--option runs=DIR``, default ``runs/ablations``) is a method, named after its folder:
+option (``--option runs=DIR``, default ``runs/ablations``) is a method, named after its folder (a run that
+keeps a weight average, ``train.ema_decay``, is also scored as ``NAME_ema`` with the average's weights):
 
 - **imputation, validation split**: the imputation suite's protocol (512-windows, hybrid and block
   masks at 12.5-50 %, MSE on the hidden points, standardised with train statistics) over the
@@ -37,6 +38,7 @@ from tinyts.bench.suites._pretrain_val_cast import score_cast_runs
 from tinyts.bench.suites.imputation import MASKS, PATCH, QUICK_RATIOS, RATIOS, WINDOW, _mask_rng, _prepare
 from tinyts.data.io.discover import find_ltsf
 from tinyts.data.io.ltsf import read_ltsf_csv
+from tinyts.train.state import EMA_FILE
 
 NAME = "pretrain_ablation"
 DESCRIPTION = (
@@ -72,11 +74,22 @@ VAL_BATCHES, QUICK_VAL_BATCHES = 16, 2
 VAL_SETS = {"synth_default": "default", "synth_broad": "broad", "real_heldout": "default"}
 
 
+#: method-name suffix of a run's weight average (``train.ema_decay``), scored beside its weights
+EMA_SUFFIX = "_ema"
+
+
 def find_runs(root: Path) -> dict[str, Path]:
-    """Run folders (with ``checkpoint/state.json``) directly under ``root``, by folder name."""
+    """Run folders (with ``checkpoint/state.json``) directly under ``root``, by folder name; a run that
+    keeps a weight average (``checkpoint/ema.safetensors``) also as ``NAME_ema``."""
     if not root.is_dir():
         return {}
-    return {p.name: p for p in sorted(root.iterdir()) if (p / "checkpoint" / "state.json").is_file()}
+    found: dict[str, Path] = {}
+    for p in sorted(root.iterdir()):
+        if (p / "checkpoint" / "state.json").is_file():
+            found[p.name] = p
+            if (p / "checkpoint" / EMA_FILE).is_file():
+                found[p.name + EMA_SUFFIX] = p
+    return found
 
 
 def _val_series(name: str, corpus: Path) -> Any:
@@ -218,7 +231,8 @@ def run(ctx: BenchContext) -> SuiteResult:
     for name in names:
         if name == "linear_interp":
             continue
-        model, state = load_run(runs[name])
+        average = runs[name].name != name  # NAME_ema: the run's weight average
+        model, state = load_run(runs[name], ema=average)
         kind = state["meta"]["model"]
         if kind not in ("tinypulse", "tinycast"):
             result.skip(name, f"a {kind} run; this suite scores TinyPulse and TinyCast runs")
@@ -227,6 +241,12 @@ def run(ctx: BenchContext) -> SuiteResult:
         result.notes.append(
             f"{name}: {kind}, {runs[name]}, step {state['step']:,}, {state['samples']:,} samples, "
             f"{state['train_seconds'] / 3600:.2f} h of training; recipe {Path(state['meta']['recipe']).name}"
+            + (
+                f"; the run's weight average (EMA, decay {state.get('ema_decay', 0):g}, "
+                f"{int(state.get('ema_updates', 0)):,} updates)"
+                if average
+                else ""
+            )
         )
         (casts if kind == "tinycast" else models)[name] = model
         losses = _val_losses(model, state["meta"], QUICK_VAL_BATCHES if ctx.quick else VAL_BATCHES, corpus)
