@@ -167,7 +167,7 @@ def test_resume_drops_log_records_after_the_checkpoint(tmp_path: Path) -> None:
 
 
 def test_weight_average_follows_its_formula(tmp_path: Path) -> None:
-    """``ema_decay``: after each step ``ema = d ema + (1 - d) w`` with ``d = min(decay, (1+n)/(10+n))``."""
+    """``ema_decay``: after each step ``ema = d ema + (1 - d) w`` with ``d = min(decay, n/(n+1))``."""
     cfg = _cfg(steps=12, ema_decay=0.9)
     trainer = Trainer(_model(), _batch, _loss, cfg, tmp_path)
     expected: dict[str, torch.Tensor] | None = None
@@ -182,7 +182,7 @@ def test_weight_average_follows_its_formula(tmp_path: Path) -> None:
             n = 0
         else:
             n = trainer.ema_updates
-        d = min(0.9, (1 + n) / (10 + n))
+        d = min(0.9, n / (n + 1))
         expected = {k: d * expected[k] + (1 - d) * weights[k] for k in weights}
 
     trainer.opt.step = step_and_track  # type: ignore[method-assign]
@@ -219,7 +219,7 @@ def test_weight_average_resumes_exactly_and_starts_on_old_checkpoints(tmp_path: 
     assert more.resume() and more.ema is None
     more.fit()
     assert more.ema_updates == 1 and more.ema is not None
-    for k, v in more.model.state_dict().items():  # first update at d = 0.1 from the resumed weights
+    for k, v in more.model.state_dict().items():  # the first update copies the resumed weights (d = 0)
         assert v.shape == more.ema[k].shape
 
 

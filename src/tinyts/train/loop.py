@@ -80,8 +80,9 @@ class TrainConfig:
     #: ``min_lr`` at ``steps``; 0 = one schedule from the first step
     schedule_start: int = 0
     #: keep an exponential moving average of the weights with this decay (0 = off): after each step
-    #: ``ema = d ema + (1 - d) weights`` with ``d = min(ema_decay, (1 + n) / (10 + n))`` at the ``n``-th
-    #: update (the usual warm-up, so that the first updates are not dominated by the starting weights);
+    #: ``ema = d ema + (1 - d) weights`` with ``d = min(ema_decay, n / (n + 1))`` at the ``n``-th update
+    #: (0-based): the plain mean of the weights since the average started until ``n = d / (1 - d)``, an
+    #: exponential average with decay ``ema_decay`` afterwards;
     #: saved in the checkpoint (``ema.safetensors``), exported with ``tinyts pretrain --export DIR --ema``.
     #: An average over the last ``~1 / (1 - d)`` steps of a run at a high learning rate: a candidate for
     #: export without a cool-down fork (see docs/training.md, "Weight average")
@@ -235,7 +236,7 @@ class Trainer:
             self.ema = {k: v.detach().to("cpu", copy=True) for k, v in weights.items()}
             self.ema_updates = 0
         n = self.ema_updates
-        decay = min(self.config.ema_decay, (1 + n) / (10 + n))
+        decay = min(self.config.ema_decay, n / (n + 1))
         floats = [k for k, v in self.ema.items() if v.is_floating_point()]
         torch._foreach_lerp_(
             [self.ema[k] for k in floats],
