@@ -399,12 +399,14 @@ def forecast(
     picked = [np.reshape(result.quantile(q), (len(table.columns), horizon)) for q in levels]
     band = [np.reshape(result.quantile(q), (len(table.columns), horizon)) for q in (0.1, 0.5, 0.9)]
     if table.time is not None:
-        future: object = future_timestamps(pd.DatetimeIndex(table.time), horizon, step)
-    elif isinstance(step, (int, float)):
-        future = table.n_rows - 1 + step * np.arange(1, horizon + 1)
+        stamps = future_timestamps(pd.DatetimeIndex(table.time), horizon, step)
+        future, shown = np.asarray(stamps), table.time_column(stamps)
     else:
-        future = np.arange(table.n_rows, table.n_rows + horizon)
-    shown = table.time_column(cast("pd.Index", future)) if table.time is not None else np.asarray(future)
+        if isinstance(step, (int, float)):
+            future = table.n_rows - 1 + step * np.arange(1, horizon + 1)
+        else:
+            future = np.arange(table.n_rows, table.n_rows + horizon)
+        shown = future
     frame = pd.DataFrame({table.time_name or "step": shown})
     mean = np.reshape(result.mean, (len(table.columns), horizon))
     for i, col in enumerate(table.columns):
@@ -423,6 +425,6 @@ def forecast(
             names=table.columns,
             history_time=None if table.time is None else table.time.to_numpy(),
             time_label=table.time_name,
-            future_time=np.asarray(future),
+            future_time=future,
         )
         typer.echo(f"plot -> {png}")
