@@ -73,15 +73,16 @@ def load_run(run_dir: str | os.PathLike[str], ema: bool = False) -> tuple[TinyMo
         raise ValueError(f"{run} has no checkpoint (expected {state_path})")
     state = json.loads(state_path.read_text(encoding="utf-8"))
     model = _model_from_meta(state["meta"])
-    load_checkpoint(run, model, None)
-    if ema:
-        average = load_ema(run)
-        if average is None:
-            raise ValueError(
-                f"{run} has no weight average (checkpoint/{EMA_FILE}): the run must be trained with "
-                "train.ema_decay > 0"
-            )
-        model.load_state_dict(average, strict=True)
+    if not ema:
+        load_checkpoint(run, model, None)
+        return model, state
+    average = load_ema(run)
+    if average is None:
+        raise ValueError(
+            f"{run} has no weight average (checkpoint/{EMA_FILE}): the run must be trained with "
+            "train.ema_decay > 0"
+        )
+    model.load_state_dict(average, strict=True)
     return model, state
 
 
