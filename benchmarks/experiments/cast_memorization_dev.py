@@ -28,14 +28,13 @@ import torch
 
 from tinyts.bench.ours import cast_forecaster
 from tinyts.bench.peers.forecasters import FORECASTERS, ForecastSetup
-from tinyts.bench.suites._pretrain_val_cast import HELDOUT_ORIGINS
-from tinyts.bench.suites.forecasting_broad import MIN_TRAIN, build_dataset, forecast_dataset, gmean, score
+from tinyts.bench.suites._pretrain_val_cast import origin_cuts
+from tinyts.bench.suites.forecasting_broad import build_dataset, forecast_dataset, gmean, score
 from tinyts.data.io.forecast import M4_HORIZON, seasonal_period
 from tinyts.data.real_corpus import HOLDOUT, RealCorpus
 from tinyts.train.card import load_run
 
 FREQS = ("yearly", "quarterly", "monthly")
-MAX_HISTORY = 2048
 
 
 def cases(
@@ -54,13 +53,7 @@ def cases(
         if counts is not None:
             pick = rng.choice(len(pool), size=min(len(pool), counts[freq]), replace=False)
             pool = [pool[i] for i in sorted(pick)]
-        h = M4_HORIZON[freq]
-        out[freq] = [
-            s[: len(s) - k * h][-(MAX_HISTORY + h) :]
-            for s in pool
-            for k in range(HELDOUT_ORIGINS)
-            if len(s) - k * h >= h + MIN_TRAIN
-        ]
+        out[freq] = origin_cuts(pool, M4_HORIZON[freq])
     return out
 
 

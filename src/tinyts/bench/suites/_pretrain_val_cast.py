@@ -75,6 +75,18 @@ def ltsf_val_data(
     return out
 
 
+def origin_cuts(series: list[np.ndarray], horizon: int, origins: int = HELDOUT_ORIGINS) -> list[np.ndarray]:
+    """Each series cut after ``origins`` forecast origins (its end and earlier ones ``horizon`` apart, while
+    at least ``MIN_TRAIN`` training points remain), each cut ending ``horizon`` points after its origin and
+    keeping at most :data:`MAX_HISTORY` points before it; series by series, latest origin first."""
+    return [
+        s[: len(s) - k * horizon][-(MAX_HISTORY + horizon) :]
+        for s in series
+        for k in range(origins)
+        if len(s) - k * horizon >= horizon + MIN_TRAIN
+    ]
+
+
 def heldout_data(corpus: Path, quick: bool, origins: int = HELDOUT_ORIGINS) -> list[BroadData]:
     """The held-back corpus series grouped by frequency, each cut at ``origins`` forecast origins (its
     end and earlier ones a horizon apart), split into training part and the horizon after the origin."""
@@ -87,13 +99,7 @@ def heldout_data(corpus: Path, quick: bool, origins: int = HELDOUT_ORIGINS) -> l
     out = []
     for freq in sorted(groups):
         horizon = M4_HORIZON.get(freq, OTHER_HORIZON)
-        whole = groups[freq][:8] if quick else groups[freq]
-        series = [
-            s[: len(s) - k * horizon][-(MAX_HISTORY + horizon) :]
-            for s in whole
-            for k in range(origins)
-            if len(s) - k * horizon >= horizon + MIN_TRAIN
-        ]
+        series = origin_cuts(groups[freq][:8] if quick else groups[freq], horizon, origins)
         data = build_dataset(f"heldout_{freq}", series, horizon, seasonal_period(freq, "monash"), freq)
         if data.train:
             out.append(data)
