@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from tinyts.bench.core import BenchContext, Row, SuiteResult, resolve_data_dir
-from tinyts.bench.report import pivot_markdown, suite_markdown, write_index, write_suite
+from tinyts.bench.report import (
+    pivot_markdown,
+    suite_markdown,
+    time_per_method,
+    write_index,
+    write_suite,
+)
 
 
 def _payload(rows: list[Row], suite: str = "toy", skipped=None) -> dict:
@@ -84,6 +90,22 @@ def test_suite_markdown_lists_skipped_cases() -> None:
     assert "| B | too short |" in text
     assert "tinyts bench toy" in text
     assert "a note" in text
+
+
+def test_time_per_method_counts_each_timed_case_once() -> None:
+    # Imputation's shape: MSE and MAE of one timed call share its seconds; the "avg" rows repeat the sum.
+    rows = []
+    for ratio, t in ((0.25, 2.0), (0.5, 3.0)):
+        for metric in ("mse", "mae"):
+            rows.append(Row("A", "m1", metric, 0.1, t, {"mask": "hybrid", "ratio": ratio}))
+    rows += [Row("A", "m1", m, 0.1, 5.0, {"mask": "hybrid", "ratio": "avg"}) for m in ("mse", "mae")]
+    rows += [Row("B", "m1", "mse", 0.1, 1.0), Row("all", "m1", "gmean_rel_mase", 0.9, 6.0)]
+    rows += [Row("A", "m2", "mse", 0.2, 0.5, {"mask": "hybrid", "ratio": 0.25}), Row("A", "m2", "mae", 0.2)]
+    payload = _payload(rows)
+    assert time_per_method(payload["rows"]) == {"m1": 6.0, "m2": 0.5}
+    text = suite_markdown(payload)
+    assert "| m1 | 6.0 |" in text
+    assert "| m2 | 0.5 |" in text
 
 
 def test_write_suite_and_index(tmp_path: Path) -> None:

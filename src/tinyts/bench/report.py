@@ -103,12 +103,13 @@ def suite_markdown(payload: dict[str, Any]) -> str:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in payload["notes"]]
     lines += ["", "## Results"]
     lines += pivot_markdown(payload["rows"])
-    seconds: dict[str, float] = defaultdict(float)
-    for r in payload["rows"]:
-        if r.get("seconds") is not None:
-            seconds[r["method"]] += r["seconds"]
+    seconds = time_per_method(payload["rows"])
     if seconds:
-        lines += ["", "### Time per method (sum of the rows' `seconds`)", ""]
+        lines += [
+            "",
+            "### Time per method (sum of the rows' `seconds`, each timed case once, aggregate rows left out)",
+            "",
+        ]
         lines += _table(["method", "seconds"], [[m, f"{s:.1f}"] for m, s in seconds.items()])
     lines += ["", "## Skipped cases", ""]
     if payload.get("skipped"):
@@ -116,6 +117,35 @@ def suite_markdown(payload: dict[str, Any]) -> str:
     else:
         lines.append("None.")
     return "\n".join(lines) + "\n"
+
+
+#: Values of ``dataset`` or of an extra key that mark a row aggregating other rows (its ``seconds``, where
+#: set, is the sum of theirs).
+AGGREGATE_LABELS = frozenset({"all", "avg"})
+
+
+def time_per_method(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Total ``seconds`` per method, counting each timed case once.
+
+    Rows that differ only in ``metric`` and ``value`` (several metrics of one timed call, e.g. MSE and MAE
+    of one imputation) share one timing and count once; rows whose ``dataset`` or any extra key is an
+    aggregate label (``all``, ``avg``) repeat their parts' time and are left out.
+    """
+    fixed = {"dataset", "method", "metric", "value", "seconds"}
+    seen: set[tuple[Any, ...]] = set()
+    totals: dict[str, float] = defaultdict(float)
+    for r in rows:
+        if r.get("seconds") is None:
+            continue
+        extras = tuple(sorted((k, str(v)) for k, v in r.items() if k not in fixed))
+        if str(r["dataset"]) in AGGREGATE_LABELS or any(v in AGGREGATE_LABELS for _, v in extras):
+            continue
+        case = (r["method"], str(r["dataset"]), extras, r["seconds"])
+        if case in seen:
+            continue
+        seen.add(case)
+        totals[r["method"]] += r["seconds"]
+    return dict(totals)
 
 
 def write_suite(out_dir: Path, payload: dict[str, Any]) -> tuple[Path, Path]:
