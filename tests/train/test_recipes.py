@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tinyts.train.loop import TrainConfig
 from tinyts.train.recipes import RECIPE_DIR, load_recipe
 
 
@@ -56,6 +57,16 @@ def test_bundled_recipes_resolve_and_keep_their_parents_settings() -> None:
     assert long["data_sources"] == broad["data_sources"]
     assert (long["train"]["steps"], long["train"]["schedule_start"]) == (161100, 60000)
     ets, short = load_recipe("tinycast-broad-ets"), load_recipe("tinycast-broad-short")
+    # TinyCast's schedule was shortened mid-run at step 75,112: the new cosine starts at the old one's
+    # rate (flat at first, below the old one from step 81,499 on) and ends where the run's 6,325,888 samples
+    # plus 128 a step reach 10.24M.
+    early = load_recipe("tinycast-broad-ets-early")
+    before = TrainConfig(**ets["train"])
+    after = TrainConfig(**early["train"])
+    assert after.lr_at(75112) == before.lr_at(75112)
+    assert after.lr_at(90000) < before.lr_at(90000)
+    assert 6_325_888 + (after.steps - 75112) * 128 == 10_240_000
+    assert after.lr_at(after.steps) == pytest.approx(after.min_lr)
     assert ets["objective"] == {**short["objective"], "mix": "broad_ets"}
     for path in sorted(RECIPE_DIR.rglob("*.yaml")):
         recipe = load_recipe(path)
