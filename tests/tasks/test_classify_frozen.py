@@ -191,6 +191,8 @@ def test_cli_method_option(tmp_path: Path) -> None:
         assert f"[{method}] TinyPulse features: batch" in res.stderr and "s left" in res.stderr
         assert f"[{method}] ridge fitted" in res.stderr and "[" not in res.stdout
         assert ("[hybrid] MiniRocket" in res.stderr) == (method == "hybrid")
+        # the one-time numba compilation (~30 s on a fresh install) is announced, not a silent wait
+        assert ("compiles its numba code" in res.stderr) == (method == "hybrid")
         target = tmp_path / f"{method}.csv"
         res = runner.invoke(
             app, ["classify", "predict", str(out), str(tmp_path / "Toy_TEST.tsv"), "--out", str(target)]

@@ -155,7 +155,8 @@ def fit_frozen(
         rx = rocket_inputs(values, observed, lengths, rocket_length_for(lengths))
         say(
             f"{tag} MiniRocket: 10,000 kernels on {rx.shape[0]} cases x {rx.shape[1]} channel(s) x "
-            f"{rx.shape[2]} points"
+            f"{rx.shape[2]} points (the first fit after installation also compiles its numba code, once: "
+            "~30 s)"
         )
         threads = torch.get_num_threads()
         tr = MiniRocket(n_jobs=1, random_state=seed).fit(rx)
