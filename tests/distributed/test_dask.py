@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import dask
 import dask.dataframe as dd
 import pandas as pd
 import pytest
@@ -87,14 +88,38 @@ def test_grouped_frames_skip_the_shuffle_with_the_same_results(
     def layers(out: Any) -> str:
         return " ".join(str(k) for k in out.__dask_graph__())
 
-    assert "shuffle" in layers(embed_df("tinypulse", to_engine(data, "dask", 3), shifts=2))
+    default = layers(embed_df("tinypulse", to_engine(data, "dask", 3), shifts=2))
+    assert "shuffle" not in default and "_cut_by_plan" in default  # regrouped, not hashed
     out = embed_df("tinypulse", by_series(to_engine(data, "dask", 3)), shifts=2)
-    assert "shuffle" not in layers(out) and "_apply_checked" in layers(out)
+    assert "_cut_by_plan" not in layers(out) and "_apply_checked" in layers(out)
     same(embed_df(pulse, data, shifts=2), to_pandas(out), ["unique_id"])
     # grouped=True through the function's options does the same, for one call
     ddf = to_engine(data, "dask", 3)
     same(impute_df(pulse, data), to_pandas(impute_df("tinypulse", ddf, grouped=True)), ["unique_id", "ds"])
-    assert "shuffle" in layers(impute_df("tinypulse", ddf))
+    assert "_cut_by_plan" in layers(impute_df("tinypulse", ddf))
+
+
+def test_the_default_path_moves_only_split_series(dask_client: Any, data: pd.DataFrame, same: Any) -> None:
+    """Grouped partitions come back as they were (one output partition per input partition, the same
+    series in each); partitions cut by time (every series in every partition) are regrouped whole."""
+    pulse = tinyts.load("tinypulse")
+    expected = embed_df(pulse, data, shifts=1)
+    ddf = to_engine(data, "dask", 3)
+    out = embed_df("tinypulse", ddf, shifts=1)
+    got = [p.compute() for p in out.to_delayed()]
+    for src, res in zip(ddf.to_delayed(), got, strict=True):
+        assert sorted(res["unique_id"]) == sorted(src.compute()["unique_id"].unique())
+    same(expected, pd.concat(got, ignore_index=True), ["unique_id"])
+    # by time: the k-th third of every series in partition k
+    third = data.groupby("unique_id").cumcount() * 3 // data.groupby("unique_id")["y"].transform("size")
+    by_time = dd.from_delayed(
+        [dask.delayed(data[third == k]) for k in range(3)], meta=data.iloc[:0], verify_meta=False
+    )
+    got = [p.compute() for p in embed_df("tinypulse", by_time, shifts=1).to_delayed()]
+    assert sorted(len(g) for g in got) == [3, 3, 4]  # 10 series dealt out evenly, none split
+    same(expected, pd.concat(got, ignore_index=True), ["unique_id"])
+    fc = forecast_df(tinyts.load("tinycast"), data, 12)
+    same(fc, to_pandas(forecast_df("tinycast", by_time, 12)), ["unique_id", "ds"])
 
 
 def test_a_broken_grouping_promise_raises_instead_of_a_wrong_answer(

@@ -146,3 +146,29 @@ def test_ids_in_more_than_one_partition_are_counted() -> None:
     parts = [np.array(ids, dtype=object) for ids in (["a", "b"], ["c"], ["b", "a"])]
     assert _count_split(parts) == 2
     assert _count_split(parts[:2]) == 0 and _count_split([]) == 0
+
+
+def test_the_regroup_plan_moves_only_split_series() -> None:
+    from tinyts.tasks.distributed import _cut_by_plan, _id_counts, regroup_plan
+
+    parts = [
+        pd.DataFrame({"id": ["a", "a", "a", "b", "b"], "v": range(5)}),
+        pd.DataFrame({"id": ["b", "b", "b", "b", "b", "c"], "v": range(6)}),
+        pd.DataFrame({"id": ["c", "d"], "v": range(2)}),
+    ]
+    plan = regroup_plan([_id_counts(p, "id") for p in parts])
+    # b: most rows in partition 1; c: a tie (1 row each), dealt by order of first appearance
+    assert plan.to_dict() == {"b": 1, "c": 2}
+    cuts = [_cut_by_plan(p, plan, i, 3, "id") for i, p in enumerate(parts)]
+    out = [pd.concat([cuts[i][j] for i in range(3)]) for j in range(3)]
+    assert [sorted(set(o["id"])) for o in out] == [["a"], ["b"], ["c", "d"]]
+    assert list(out[1]["v"]) == [3, 4, 0, 1, 2, 3, 4]  # row order kept within a partition's piece
+    assert sum(len(o) for o in out) == 13
+    # grouped partitions: an empty plan, each partition passed on whole (the same object)
+    grouped = [parts[0], parts[2]]
+    assert len(regroup_plan([_id_counts(p, "id") for p in grouped])) == 0
+    assert _cut_by_plan(parts[0], regroup_plan([]), 0, 2, "id")[0] is parts[0]
+    # every series in every partition (data cut by time): dealt out evenly
+    ids = pd.DataFrame({"id": [f"s{i}" for i in range(1000)]})
+    plan = regroup_plan([_id_counts(ids, "id")] * 4)
+    assert np.bincount(plan.to_numpy()).tolist() == [250] * 4

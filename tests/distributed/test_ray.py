@@ -55,8 +55,11 @@ def test_grouped_blocks_skip_the_shuffle_and_a_broken_promise_raises(
     split = ray.data.from_pandas([shuffled.iloc[: len(data) // 2], shuffled.iloc[len(data) // 2 :]])
     with pytest.raises(ValueError, match=r"10 series id\(s\) of 'unique_id' lie in more than one partition"):
         embed_df("tinypulse", by_series(split))
-    # the default path groups the same blocks by id (hash buckets) and gets the in-memory result
+    # the default path groups the same blocks by id and gets the in-memory result: 2 blocks on 2 CPUs
+    # (the rows of split series move), 1 block (hash buckets, one per CPU), 3 grouped blocks (nothing moves)
     same(expected, to_pandas(embed_df("tinypulse", split, shifts=1)), ["unique_id"])
+    same(expected, to_pandas(embed_df("tinypulse", ray.data.from_pandas(shuffled), shifts=1)), ["unique_id"])
+    same(expected, to_pandas(embed_df("tinypulse", to_engine(data, "ray", 3), shifts=1)), ["unique_id"])
 
 
 def test_warm_up_reaches_one_process_per_cpu(ray_runtime: Any) -> None:

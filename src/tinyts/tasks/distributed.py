@@ -6,9 +6,12 @@ Dask DataFrame or a Ray Dataset in the same long format, and return the same eng
 like the engine's own transformations). The work is the in-memory function itself, run once per
 partition on the workers:
 
-1. The rows are shuffled by ``id_col`` (Dask: ``shuffle(on=id_col)``; Ray: a hash repartition by
-   key, what ``groupby(...).map_groups`` does), so that every series lies whole in one partition; a
-   series is never split.
+1. The rows are regrouped by ``id_col`` so that every series lies whole in one partition; a series
+   is never split. Only the rows of series that lie in more than one partition move (each to the
+   partition that holds most of its rows): data already grouped by series stays where it is, at the
+   cost of counting the ids of every partition (:func:`regroup_plan`). Above
+   :data:`REGROUP_PARTS` partitions, and on Ray with fewer blocks than CPUs, the rows are hashed by
+   id instead (Dask ``shuffle(on=id_col)``; Ray: hash buckets of the blocks).
 2. Every worker loads the model once, by name or folder (``"tinypulse"``, a checkpoint folder, a
    saved classifier folder): the model is passed to the workers as that string, never as a torch
    module, and kept in a per-process cache (Dask) or by the actor (Ray).
@@ -49,6 +52,7 @@ __all__ = [
     "engine_of",
     "fill_rows",
     "load_counts",
+    "regroup_plan",
     "require_engine",
     "run_distributed",
     "task_model",
@@ -79,6 +83,9 @@ MMAP_THRESHOLD = 32 * 1024 * 1024
 TRIM_THRESHOLD = 128 * 1024 * 1024
 #: Dask, grouped frames: up to this many partitions, the check gathers the distinct ids in one task
 GATHER_IDS = 256
+#: the default path moves only the rows of split series up to this many partitions (an all-to-all of
+#: ``n * n`` pieces, mostly empty); above it the rows are shuffled by a hash of the id
+REGROUP_PARTS = 64
 
 
 def engine_of(df: Any) -> str | None:
@@ -304,6 +311,29 @@ def _ray_split(block: Any, key: str, parts: int) -> tuple[pd.DataFrame, ...] | p
         return frame
     bucket = pd.util.hash_pandas_object(frame[key], index=False).to_numpy() % parts
     return tuple(frame[bucket == j] for j in range(parts))
+
+
+def _ray_ids_frame(block: Any, key: str) -> pd.DataFrame:
+    """The id column of a block as pandas (converted as the whole block would be)."""
+    if isinstance(block, pd.DataFrame):
+        return block[[key]]
+    return _ray_block(block.select([key]))
+
+
+def _ray_counts(block: Any, key: str) -> pd.Series:
+    """:func:`_id_counts` of one Ray block (reads the id column only)."""
+    return _id_counts(_ray_ids_frame(block, key), key)
+
+
+def _moves(counts: pd.Series, plan: pd.Series, own: int) -> bool:
+    """Whether any row of partition ``own`` (its id counts) goes to another partition under ``plan``."""
+    dest = plan.reindex(counts.index).to_numpy(dtype=np.float64, na_value=np.nan)
+    return bool(((dest != own) & ~np.isnan(dest)).any())
+
+
+def _ray_cut(block: Any, plan: pd.Series, own: int, n: int, key: str) -> tuple[pd.DataFrame, ...]:
+    """:func:`_cut_by_plan` of one Ray block."""
+    return _cut_by_plan(_ray_block(block), plan, own, n, key)
 
 
 def _ray_apply(
@@ -616,9 +646,11 @@ def _run_dask(
             apply_partition, task, source, options, empty, threads, meta=empty, enforce_metadata=False
         )
     if not grouped:
-        return df.shuffle(on=key).map_partitions(
-            apply_partition, task, source, options, empty, threads, meta=empty, enforce_metadata=False
-        )
+        if df.npartitions > REGROUP_PARTS:
+            return df.shuffle(on=key).map_partitions(
+                apply_partition, task, source, options, empty, threads, meta=empty, enforce_metadata=False
+            )
+        return _regroup_dask(df, task, source, options, empty, threads)
     # the promise, checked lazily: the distinct ids of each partition, counted over all partitions (a
     # tree reduction of one value per series, not a shuffle of the rows; above GATHER_IDS partitions
     # the ids, not the rows, are shuffled instead); every output partition waits for that count and
@@ -628,6 +660,110 @@ def _run_dask(
     return df.map_partitions(
         _apply_checked, task, source, options, empty, threads, split, key, meta=empty, enforce_metadata=False
     )
+
+
+def _regroup_dask(df: Any, task: str, source: str, options: dict[str, Any], empty: Any, threads: Any) -> Any:
+    """The default Dask path: partitions regrouped by :func:`regroup_plan`, lazily.
+
+    One task counts the ids of each partition, one gathers the counts into the plan, one per partition
+    cuts it into its pieces (the whole partition when none of its series moves) and one per output
+    partition concatenates its pieces and runs the task; the scheduler runs each output where its
+    largest piece is, so rows of whole series do not travel.
+    """
+    import dask
+    import dask.dataframe as dd
+
+    key = options["id_col"]
+    parts = df.to_delayed()
+    n = len(parts)
+    counts = [dask.delayed(_id_counts, pure=True)(p, key) for p in parts]
+    plan = dask.delayed(regroup_plan, pure=True)(counts)
+    cut = dask.delayed(_cut_by_plan, pure=True, nout=n)
+    pieces = [cut(p, plan, i, n, key) for i, p in enumerate(parts)]
+    run = dask.delayed(_apply_pieces, pure=True)
+    outs = [run(task, source, options, empty, threads, *(pieces[i][j] for i in range(n))) for j in range(n)]
+    return dd.from_delayed(outs, meta=empty, verify_meta=False)
+
+
+def _id_counts(part: pd.DataFrame, key: str) -> pd.Series:
+    """How many rows each series id has in one partition (index: the ids, in order of appearance)."""
+    return part[key].value_counts(sort=False, dropna=False)
+
+
+def regroup_plan(counts: Sequence[pd.Series]) -> pd.Series:
+    """Where the rows of each series that lies in more than one partition go.
+
+    Parameters
+    ----------
+    counts : sequence of pd.Series
+        Per partition, the number of rows of each series id in it (index: ids).
+
+    Returns
+    -------
+    pd.Series
+        The destination partition (int) of every id found in more than one partition, indexed by id;
+        empty when every series lies whole in one partition (then nothing moves). The destination is
+        the partition holding most of the series' rows; ties are dealt round-robin over the ids in
+        order of first appearance (so that series spread evenly over the partitions, e.g. data
+        partitioned by time, are dealt out evenly rather than all to the first partition). Ids in one
+        partition only stay where they are.
+    """
+    n = len(counts)
+    if n < 2:
+        return pd.Series([], dtype=np.int64)
+    index = counts[0].index.append([c.index for c in counts[1:]])
+    codes, uniques = pd.factorize(index, use_na_sentinel=False)
+    rows = np.concatenate([c.to_numpy(dtype=np.int64) for c in counts])
+    part = np.repeat(np.arange(n, dtype=np.int64), [len(c) for c in counts])
+    seen = np.bincount(codes, minlength=len(uniques))
+    moved = seen[codes] > 1
+    if not moved.any():
+        return pd.Series([], dtype=np.int64)
+    codes, rows, part = codes[moved], rows[moved], part[moved]
+    # most rows first; ties go round-robin over the ids in order of first appearance
+    score = rows * n + (codes + part) % n
+    order = np.lexsort((score, codes))
+    last = np.r_[codes[order][1:] != codes[order][:-1], True]
+    best = order[last]
+    return pd.Series(part[best], index=uniques[codes[best]], dtype=np.int64)
+
+
+def _destinations(part: pd.DataFrame, plan: pd.Series, own: int, key: str) -> np.ndarray | None:
+    """The destination partition of every row of partition ``own``; None when no row moves."""
+    if len(plan) == 0 or len(part) == 0:
+        return None
+    codes, uniques = pd.factorize(part[key], use_na_sentinel=False)
+    where = plan.reindex(uniques).to_numpy(dtype=np.float64, na_value=np.nan)
+    dest = np.where(np.isnan(where), own, where).astype(np.int64)
+    if (dest == own).all():
+        return None
+    return dest[codes]
+
+
+def _cut_by_plan(part: pd.DataFrame, plan: pd.Series, own: int, n: int, key: str) -> tuple[pd.DataFrame, ...]:
+    """Partition ``own`` as ``n`` pieces, piece ``j`` the rows going to output ``j`` (row order kept)."""
+    dest = _destinations(part, plan, own, key)
+    if dest is None:
+        return tuple(part if j == own else part.iloc[:0] for j in range(n))
+    order = np.argsort(dest, kind="stable")
+    bounds = np.searchsorted(dest[order], np.arange(1, n))
+    return tuple(part.iloc[idx] for idx in np.split(order, bounds))
+
+
+def _apply_pieces(
+    task: str,
+    source: str,
+    options: dict[str, Any],
+    empty: pd.DataFrame,
+    threads: int | None,
+    *pieces: pd.DataFrame,
+) -> pd.DataFrame:
+    """One output partition of the regrouped frame: its pieces, in partition order, processed."""
+    parts = [p for p in pieces if len(p)]
+    if not parts:
+        return empty.copy()
+    part = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    return apply_partition(part, task, source, options, empty, threads)
 
 
 def _ray_blocks(ds: Any) -> list[Any]:
@@ -663,10 +799,27 @@ def _run_ray(
         groups = [[b] for b in blocks]
     else:
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        parts = max(cpus, len(blocks))
-        cut = _remote("_ray_split").options(num_returns=parts)
-        pieces = [cut.remote(b, key, parts) for b in blocks]
-        groups = [pieces] if parts == 1 else [[p[j] for p in pieces] for j in range(parts)]
+        n = len(blocks)
+        if cpus <= n <= REGROUP_PARTS:  # only the rows of split series move (regroup_plan)
+            counts = ray.get([_remote("_ray_counts").remote(b, key) for b in blocks])
+            plan = regroup_plan(counts)
+            cuts: dict[int, Any] = {}
+            if len(plan):
+                by_plan = _remote("_ray_cut").options(num_returns=n)
+                cuts = {
+                    i: by_plan.remote(b, plan, i, n, key)
+                    for i, b in enumerate(blocks)
+                    if _moves(counts[i], plan, i)
+                }
+            groups = [
+                [cuts[j][j] if j in cuts else blocks[j]] + [cuts[i][j] for i in cuts if i != j]
+                for j in range(n)
+            ]
+        else:  # fewer blocks than CPUs (spread them) or very many: hash buckets of the ids
+            parts = max(cpus, n)
+            cut = _remote("_ray_split").options(num_returns=parts)
+            pieces = [cut.remote(b, key, parts) for b in blocks]
+            groups = [pieces] if parts == 1 else [[p[j] for p in pieces] for j in range(parts)]
     run = _remote("_ray_apply")
     return ray.data.from_pandas_refs([run.remote(task, source, options, empty, threads, *g) for g in groups])
 

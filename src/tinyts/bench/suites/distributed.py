@@ -14,17 +14,23 @@ forecast (TinyCast, horizon :data:`HORIZON`):
   Each of those steps is timed and reported as its own row, not in the throughput (metric
   ``latency_ms``, extra key ``step``): ``cluster_start``, ``warmup`` (both tasks' first calls on 8
   series) and ``input_to_cluster``, per engine and worker count;
-- the timed call, from the call to the collected pandas result, on two paths (extra key ``path``):
-  ``shuffle``, the default (the rows are shuffled by series id), and ``grouped``, the same frame
-  declared grouped with :func:`tinyts.tasks.distributed.by_series` (no shuffle; the check that no id
-  lies in two partitions is included).
+- the timed call, from the call to the collected pandas result, on three paths (extra key ``path``):
+  ``default``, the default call on that input (whole series per partition: the ids of every
+  partition are counted and no row moves, see :func:`tinyts.tasks.distributed.regroup_plan`),
+  ``grouped``, the same frame declared grouped with :func:`tinyts.tasks.distributed.by_series` (no
+  regrouping; the check that no id lies in two partitions is included), and ``by_time``, the default
+  call on the same rows partitioned by time instead (partition ``k`` holds the ``k``-th slice of
+  every series, so the rows of every series move: what a shuffle by id costs).
+- a bulk job, the default path only: :data:`BULK_SERIES` series embedded (not in ``--quick``), where
+  the per-call cost matters less than the throughput (extra key ``series`` tells the two sizes apart).
 
 Every wall time is the best of :data:`REPEATS` runs (in memory too). In memory, the same series are
 also timed in the two calls of half of them that the engine makes with 1 worker (``path`` =
 ``in_memory_2_parts``): how much of a difference is the size of the calls, not the engine.
 
-Rows: ``throughput`` (series/s; extra keys ``task``, ``workers``, ``path``), ``speedup`` (2-worker
-over 1-worker series/s, per engine, task and path), ``overhead`` (engine wall time with 1 worker over
+Rows: ``throughput`` (series/s; extra keys ``task``, ``workers``, ``path``, ``series``), ``speedup``
+(2-worker over 1-worker series/s, per engine, task, path and size), ``overhead`` (engine wall time
+with 1 worker over
 the in-memory wall time, minus 1: the cost of the engine for the same compute, per path; both best of
 :data:`REPEATS` rounds that run the in-memory call and the engine calls back to back, so that both are
 taken in the same minutes of this shared machine) and ``peak_mem_mb`` (the largest peak RSS,
@@ -56,10 +62,12 @@ ENGINES = ("dask", "ray")
 TASKS = ("embed", "forecast")
 N_SERIES = 1000
 QUICK_SERIES = 120
+#: the bulk embedding job (full run only)
+BULK_SERIES = 10_000
 LENGTH = 512
 HORIZON = 24
 WORKERS = (1, 2)
-PATHS = ("shuffle", "grouped")
+PATHS = ("default", "grouped", "by_time")
 #: every wall time is the best of this many runs
 REPEATS = 3
 
@@ -181,24 +189,38 @@ def _step(engine: str, step: str, wall: float, extra: dict[str, Any]) -> Row:
 
 
 def _interleaved(
-    task: str, model: Any, name: str, frame: pd.DataFrame, data: Any, with_memory: bool
+    task: str, model: Any, name: str, frame: pd.DataFrame, inputs: dict[str, Any], with_memory: bool
 ) -> tuple[dict[str, float], dict[str, pd.DataFrame], float]:
-    """Best wall time per path (and ``"in_memory"`` when ``with_memory``) of :data:`REPEATS` rounds,
-    each round running the in-memory call and the engine calls back to back, so that the overhead
-    compares times taken in the same minutes of a shared machine; the last engine result per path and
-    the load average before."""
-    from tinyts.tasks.distributed import by_series
-
+    """Best wall time per path (``inputs``: path -> the engine's frame; and ``"in_memory"`` when
+    ``with_memory``) of :data:`REPEATS` rounds, each round running the in-memory call and the engine
+    calls back to back, so that the overhead compares times taken in the same minutes of a shared
+    machine; the last engine result per path and the load average before."""
     load = os.getloadavg()[0]
-    walls: dict[str, list[float]] = {p: [] for p in (*PATHS, "in_memory")}
+    walls: dict[str, list[float]] = {p: [] for p in (*inputs, "in_memory")}
     outs: dict[str, pd.DataFrame] = {}
     for _ in range(REPEATS):
         if with_memory:
             walls["in_memory"].append(_timed(_call, task, model, frame)[0])
-        for path in PATHS:
-            wall, outs[path] = _timed(_on_engine, task, name, by_series(data) if path == "grouped" else data)
+        for path, data in inputs.items():
+            wall, outs[path] = _timed(_on_engine, task, name, data)
             walls[path].append(wall)
     return {p: min(w) for p, w in walls.items() if w}, outs, load
+
+
+def by_time(frame: pd.DataFrame, engine: str, parts: int) -> Any:
+    """``frame`` as ``parts`` partitions cut by time: partition ``k`` holds the ``k``-th slice of
+    every series (every series lies in every partition)."""
+    from tinyts.tasks.distributed import require_engine
+
+    module = require_engine(engine)
+    size = frame.groupby("unique_id", sort=False)["y"].transform("size").to_numpy()
+    slot = frame.groupby("unique_id", sort=False).cumcount().to_numpy() * parts // size
+    pieces = [frame[slot == k] for k in range(parts)]
+    if engine == "ray":
+        return module.from_pandas(pieces)
+    import dask
+
+    return module.from_delayed([dask.delayed(p) for p in pieces], meta=frame.iloc[:0], verify_meta=False)
 
 
 def _pieces(task: str, model: Any, pieces: list[pd.DataFrame]) -> None:
@@ -213,16 +235,54 @@ def _on_engine(task: str, model: str, df: Any) -> pd.DataFrame:
     return to_pandas(_call(task, model, df))
 
 
+def _job_rows(
+    result: SuiteResult,
+    engine: str,
+    workers: int,
+    n: int,
+    task: str,
+    walls: dict[str, float],
+    outs: dict[str, pd.DataFrame],
+    expected: pd.DataFrame,
+    keys: list[str],
+    load: float,
+    sps: dict[tuple[str, int, str, int], float],
+) -> None:
+    """Check the engine results of one job against in memory and add its rows and notes."""
+    for path, out in outs.items():
+        if not _same(expected, out, keys):
+            raise RuntimeError(
+                f"{engine} {task} ({path}, {n} series) with {workers} workers differs from in memory"
+            )
+        wall = walls[path]
+        sps[(task, workers, path, n)] = n / wall
+        extra = {"task": task, "workers": workers, "path": path, "series": n}
+        result.add(Row(DATASET, engine, "throughput", n / wall, seconds=wall, extra=extra))
+        if workers == 1 and "in_memory" in walls:
+            over = wall / walls["in_memory"] - 1.0
+            result.add(Row(DATASET, engine, "overhead", over, seconds=wall, extra=extra))
+        result.notes.append(
+            f"{engine}, {workers} worker(s), {task}, {path}: {n} series in {wall:.2f} s, best of {REPEATS}, "
+            f"{n / wall:.1f} series/s, identical to in memory (load average {load:.1f})"
+        )
+    if workers == 1 and "in_memory" in walls:
+        result.notes.append(
+            f"{engine}, {task}, {n} series: in memory, interleaved with the engine calls above: "
+            f"{walls['in_memory']:.2f} s, best of {REPEATS} (the overhead's baseline)"
+        )
+
+
 def run(ctx: BenchContext) -> SuiteResult:
     result = SuiteResult()
     import torch
 
     import tinyts
-    from tinyts.tasks.distributed import require_engine, to_engine, warm_up
+    from tinyts.tasks.distributed import by_series, require_engine, to_engine, warm_up
 
     engines = ctx.select_methods(ENGINES, result, NAME)
     n = QUICK_SERIES if ctx.quick else N_SERIES
     frame = make_frame(n, seed=ctx.seed)
+    bulk = None if ctx.quick else make_frame(BULK_SERIES, seed=ctx.seed + 2)
     warm = make_frame(8, seed=ctx.seed + 1)
     keys = {"embed": ["unique_id"], "forecast": ["unique_id", "ds"]}
     threads = torch.get_num_threads()
@@ -237,18 +297,27 @@ def run(ctx: BenchContext) -> SuiteResult:
             _call(task, models[task], warm)
             wall, out, load = _best(_call, task, models[task], frame)
             memory[task] = (wall, out)
-            extra = {"task": task, "workers": 1, "path": "in_memory"}
+            extra = {"task": task, "workers": 1, "path": "in_memory", "series": n}
             result.add(Row(DATASET, "in_memory", "throughput", n / wall, seconds=wall, extra=extra))
             result.notes.append(
                 f"in memory, {task}: {n} series in {wall:.2f} s, best of {REPEATS} (load average {load:.1f})"
             )
             # the same work cut as the engine cuts it with 1 worker (2 partitions), in this process
             wall, _, load = _best(_pieces, task, models[task], pieces)
-            extra = {"task": task, "workers": 1, "path": "in_memory_2_parts"}
+            extra = {"task": task, "workers": 1, "path": "in_memory_2_parts", "series": n}
             result.add(Row(DATASET, "in_memory", "throughput", n / wall, seconds=wall, extra=extra))
             result.notes.append(
                 f"in memory, {task}, the same series in 2 calls of half of them: {wall:.2f} s, best of "
                 f"{REPEATS} (load average {load:.1f})"
+            )
+        bulk_out = None
+        if bulk is not None:
+            wall, bulk_out, load = _best(_call, "embed", models["embed"], bulk)
+            extra = {"task": "embed", "workers": 1, "path": "in_memory", "series": BULK_SERIES}
+            result.add(Row(DATASET, "in_memory", "throughput", BULK_SERIES / wall, seconds=wall, extra=extra))
+            result.notes.append(
+                f"in memory, embed: {BULK_SERIES} series in {wall:.2f} s, best of {REPEATS} "
+                f"(load average {load:.1f})"
             )
         for engine in engines:
             try:
@@ -256,7 +325,7 @@ def run(ctx: BenchContext) -> SuiteResult:
             except ImportError as exc:
                 result.skip(engine, str(exc))
                 continue
-            sps: dict[tuple[str, int, str], float] = {}
+            sps: dict[tuple[str, int, str, int], float] = {}
             for workers in WORKERS:
                 start = time.perf_counter()
                 with _cluster(engine, workers) as (peaks, place):
@@ -270,49 +339,52 @@ def run(ctx: BenchContext) -> SuiteResult:
                     result.add(_step(engine, "warmup", wall, setup))
                     wall, data = _timed(place, to_engine(frame, engine, 2 * workers))
                     result.add(_step(engine, "input_to_cluster", wall, setup))
+                    inputs = {
+                        "default": data,
+                        "grouped": by_series(data),
+                        "by_time": place(by_time(frame, engine, 2 * workers)),
+                    }
                     for task in TASKS:
                         walls, outs, load = _interleaved(
-                            task, models[task], names[task], frame, data, with_memory=workers == 1
+                            task, models[task], names[task], frame, inputs, with_memory=workers == 1
                         )
-                        for path in PATHS:
-                            if not _same(memory[task][1], outs[path], keys[task]):
-                                raise RuntimeError(
-                                    f"{engine} {task} ({path}) with {workers} workers differs from in memory"
-                                )
-                            wall = walls[path]
-                            sps[(task, workers, path)] = n / wall
-                            extra = {"task": task, "workers": workers, "path": path}
-                            result.add(
-                                Row(DATASET, engine, "throughput", n / wall, seconds=wall, extra=extra)
-                            )
-                            if workers == 1:
-                                over = wall / walls["in_memory"] - 1.0
-                                result.add(Row(DATASET, engine, "overhead", over, seconds=wall, extra=extra))
-                            result.notes.append(
-                                f"{engine}, {workers} worker(s), {task}, {path}: {n} series in {wall:.2f} s, "
-                                f"best of {REPEATS}, {n / wall:.1f} series/s, identical to in memory "
-                                f"(load average {load:.1f})"
-                            )
-                        if workers == 1:
-                            result.notes.append(
-                                f"{engine}, {task}: in memory, interleaved with the engine calls above: "
-                                f"{walls['in_memory']:.2f} s, best of {REPEATS} (the overhead's baseline)"
-                            )
+                        args = (walls, outs, memory[task][1], keys[task], load, sps)
+                        _job_rows(result, engine, workers, n, task, *args)
+                    if bulk is not None and bulk_out is not None:
+                        big = {"default": place(to_engine(bulk, engine, 2 * workers))}
+                        walls, outs, load = _interleaved(
+                            "embed", None, "tinypulse", bulk, big, with_memory=False
+                        )
+                        _job_rows(
+                            result,
+                            engine,
+                            workers,
+                            BULK_SERIES,
+                            "embed",
+                            walls,
+                            outs,
+                            bulk_out,
+                            keys["embed"],
+                            load,
+                            sps,
+                        )
+                        del big
                     worker_peaks = peaks()
                     if worker_peaks:
                         extra = {"workers": workers, "processes": len(worker_peaks)}
                         result.add(Row(DATASET, engine, "peak_mem_mb", max(worker_peaks), extra=extra))
-            for task in TASKS:
-                for path in PATHS:
-                    ratio = sps[(task, 2, path)] / sps[(task, 1, path)]
-                    extra = {"task": task, "workers": 2, "path": path}
-                    result.add(Row(DATASET, engine, "speedup", ratio, extra=extra))
+            for task, _, path, size in sorted(k for k in sps if k[1] == 1):
+                ratio = sps[(task, 2, path, size)] / sps[(task, 1, path, size)]
+                extra = {"task": task, "workers": 2, "path": path, "series": size}
+                result.add(Row(DATASET, engine, "speedup", ratio, extra=extra))
     finally:
         torch.set_num_threads(threads)
     result.notes.append(
-        f"{n} series of {LENGTH} points; embed: register embeddings, shifts=1; forecast: horizon "
-        f"{HORIZON}, quantiles 0.1/0.5/0.9; partitions: 2 per worker; 1 torch thread per process; "
-        "engine timings start with the cluster running, workers warm and the input on the cluster "
-        "(cluster_start, warmup and input_to_cluster are their own rows)"
+        f"{n} series of {LENGTH} points"
+        + (f" (and a bulk job of {BULK_SERIES} series, embed, default path)" if bulk is not None else "")
+        + f"; embed: register embeddings, shifts=1; forecast: horizon {HORIZON}, quantiles 0.1/0.5/0.9; "
+        "partitions: 2 per worker; 1 torch thread per process; engine timings start with the cluster "
+        "running, workers warm and the input on the cluster (cluster_start, warmup and input_to_cluster "
+        "are their own rows)"
     )
     return result
