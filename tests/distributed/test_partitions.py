@@ -168,6 +168,9 @@ def test_the_regroup_plan_moves_only_split_series() -> None:
     grouped = [parts[0], parts[2]]
     assert len(regroup_plan([_id_counts(p, "id") for p in grouped])) == 0
     assert _cut_by_plan(parts[0], regroup_plan([]), 0, 2, "id")[0] is parts[0]
+    # categorical ids: the categories a partition does not use are not counted as being there
+    cat = [p.assign(id=pd.Categorical(p["id"], categories=["a", "b", "c", "d"])) for p in grouped]
+    assert len(regroup_plan([_id_counts(p, "id") for p in cat])) == 0
     # every series in every partition (data cut by time): dealt out evenly
     ids = pd.DataFrame({"id": [f"s{i}" for i in range(1000)]})
     plan = regroup_plan([_id_counts(ids, "id")] * 4)

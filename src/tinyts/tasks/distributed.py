@@ -686,8 +686,10 @@ def _regroup_dask(df: Any, task: str, source: str, options: dict[str, Any], empt
 
 
 def _id_counts(part: pd.DataFrame, key: str) -> pd.Series:
-    """How many rows each series id has in one partition (index: the ids, in order of appearance)."""
-    return part[key].value_counts(sort=False, dropna=False)
+    """How many rows each series id has in one partition (index: the ids, in order of appearance;
+    the unused categories of a categorical id column left out)."""
+    counts = part[key].value_counts(sort=False, dropna=False)
+    return counts[counts > 0]
 
 
 def regroup_plan(counts: Sequence[pd.Series]) -> pd.Series:
