@@ -16,7 +16,7 @@ import pytest
 import ray.data
 
 import tinyts
-from tinyts.tasks.distributed import by_series, to_engine, to_pandas, warm_up
+from tinyts.tasks.distributed import _numpy_dtypes, by_series, to_engine, to_pandas, warm_up
 from tinyts.tasks.forecast.api import forecast_df
 from tinyts.tasks.frames import classify_df, embed_df
 
@@ -33,6 +33,10 @@ def test_forecast_matches_in_memory(ray_runtime: Any, frame: pd.DataFrame, same:
     data = frame.drop(columns="cls")
     fc = forecast_df(tinyts.load("tinycast"), data, 12)
     same(fc, _run(lambda d: forecast_df("tinycast", d, 12), data, 4), ["unique_id", "ds"])
+    # to_pandas fetches the workers' frames; Ray Data's own collection gives the same values
+    out = forecast_df("tinycast", to_engine(data, "ray", 3), 12)
+    same(fc, _numpy_dtypes(out.to_pandas()), ["unique_id", "ds"])
+    same(fc, to_pandas(out.map_batches(lambda b: b, batch_format="pandas")), ["unique_id", "ds"])
 
 
 def test_classify_matches_in_memory(
