@@ -336,18 +336,12 @@ def _ray_cut(block: Any, plan: pd.Series, own: int, n: int, key: str) -> tuple[p
     return _cut_by_plan(_ray_block(block), plan, own, n, key)
 
 
-def _ray_apply(
-    task: str,
-    source: str,
-    options: dict[str, Any],
-    empty: pd.DataFrame,
-    threads: int | None,
-    *pieces: Any,
-) -> pd.DataFrame:
-    """One output partition on Ray: the pieces of one hash bucket (or one grouped block), processed."""
+def _ray_apply(task: str, source: str, *args: Any) -> pd.DataFrame:
+    """One output partition on Ray (``args``: options, empty, threads, then its pieces: Ray blocks or
+    pandas pieces of a cut), processed by :func:`_apply_pieces`."""
+    options, empty, threads, *pieces = args
     frames = [p if isinstance(p, pd.DataFrame) else _ray_block(p) for p in pieces]
-    part = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    return apply_partition(part, task, source, options, empty, threads)
+    return _apply_pieces(task, source, options, empty, threads, *frames)
 
 
 def _ray_ids(block: Any, key: str) -> np.ndarray:
