@@ -9,13 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import dask
 import dask.dataframe as dd
 import pandas as pd
 import pytest
 
 import tinyts
-from tinyts.tasks.distributed import by_series, load_counts, to_engine, to_pandas, warm_up
+from tinyts.tasks.distributed import by_series, from_pieces, load_counts, to_engine, to_pandas, warm_up
 from tinyts.tasks.forecast.api import forecast_df
 from tinyts.tasks.frames import classify_df, detect_df, embed_df, impute_df
 
@@ -112,9 +111,7 @@ def test_the_default_path_moves_only_split_series(dask_client: Any, data: pd.Dat
     same(expected, pd.concat(got, ignore_index=True), ["unique_id"])
     # by time: the k-th third of every series in partition k
     third = data.groupby("unique_id").cumcount() * 3 // data.groupby("unique_id")["y"].transform("size")
-    by_time = dd.from_delayed(
-        [dask.delayed(data[third == k]) for k in range(3)], meta=data.iloc[:0], verify_meta=False
-    )
+    by_time = from_pieces([data[third == k] for k in range(3)], "dask")
     got = [p.compute() for p in embed_df("tinypulse", by_time, shifts=1).to_delayed()]
     assert sorted(len(g) for g in got) == [3, 3, 4]  # 10 series dealt out evenly, none split
     same(expected, pd.concat(got, ignore_index=True), ["unique_id"])

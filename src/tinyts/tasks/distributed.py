@@ -51,6 +51,7 @@ __all__ = [
     "by_series",
     "engine_of",
     "fill_rows",
+    "from_pieces",
     "load_counts",
     "regroup_plan",
     "require_engine",
@@ -327,8 +328,7 @@ def _ray_counts(block: Any, key: str) -> pd.Series:
 
 def _moves(counts: pd.Series, plan: pd.Series, own: int) -> bool:
     """Whether any row of partition ``own`` (its id counts) goes to another partition under ``plan``."""
-    dest = plan.reindex(counts.index).to_numpy(dtype=np.float64, na_value=np.nan)
-    return bool(((dest != own) & ~np.isnan(dest)).any())
+    return bool((_id_destinations(counts.index, plan, own) != own).any())
 
 
 def _ray_cut(block: Any, plan: pd.Series, own: int, n: int, key: str) -> tuple[pd.DataFrame, ...]:
@@ -336,10 +336,16 @@ def _ray_cut(block: Any, plan: pd.Series, own: int, n: int, key: str) -> tuple[p
     return _cut_by_plan(_ray_block(block), plan, own, n, key)
 
 
-def _ray_apply(task: str, source: str, *args: Any) -> pd.DataFrame:
-    """One output partition on Ray (``args``: options, empty, threads, then its pieces: Ray blocks or
-    pandas pieces of a cut), processed by :func:`_apply_pieces`."""
-    options, empty, threads, *pieces = args
+def _ray_apply(
+    task: str,
+    source: str,
+    options: dict[str, Any],
+    empty: pd.DataFrame,
+    threads: int | None,
+    *pieces: Any,
+) -> pd.DataFrame:
+    """One output partition on Ray (its pieces: Ray blocks or pandas pieces of a cut), processed by
+    :func:`_apply_pieces`."""
     frames = [p if isinstance(p, pd.DataFrame) else _ray_block(p) for p in pieces]
     return _apply_pieces(task, source, options, empty, threads, *frames)
 
@@ -419,6 +425,18 @@ def warm_up(engine: str, model: Any, task: str, threads: int | None = DEFAULT_TH
 
 
 # ------------------------------------------------------------------------------ grouped frames
+def _remember(registry: dict[int, tuple[Any, Any]], obj: Any, value: Any) -> None:
+    """Attach ``value`` to the live object ``obj`` (by identity; dropped when ``obj`` is collected)."""
+    key = id(obj)
+    registry[key] = (weakref.ref(obj, lambda _: registry.pop(key, None)), value)
+
+
+def _recall(registry: dict[int, tuple[Any, Any]], obj: Any) -> Any:
+    """The value :func:`_remember` attached to ``obj``, or None."""
+    entry = registry.get(id(obj))
+    return None if entry is None or entry[0]() is not obj else entry[1]
+
+
 _GROUPED: dict[int, tuple[Any, str]] = {}
 
 
@@ -452,17 +470,16 @@ def by_series(df: Any, id_col: str = "unique_id") -> Any:
         raise TypeError(f"by_series takes a Dask DataFrame or a Ray Dataset, got {type(df).__name__}")
     # a new object (the same data and plan), so that ``df`` itself keeps the default (shuffle)
     marked = df.copy() if engine == "dask" else copy.copy(df)
-    key = id(marked)
-    _GROUPED[key] = (weakref.ref(marked, lambda _: _GROUPED.pop(key, None)), id_col)
+    _remember(_GROUPED, marked, id_col)
     return marked
 
 
 def _marked(df: Any, id_col: str) -> bool:
-    entry = _GROUPED.get(id(df))
-    if entry is None or entry[0]() is not df:
+    marked_by = _recall(_GROUPED, df)
+    if marked_by is None:
         return False
-    if entry[1] != id_col:
-        raise ValueError(f"the frame was declared grouped by {entry[1]!r} (by_series), not by {id_col!r}")
+    if marked_by != id_col:
+        raise ValueError(f"the frame was declared grouped by {marked_by!r} (by_series), not by {id_col!r}")
     return True
 
 
@@ -724,13 +741,18 @@ def regroup_plan(counts: Sequence[pd.Series]) -> pd.Series:
     return pd.Series(part[best], index=uniques[codes[best]], dtype=np.int64)
 
 
+def _id_destinations(ids: Any, plan: pd.Series, own: int) -> np.ndarray:
+    """The destination partition of each id of partition ``own`` under ``plan`` (``own`` if not in it)."""
+    where = plan.reindex(ids).to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.where(np.isnan(where), own, where).astype(np.int64)
+
+
 def _destinations(part: pd.DataFrame, plan: pd.Series, own: int, key: str) -> np.ndarray | None:
     """The destination partition of every row of partition ``own``; None when no row moves."""
     if len(plan) == 0 or len(part) == 0:
         return None
     codes, uniques = pd.factorize(part[key], use_na_sentinel=False)
-    where = plan.reindex(uniques).to_numpy(dtype=np.float64, na_value=np.nan)
-    dest = np.where(np.isnan(where), own, where).astype(np.int64)
+    dest = _id_destinations(uniques, plan, own)
     if (dest == own).all():
         return None
     return dest[codes]
@@ -775,8 +797,8 @@ def _ray_blocks(ds: Any) -> list[Any]:
     return refs
 
 
-#: Ray results of :func:`run_distributed`: id -> (weak reference, the tasks' pandas results, empty)
-_RESULTS: dict[int, tuple[Any, list[Any], pd.DataFrame]] = {}
+#: Ray results of :func:`run_distributed` (:func:`_remember`): the tasks' pandas results and the empty frame
+_RESULTS: dict[int, tuple[Any, tuple[list[Any], pd.DataFrame]]] = {}
 
 
 def _ray_result(refs: list[Any], empty: pd.DataFrame) -> Any:
@@ -785,8 +807,7 @@ def _ray_result(refs: list[Any], empty: pd.DataFrame) -> Any:
     import ray
 
     result = ray.data.from_pandas_refs(refs)
-    key = id(result)
-    _RESULTS[key] = (weakref.ref(result, lambda _: _RESULTS.pop(key, None)), refs, empty)
+    _remember(_RESULTS, result, (refs, empty))
     return result
 
 
@@ -864,14 +885,24 @@ def to_engine(df: pd.DataFrame, engine: str, partitions: int, id_col: str = "uni
         np.sort(codes, kind="stable"), np.linspace(0, n_series, parts + 1)[1:-1].round().astype(int)
     )
     order = np.argsort(codes, kind="stable")
-    pieces = [df.iloc[idx] for idx in np.split(order, bounds)]
+    if engine == "dask" and parts == 1:
+        return module.from_pandas(df.iloc[order], npartitions=parts, sort=False)
+    return from_pieces([df.iloc[idx] for idx in np.split(order, bounds)], engine)
+
+
+def from_pieces(pieces: Sequence[pd.DataFrame], engine: str) -> Any:
+    """A Dask DataFrame or Ray Dataset whose partitions (blocks) are ``pieces``, as given.
+
+    Parameters
+    ----------
+    pieces : sequence of pd.DataFrame
+        At least one frame, all with the same columns.
+    engine : {"dask", "ray"}
+    """
+    module = require_engine(engine)
     if engine == "dask":
-        return (
-            module.from_pandas(df.iloc[order], npartitions=parts, sort=False)
-            if parts == 1
-            else (module.from_delayed([_delayed(p) for p in pieces], meta=df.iloc[:0], verify_meta=False))
-        )
-    return module.from_pandas(pieces)
+        return module.from_delayed([_delayed(p) for p in pieces], meta=pieces[0].iloc[:0], verify_meta=False)
+    return module.from_pandas(list(pieces))
 
 
 def _numpy_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
@@ -902,12 +933,13 @@ def to_pandas(result: Any) -> pd.DataFrame:
     if engine == "dask":
         return result.compute()
     if engine == "ray":
-        entry = _RESULTS.get(id(result))
-        if entry is not None and entry[0]() is result:
+        ours = _recall(_RESULTS, result)
+        if ours is not None:
             import ray
 
-            frames = [f for f in ray.get(entry[1]) if len(f)]
-            return pd.concat(frames, ignore_index=True) if frames else entry[2].copy()
+            refs, empty = ours
+            frames = [f for f in ray.get(refs) if len(f)]
+            return pd.concat(frames, ignore_index=True) if frames else empty.copy()
         return _numpy_dtypes(result.to_pandas())
     if isinstance(result, pd.DataFrame):
         return result

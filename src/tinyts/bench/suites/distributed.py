@@ -210,17 +210,11 @@ def _interleaved(
 def by_time(frame: pd.DataFrame, engine: str, parts: int) -> Any:
     """``frame`` as ``parts`` partitions cut by time: partition ``k`` holds the ``k``-th slice of
     every series (every series lies in every partition)."""
-    from tinyts.tasks.distributed import require_engine
+    from tinyts.tasks.distributed import from_pieces
 
-    module = require_engine(engine)
     size = frame.groupby("unique_id", sort=False)["y"].transform("size").to_numpy()
     slot = frame.groupby("unique_id", sort=False).cumcount().to_numpy() * parts // size
-    pieces = [frame[slot == k] for k in range(parts)]
-    if engine == "ray":
-        return module.from_pandas(pieces)
-    import dask
-
-    return module.from_delayed([dask.delayed(p) for p in pieces], meta=frame.iloc[:0], verify_meta=False)
+    return from_pieces([frame[slot == k] for k in range(parts)], engine)
 
 
 def _pieces(task: str, model: Any, pieces: list[pd.DataFrame]) -> None:
