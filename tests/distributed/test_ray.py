@@ -11,12 +11,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 import ray.data
 
 import tinyts
-from tinyts.tasks.distributed import _numpy_dtypes, by_series, to_engine, to_pandas, warm_up
+from tinyts.tasks.distributed import (
+    _numpy_dtypes,
+    _ray_block,
+    _ray_blocks,
+    _ray_counts,
+    by_series,
+    to_engine,
+    to_pandas,
+    warm_up,
+)
 from tinyts.tasks.forecast.api import forecast_df
 from tinyts.tasks.frames import classify_df, embed_df
 
@@ -64,6 +75,40 @@ def test_grouped_blocks_skip_the_shuffle_and_a_broken_promise_raises(
     same(expected, to_pandas(embed_df("tinypulse", split, shifts=1)), ["unique_id"])
     same(expected, to_pandas(embed_df("tinypulse", ray.data.from_pandas(shuffled), shifts=1)), ["unique_id"])
     same(expected, to_pandas(embed_df("tinypulse", to_engine(data, "ray", 3), shifts=1)), ["unique_id"])
+
+
+def _arrow(pieces: list[pd.DataFrame]) -> Any:
+    """A Ray Dataset of Arrow blocks, as ``read_parquet`` gives (``from_pandas`` keeps pandas blocks)."""
+    return ray.data.from_arrow([pa.Table.from_pandas(p, preserve_index=False) for p in pieces])
+
+
+def test_arrow_blocks_match_in_memory(ray_runtime: Any, frame: pd.DataFrame, same: Any) -> None:
+    data = frame.drop(columns="cls")
+    expected = embed_df(tinyts.load("tinypulse"), data, shifts=1)
+    shuffled = data.sample(frac=1.0, random_state=1)
+    split = _arrow([shuffled.iloc[: len(data) // 2], shuffled.iloc[len(data) // 2 :]])
+    assert all(isinstance(ray.get(b), pa.Table) for b in _ray_blocks(split))
+    same(expected, to_pandas(embed_df("tinypulse", split, shifts=1)), ["unique_id"])  # split series move
+    ids = np.array_split(data["unique_id"].unique(), 3)
+    grouped = [data[data["unique_id"].isin(part)] for part in ids]
+    same(expected, to_pandas(embed_df("tinypulse", _arrow(grouped), shifts=1)), ["unique_id"])  # none move
+    same(expected, to_pandas(embed_df("tinypulse", by_series(_arrow(grouped)), shifts=1)), ["unique_id"])
+    fc = forecast_df(tinyts.load("tinycast"), data, 12)  # timestamps read from Arrow blocks
+    same(fc, to_pandas(forecast_df("tinycast", split, 12)), ["unique_id", "ds"])
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [["b", "a", None, "b", "c", None, "a"], [3, 1, 3, 2, 2, 7, 1]],
+    ids=["text with missing", "integers"],
+)
+def test_arrow_ids_are_counted_as_their_pandas_rows(ids: list[Any]) -> None:
+    table = pa.Table.from_pandas(pd.DataFrame({"unique_id": ids, "y": np.arange(7.0)}), preserve_index=False)
+    got, want = _ray_counts(table, "unique_id"), _ray_counts(_ray_block(table), "unique_id")
+    assert got.index.equals(want.index)  # the same ids, dtype and order as the converted block's
+    assert got.to_numpy(dtype=np.int64).tolist() == want.to_numpy(dtype=np.int64).tolist()
+    cats = pa.table({"unique_id": pa.array(["x", "y", "x"]).dictionary_encode(), "y": [1.0, 2.0, 3.0]})
+    assert _ray_counts(cats, "unique_id").to_dict() == {"x": 2, "y": 1}
 
 
 def test_warm_up_reaches_one_process_per_cpu(ray_runtime: Any) -> None:

@@ -322,8 +322,24 @@ def _ray_ids_frame(block: Any, key: str) -> pd.DataFrame:
 
 
 def _ray_counts(block: Any, key: str) -> pd.Series:
-    """:func:`_id_counts` of one Ray block (reads the id column only)."""
-    return _id_counts(_ray_ids_frame(block, key), key)
+    """:func:`_id_counts` of one Ray block (reads the id column only).
+
+    An Arrow block (what ``read_parquet`` and ``from_arrow`` give) is counted by Arrow itself: only its
+    distinct ids are converted to pandas, as the whole block would convert them, so that the plan's ids
+    match the rows :func:`_ray_cut` sees. Dictionary (categorical) ids go through pandas.
+    """
+    if isinstance(block, pd.DataFrame):
+        return _id_counts(block, key)
+    import pyarrow as pa
+
+    column = block.column(key)
+    if pa.types.is_dictionary(column.type):
+        return _id_counts(_ray_ids_frame(block, key), key)
+    import pyarrow.compute as pc
+
+    found = pc.value_counts(column)  # distinct ids in order of first appearance, nulls counted
+    ids = _ray_block(pa.table({key: found.field("values")}))[key]
+    return pd.Series(found.field("counts").to_numpy(), index=pd.Index(ids), name="count")
 
 
 def _moves(counts: pd.Series, plan: pd.Series, own: int) -> bool:

@@ -14,13 +14,15 @@ forecast (TinyCast, horizon :data:`HORIZON`):
   Each of those steps is timed and reported as its own row, not in the throughput (metric
   ``latency_ms``, extra key ``step``): ``cluster_start``, ``warmup`` (both tasks' first calls on 8
   series) and ``input_to_cluster``, per engine and worker count;
-- the timed call, from the call to the collected pandas result, on three paths (extra key ``path``):
-  ``default``, the default call on that input (whole series per partition: the ids of every
+- the timed call, from the call to the collected pandas result, on three paths (four on Ray; extra
+  key ``path``): ``default``, the default call on that input (whole series per partition: the ids of every
   partition are counted and no row moves, see :func:`tinyts.tasks.distributed.regroup_plan`),
   ``grouped``, the same frame declared grouped with :func:`tinyts.tasks.distributed.by_series` (no
   regrouping; the check that no id lies in two partitions is included), and ``by_time``, the default
   call on the same rows partitioned by time instead (partition ``k`` holds the ``k``-th slice of
-  every series, so the rows of every series move: what a shuffle by id costs).
+  every series, so the rows of every series move: what a shuffle by id costs); on Ray also
+  ``arrow``, the default call on the same whole-series partitions held as Arrow tables (what
+  ``ray.data.read_parquet`` gives; ``to_engine`` / ``from_pandas`` keep pandas blocks).
 - a bulk job, the default path only: :data:`BULK_SERIES` series embedded (not in ``--quick``), where
   the per-call cost matters less than the throughput (extra key ``series`` tells the two sizes apart).
 
@@ -217,6 +219,17 @@ def by_time(frame: pd.DataFrame, engine: str, parts: int) -> Any:
     return from_pieces([frame[slot == k] for k in range(parts)], engine)
 
 
+def arrow_blocks(frame: pd.DataFrame, parts: int) -> Any:
+    """``frame`` as a Ray Dataset of ``parts`` Arrow blocks holding whole series (``to_engine`` makes
+    pandas blocks, ``ray.data.read_parquet`` Arrow ones)."""
+    import pyarrow as pa
+    import ray.data
+
+    ids = np.array_split(frame["unique_id"].unique(), parts)
+    tables = [pa.Table.from_pandas(frame[frame["unique_id"].isin(i)], preserve_index=False) for i in ids]
+    return ray.data.from_arrow(tables)
+
+
 def _pieces(task: str, model: Any, pieces: list[pd.DataFrame]) -> None:
     for piece in pieces:
         _call(task, model, piece)
@@ -338,6 +351,8 @@ def run(ctx: BenchContext) -> SuiteResult:
                         "grouped": by_series(data),
                         "by_time": place(by_time(frame, engine, 2 * workers)),
                     }
+                    if engine == "ray":  # the blocks read_parquet gives: Arrow tables, not pandas
+                        inputs["arrow"] = place(arrow_blocks(frame, 2 * workers))
                     for task in TASKS:
                         walls, outs, load = _interleaved(
                             task, models[task], names[task], frame, inputs, with_memory=workers == 1
