@@ -156,3 +156,8 @@ def test_warm_up_loads_the_model_in_every_worker(dask_client: Any) -> None:
     assert all(c.get("tinypulse:tinypulse") == 1 for c in counts.values())  # once, even if warmed again
     with pytest.raises(TypeError, match="bundled name"):
         warm_up("dask", tinyts.load("tinypulse"), "embed")
+
+
+def test_arrow_blocks_are_a_ray_option(data: pd.DataFrame) -> None:
+    with pytest.raises(ValueError, match="arrow=True makes Ray Arrow blocks"):
+        to_engine(data, "dask", 2, arrow=True)

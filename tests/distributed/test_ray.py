@@ -24,6 +24,7 @@ from tinyts.tasks.distributed import (
     _ray_blocks,
     _ray_counts,
     by_series,
+    from_pieces,
     to_engine,
     to_pandas,
     warm_up,
@@ -77,22 +78,16 @@ def test_grouped_blocks_skip_the_shuffle_and_a_broken_promise_raises(
     same(expected, to_pandas(embed_df("tinypulse", to_engine(data, "ray", 3), shifts=1)), ["unique_id"])
 
 
-def _arrow(pieces: list[pd.DataFrame]) -> Any:
-    """A Ray Dataset of Arrow blocks, as ``read_parquet`` gives (``from_pandas`` keeps pandas blocks)."""
-    return ray.data.from_arrow([pa.Table.from_pandas(p, preserve_index=False) for p in pieces])
-
-
 def test_arrow_blocks_match_in_memory(ray_runtime: Any, frame: pd.DataFrame, same: Any) -> None:
     data = frame.drop(columns="cls")
     expected = embed_df(tinyts.load("tinypulse"), data, shifts=1)
     shuffled = data.sample(frac=1.0, random_state=1)
-    split = _arrow([shuffled.iloc[: len(data) // 2], shuffled.iloc[len(data) // 2 :]])
+    split = from_pieces([shuffled.iloc[: len(data) // 2], shuffled.iloc[len(data) // 2 :]], "ray", arrow=True)
     assert all(isinstance(ray.get(b), pa.Table) for b in _ray_blocks(split))
     same(expected, to_pandas(embed_df("tinypulse", split, shifts=1)), ["unique_id"])  # split series move
-    ids = np.array_split(data["unique_id"].unique(), 3)
-    grouped = [data[data["unique_id"].isin(part)] for part in ids]
-    same(expected, to_pandas(embed_df("tinypulse", _arrow(grouped), shifts=1)), ["unique_id"])  # none move
-    same(expected, to_pandas(embed_df("tinypulse", by_series(_arrow(grouped)), shifts=1)), ["unique_id"])
+    grouped = to_engine(data, "ray", 3, arrow=True)
+    same(expected, to_pandas(embed_df("tinypulse", grouped, shifts=1)), ["unique_id"])  # none move
+    same(expected, to_pandas(embed_df("tinypulse", by_series(grouped), shifts=1)), ["unique_id"])
     fc = forecast_df(tinyts.load("tinycast"), data, 12)  # timestamps read from Arrow blocks
     same(fc, to_pandas(forecast_df("tinycast", split, 12)), ["unique_id", "ds"])
 

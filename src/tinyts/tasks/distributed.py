@@ -886,12 +886,15 @@ def _count_split(ids: Sequence[np.ndarray]) -> int:
 
 
 # ------------------------------------------------------------------------------------ conveniences
-def to_engine(df: pd.DataFrame, engine: str, partitions: int, id_col: str = "unique_id") -> Any:
+def to_engine(
+    df: pd.DataFrame, engine: str, partitions: int, id_col: str = "unique_id", *, arrow: bool = False
+) -> Any:
     """A pandas long frame as a Dask DataFrame or Ray Dataset of ``partitions`` partitions.
 
     Whole series go to one partition (consecutive series in order of first appearance), so the result
-    is already grouped: pass it through :func:`by_series` to skip the shuffle (the DataFrame functions
-    shuffle by default).
+    is already grouped: the DataFrame functions count its ids and move nothing (:func:`by_series`
+    declares it grouped instead). ``arrow``: Ray blocks as Arrow tables, as ``ray.data.read_parquet``
+    gives them (default: pandas frames, as ``ray.data.from_pandas`` keeps them).
     """
     module = require_engine(engine)
     codes = pd.factorize(df[id_col], sort=False)[0]
@@ -901,12 +904,12 @@ def to_engine(df: pd.DataFrame, engine: str, partitions: int, id_col: str = "uni
         np.sort(codes, kind="stable"), np.linspace(0, n_series, parts + 1)[1:-1].round().astype(int)
     )
     order = np.argsort(codes, kind="stable")
-    if engine == "dask" and parts == 1:
+    if engine == "dask" and parts == 1 and not arrow:
         return module.from_pandas(df.iloc[order], npartitions=parts, sort=False)
-    return from_pieces([df.iloc[idx] for idx in np.split(order, bounds)], engine)
+    return from_pieces([df.iloc[idx] for idx in np.split(order, bounds)], engine, arrow=arrow)
 
 
-def from_pieces(pieces: Sequence[pd.DataFrame], engine: str) -> Any:
+def from_pieces(pieces: Sequence[pd.DataFrame], engine: str, *, arrow: bool = False) -> Any:
     """A Dask DataFrame or Ray Dataset whose partitions (blocks) are ``pieces``, as given.
 
     Parameters
@@ -914,10 +917,19 @@ def from_pieces(pieces: Sequence[pd.DataFrame], engine: str) -> Any:
     pieces : sequence of pd.DataFrame
         At least one frame, all with the same columns.
     engine : {"dask", "ray"}
+    arrow : bool
+        Ray only: hold the blocks as Arrow tables (what ``ray.data.read_parquet`` gives) instead of
+        pandas frames.
     """
     module = require_engine(engine)
+    if arrow and engine != "ray":
+        raise ValueError("arrow=True makes Ray Arrow blocks; a Dask DataFrame is made of pandas partitions")
     if engine == "dask":
         return module.from_delayed([_delayed(p) for p in pieces], meta=pieces[0].iloc[:0], verify_meta=False)
+    if arrow:
+        import pyarrow as pa
+
+        return module.from_arrow([pa.Table.from_pandas(p, preserve_index=False) for p in pieces])
     return module.from_pandas(list(pieces))
 
 

@@ -219,17 +219,6 @@ def by_time(frame: pd.DataFrame, engine: str, parts: int) -> Any:
     return from_pieces([frame[slot == k] for k in range(parts)], engine)
 
 
-def arrow_blocks(frame: pd.DataFrame, parts: int) -> Any:
-    """``frame`` as a Ray Dataset of ``parts`` Arrow blocks holding whole series (``to_engine`` makes
-    pandas blocks, ``ray.data.read_parquet`` Arrow ones)."""
-    import pyarrow as pa
-    import ray.data
-
-    ids = np.array_split(frame["unique_id"].unique(), parts)
-    tables = [pa.Table.from_pandas(frame[frame["unique_id"].isin(i)], preserve_index=False) for i in ids]
-    return ray.data.from_arrow(tables)
-
-
 def _pieces(task: str, model: Any, pieces: list[pd.DataFrame]) -> None:
     for piece in pieces:
         _call(task, model, piece)
@@ -352,7 +341,7 @@ def run(ctx: BenchContext) -> SuiteResult:
                         "by_time": place(by_time(frame, engine, 2 * workers)),
                     }
                     if engine == "ray":  # the blocks read_parquet gives: Arrow tables, not pandas
-                        inputs["arrow"] = place(arrow_blocks(frame, 2 * workers))
+                        inputs["arrow"] = place(to_engine(frame, engine, 2 * workers, arrow=True))
                     for task in TASKS:
                         walls, outs, load = _interleaved(
                             task, models[task], names[task], frame, inputs, with_memory=workers == 1
