@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ def test_demo_writes_report_rows_and_plots(tmp_path: Path) -> None:
     # the checkpoints' status comes from their model cards, not from a sentence that goes stale
     assert "interim" not in report
     assert "TinyCast on synthetic series plus real series" in report
-    assert "an annealed fork of a run that continues" in report  # the TinyCast card's cool-down fork
+    assert "(a checkpoint of a run that continues)" in report  # from TinyCast's model card
     assert "TinyPulse on synthetic series plus real series" in report
     assert report.count("earns its place") >= 5  # every task says where the model earns its place
     for title, method in TINYTS_ROWS.items():
@@ -98,10 +99,23 @@ def test_demo_prints_one_progress_line_per_section(
 def test_training_status_reads_the_model_cards() -> None:
     from tinyts.cli.demo import training_status
 
-    assert training_status("tinycast").endswith("(an annealed fork of a run that continues)")
+    assert training_status("tinycast").endswith("(a checkpoint of a run that continues)")
     status = training_status("tinypulse")
     assert status.startswith("step ") or status.startswith("its recipe's full")
     assert training_status("no-such-model") == "see its model card"
+
+
+def test_training_status_says_when_the_weights_are_an_annealed_fork(tmp_path: Path) -> None:
+    from tinyts.cli.demo import training_status
+    from tinyts.models.base import WEIGHTS_DIR
+
+    card = (WEIGHTS_DIR / "tinycast" / "MODEL_CARD.md").read_text(encoding="utf-8")
+    (tmp_path / "tinycast").mkdir()
+    (tmp_path / "tinycast" / "MODEL_CARD.md").write_text(card + "\nA cool-down fork of the run.\n")
+    assert training_status("tinycast", tmp_path).endswith("(an annealed fork of a run that continues)")
+    full = re.sub(r"^- steps: [\d,]+", "- steps: 105,691", card, flags=re.MULTILINE)
+    (tmp_path / "tinycast" / "MODEL_CARD.md").write_text(full)
+    assert training_status("tinycast", tmp_path) == "its recipe's full 105,691 steps"
 
 
 def test_training_data_reads_the_model_cards() -> None:

@@ -87,11 +87,13 @@ def _models() -> tuple[TinyPulse, TinyCast]:
     return resolve("tinypulse", TinyPulse).eval(), resolve("tinycast", TinyCast).eval()
 
 
-def training_status(name: str) -> str:
+def training_status(name: str, weights_dir: Path | None = None) -> str:
     """How far the bundled checkpoint ``name`` was pre-trained, from its model card and its recipe.
 
-    Returns e.g. ``"step 17,600 of its recipe's 60,000 (an early checkpoint)"`` or ``"its recipe's full
-    20,000 steps"``; ``"see its model card"`` when the card or the recipe cannot be read.
+    Returns e.g. ``"step 84,753 of its recipe's 105,691 (a checkpoint of a run that continues)"``, ``"...
+    (an annealed fork of a run that continues)"`` when the card says the weights are a cool-down fork, or
+    ``"its recipe's full 20,000 steps"``; ``"see its model card"`` when the card or the recipe cannot be
+    read. ``weights_dir``: where the model folders are (default: the bundled weights).
     """
     import yaml
 
@@ -99,7 +101,7 @@ def training_status(name: str) -> str:
     from tinyts.train.recipes import RECIPE_DIR, load_recipe
 
     try:
-        card = (WEIGHTS_DIR / name / "MODEL_CARD.md").read_text(encoding="utf-8")
+        card = ((weights_dir or WEIGHTS_DIR) / name / "MODEL_CARD.md").read_text(encoding="utf-8")
         steps_match = re.search(r"^- steps: ([\d,]+)", card, re.MULTILINE)
         recipe_match = re.search(r"Recipe: `([\w.-]+\.yaml)`", card)
         if steps_match is None or recipe_match is None:
@@ -113,7 +115,7 @@ def training_status(name: str) -> str:
         return f"its recipe's full {total:,} steps"
     if "cool-down fork" in card:  # an annealed copy of a run in the middle of its schedule
         return f"step {steps:,} of its recipe's {total:,} (an annealed fork of a run that continues)"
-    return f"step {steps:,} of its recipe's {total:,} (an early checkpoint; the recipe continues)"
+    return f"step {steps:,} of its recipe's {total:,} (a checkpoint of a run that continues)"
 
 
 def training_data(name: str) -> str:
