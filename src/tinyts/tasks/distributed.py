@@ -314,13 +314,6 @@ def _ray_split(block: Any, key: str, parts: int) -> tuple[pd.DataFrame, ...] | p
     return tuple(frame[bucket == j] for j in range(parts))
 
 
-def _ray_ids_frame(block: Any, key: str) -> pd.DataFrame:
-    """The id column of a block as pandas (converted as the whole block would be)."""
-    if isinstance(block, pd.DataFrame):
-        return block[[key]]
-    return _ray_block(block.select([key]))
-
-
 def _ray_counts(block: Any, key: str) -> pd.Series:
     """:func:`_id_counts` of one Ray block (reads the id column only).
 
@@ -334,7 +327,7 @@ def _ray_counts(block: Any, key: str) -> pd.Series:
 
     column = block.column(key)
     if pa.types.is_dictionary(column.type):
-        return _id_counts(_ray_ids_frame(block, key), key)
+        return _id_counts(_ray_block(block.select([key])), key)  # converted as the whole block would be
     import pyarrow.compute as pc
 
     found = pc.value_counts(column)  # distinct ids in order of first appearance, nulls counted
