@@ -24,7 +24,12 @@ forecast (TinyCast, horizon :data:`HORIZON`):
   ``arrow``, the default call on the same whole-series partitions held as Arrow tables (what
   ``ray.data.read_parquet`` gives; ``to_engine`` / ``from_pandas`` keep pandas blocks).
 - a bulk job, the default path only: :data:`BULK_SERIES` series embedded (not in ``--quick``), where
-  the per-call cost matters less than the throughput (extra key ``series`` tells the two sizes apart).
+  the per-call cost matters less than the throughput (extra key ``series`` tells the two sizes apart);
+- the machine's own ceiling for that bulk job (not in ``--quick``; method ``processes``, path
+  ``plain``): the same embedding in 1 plain process (all series) and in 2 plain processes started
+  together (half the series each, no engine, nothing sent between them; wall time from a common start
+  to the last one's end), so that an engine's 2-worker speedup can be read against what 2 processes
+  reach on this machine in the same minutes.
 
 Every wall time is the best of :data:`REPEATS` runs (in memory too). In memory, the same series are
 also timed in the two calls of half of them that the engine makes with 1 worker (``path`` =
@@ -219,6 +224,53 @@ def by_time(frame: pd.DataFrame, engine: str, parts: int) -> Any:
     return from_pieces([frame[slot == k] for k in range(parts)], engine)
 
 
+def share(frame: pd.DataFrame, part: int, parts: int) -> pd.DataFrame:
+    """The rows of the ``part``-th of ``parts`` consecutive, near-equal shares of the series of ``frame``."""
+    ids = np.array_split(frame["unique_id"].unique(), parts)[part]
+    return frame[frame["unique_id"].isin(ids)]
+
+
+def _plain_worker(n_series: int, seed: int, part: int, parts: int, barrier: Any, queue: Any) -> None:
+    """One plain process of :func:`plain_processes`: embed its share of the bulk frame, timed."""
+    import torch
+
+    import tinyts
+
+    torch.set_num_threads(1)
+    frame = share(make_frame(n_series, seed=seed), part, parts)
+    model = tinyts.load("tinypulse")
+    _call("embed", model, make_frame(8, seed=seed + 1))  # warm
+    for _ in range(REPEATS):
+        barrier.wait()
+        start = time.perf_counter()
+        _call("embed", model, frame)
+        queue.put(time.perf_counter() - start)
+
+
+def plain_processes(n_series: int, procs: int, seed: int = 0) -> float:
+    """Best wall time (of :data:`REPEATS`) of embedding ``n_series`` series of :func:`make_frame` in
+    ``procs`` plain processes started together, each with its share and one torch thread: the
+    machine's ceiling for an engine with ``procs`` workers (no engine, no data sent)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    barrier, queue = ctx.Barrier(procs), ctx.Queue()
+    workers = [
+        ctx.Process(target=_plain_worker, args=(n_series, seed, i, procs, barrier, queue))
+        for i in range(procs)
+    ]
+    for w in workers:
+        w.start()
+    try:
+        walls = [[queue.get(timeout=900) for _ in range(procs)] for _ in range(REPEATS)]
+    finally:
+        for w in workers:
+            w.join(timeout=60)
+            if w.is_alive():
+                w.terminate()
+    return min(max(r) for r in walls)
+
+
 def _pieces(task: str, model: Any, pieces: list[pd.DataFrame]) -> None:
     for piece in pieces:
         _call(task, model, piece)
@@ -315,6 +367,28 @@ def run(ctx: BenchContext) -> SuiteResult:
                 f"in memory, embed: {BULK_SERIES} series in {wall:.2f} s, best of {REPEATS} "
                 f"(load average {load:.1f})"
             )
+        if bulk is not None:
+            ceiling: dict[int, float] = {}
+            for procs in WORKERS:
+                load = os.getloadavg()[0]
+                ceiling[procs] = plain_processes(BULK_SERIES, procs, seed=ctx.seed + 2)
+                extra = {"task": "embed", "workers": procs, "path": "plain", "series": BULK_SERIES}
+                result.add(
+                    Row(
+                        DATASET,
+                        "processes",
+                        "throughput",
+                        BULK_SERIES / ceiling[procs],
+                        seconds=ceiling[procs],
+                        extra=extra,
+                    )
+                )
+                result.notes.append(
+                    f"{procs} plain process(es), no engine, embed: {BULK_SERIES} series in "
+                    f"{ceiling[procs]:.2f} s, best of {REPEATS} (load average {load:.1f})"
+                )
+            extra = {"task": "embed", "workers": 2, "path": "plain", "series": BULK_SERIES}
+            result.add(Row(DATASET, "processes", "speedup", ceiling[1] / ceiling[2], extra=extra))
         for engine in engines:
             try:
                 require_engine(engine)
