@@ -31,16 +31,21 @@ forecast (TinyCast, horizon :data:`HORIZON`):
   to the last one's end), so that an engine's 2-worker speedup can be read against what 2 processes
   reach on this machine in the same minutes.
 
-Every wall time is the best of :data:`REPEATS` runs (in memory too). In memory, the same series are
+Every in-memory wall time is the best of :data:`REPEATS` runs. The engines' clusters are started
+:data:`ROUNDS` times per worker count, alternating (1, 2, 1, 2 workers), and every engine wall time is
+the best of :data:`ENGINE_REPEATS` runs in each of those rounds: this 2-core machine's speed drifts by
+about 10 % over minutes, and a 1-worker figure taken in other minutes than the 2-worker one moved the
+speedup by as much (docs/distributed.md). The machine's ceiling is timed the same way (1, 2, 1, 2
+processes). In memory, the same series are
 also timed in the two calls of half of them that the engine makes with 1 worker (``path`` =
 ``in_memory_2_parts``): how much of a difference is the size of the calls, not the engine.
 
 Rows: ``throughput`` (series/s; extra keys ``task``, ``workers``, ``path``, ``series``), ``speedup``
 (2-worker over 1-worker series/s, per engine, task, path and size), ``overhead`` (engine wall time
 with 1 worker over
-the in-memory wall time, minus 1: the cost of the engine for the same compute, per path; both best of
-:data:`REPEATS` rounds that run the in-memory call and the engine calls back to back, so that both are
-taken in the same minutes of this shared machine) and ``peak_mem_mb`` (the largest peak RSS,
+the in-memory wall time, minus 1: the cost of the engine for the same compute, per path; both the best
+over rounds that run the in-memory call and the engine calls back to back, so that both are taken in
+the same minutes of this shared machine) and ``peak_mem_mb`` (the largest peak RSS,
 ``VmHWM``, among the worker processes, per engine and worker count). Every result is checked against
 the in-memory one (bit for bit after sorting; a mismatch is an error). The machine's load average
 before each timing goes into the notes: the 2 cores here are shared with other work.
@@ -75,8 +80,12 @@ LENGTH = 512
 HORIZON = 24
 WORKERS = (1, 2)
 PATHS = ("default", "grouped", "by_time")
-#: every wall time is the best of this many runs
+#: every in-memory wall time is the best of this many runs
 REPEATS = 3
+#: clusters started per engine and worker count, alternating 1, 2, 1, 2 workers
+ROUNDS = 2
+#: engine (and ceiling) wall times: the best of this many runs per round
+ENGINE_REPEATS = 2
 
 
 def make_frame(n_series: int, length: int = LENGTH, seed: int = 0) -> pd.DataFrame:
@@ -190,6 +199,10 @@ def _timed(fn: Callable[..., Any], *args: Any) -> tuple[float, Any]:
     return time.perf_counter() - start, out
 
 
+#: how the engine wall times were taken, for the notes
+BEST = f"best of {ROUNDS} rounds x {ENGINE_REPEATS}"
+
+
 def _step(engine: str, step: str, wall: float, extra: dict[str, Any]) -> Row:
     """A setup step not counted in the throughput, as a ``latency_ms`` row (extra key ``step``)."""
     return Row(DATASET, engine, "latency_ms", 1000 * wall, seconds=wall, extra={"step": step, **extra})
@@ -199,13 +212,13 @@ def _interleaved(
     task: str, model: Any, name: str, frame: pd.DataFrame, inputs: dict[str, Any], with_memory: bool
 ) -> tuple[dict[str, float], dict[str, pd.DataFrame], float]:
     """Best wall time per path (``inputs``: path -> the engine's frame; and ``"in_memory"`` when
-    ``with_memory``) of :data:`REPEATS` rounds, each round running the in-memory call and the engine
+    ``with_memory``) of :data:`ENGINE_REPEATS` runs, each running the in-memory call and the engine
     calls back to back, so that the overhead compares times taken in the same minutes of a shared
     machine; the last engine result per path and the load average before."""
     load = os.getloadavg()[0]
     walls: dict[str, list[float]] = {p: [] for p in (*inputs, "in_memory")}
     outs: dict[str, pd.DataFrame] = {}
-    for _ in range(REPEATS):
+    for _ in range(ENGINE_REPEATS):
         if with_memory:
             walls["in_memory"].append(_timed(_call, task, model, frame)[0])
         for path, data in inputs.items():
@@ -230,7 +243,9 @@ def share(frame: pd.DataFrame, part: int, parts: int) -> pd.DataFrame:
     return frame[frame["unique_id"].isin(ids)]
 
 
-def _plain_worker(n_series: int, seed: int, part: int, parts: int, barrier: Any, queue: Any) -> None:
+def _plain_worker(
+    n_series: int, seed: int, part: int, parts: int, repeats: int, barrier: Any, queue: Any
+) -> None:
     """One plain process of :func:`plain_processes`: embed its share of the bulk frame, timed."""
     import torch
 
@@ -240,15 +255,15 @@ def _plain_worker(n_series: int, seed: int, part: int, parts: int, barrier: Any,
     frame = share(make_frame(n_series, seed=seed), part, parts)
     model = tinyts.load("tinypulse")
     _call("embed", model, make_frame(8, seed=seed + 1))  # warm
-    for _ in range(REPEATS):
+    for _ in range(repeats):
         barrier.wait()
         start = time.perf_counter()
         _call("embed", model, frame)
         queue.put(time.perf_counter() - start)
 
 
-def plain_processes(n_series: int, procs: int, seed: int = 0) -> float:
-    """Best wall time (of :data:`REPEATS`) of embedding ``n_series`` series of :func:`make_frame` in
+def plain_processes(n_series: int, procs: int, seed: int = 0, repeats: int = ENGINE_REPEATS) -> float:
+    """Best wall time (of ``repeats``) of embedding ``n_series`` series of :func:`make_frame` in
     ``procs`` plain processes started together, each with its share and one torch thread: the
     machine's ceiling for an engine with ``procs`` workers (no engine, no data sent)."""
     import multiprocessing
@@ -256,13 +271,13 @@ def plain_processes(n_series: int, procs: int, seed: int = 0) -> float:
     ctx = multiprocessing.get_context("spawn")
     barrier, queue = ctx.Barrier(procs), ctx.Queue()
     workers = [
-        ctx.Process(target=_plain_worker, args=(n_series, seed, i, procs, barrier, queue))
+        ctx.Process(target=_plain_worker, args=(n_series, seed, i, procs, repeats, barrier, queue))
         for i in range(procs)
     ]
     for w in workers:
         w.start()
     try:
-        walls = [[queue.get(timeout=900) for _ in range(procs)] for _ in range(REPEATS)]
+        walls = [[queue.get(timeout=900) for _ in range(procs)] for _ in range(repeats)]
     finally:
         for w in workers:
             w.join(timeout=60)
@@ -283,6 +298,23 @@ def _on_engine(task: str, model: str, df: Any) -> pd.DataFrame:
     return to_pandas(_call(task, model, df))
 
 
+def _check(
+    engine: str,
+    workers: int,
+    n: int,
+    task: str,
+    outs: dict[str, pd.DataFrame],
+    expected: pd.DataFrame,
+    keys: list[str],
+) -> None:
+    """Every engine result of one job equals the in-memory one (bit for bit after sorting), or raise."""
+    for path, out in outs.items():
+        if not _same(expected, out, keys):
+            raise RuntimeError(
+                f"{engine} {task} ({path}, {n} series) with {workers} workers differs from in memory"
+            )
+
+
 def _job_rows(
     result: SuiteResult,
     engine: str,
@@ -291,17 +323,11 @@ def _job_rows(
     task: str,
     walls: dict[str, float],
     outs: dict[str, pd.DataFrame],
-    expected: pd.DataFrame,
-    keys: list[str],
     load: float,
     sps: dict[tuple[str, int, str, int], float],
 ) -> None:
-    """Check the engine results of one job against in memory and add its rows and notes."""
-    for path, out in outs.items():
-        if not _same(expected, out, keys):
-            raise RuntimeError(
-                f"{engine} {task} ({path}, {n} series) with {workers} workers differs from in memory"
-            )
+    """Add the rows and notes of one job (its results were checked in every round, :func:`_check`)."""
+    for path in outs:
         wall = walls[path]
         sps[(task, workers, path, n)] = n / wall
         extra = {"task": task, "workers": workers, "path": path, "series": n}
@@ -310,14 +336,49 @@ def _job_rows(
             over = wall / walls["in_memory"] - 1.0
             result.add(Row(DATASET, engine, "overhead", over, seconds=wall, extra=extra))
         result.notes.append(
-            f"{engine}, {workers} worker(s), {task}, {path}: {n} series in {wall:.2f} s, best of {REPEATS}, "
-            f"{n / wall:.1f} series/s, identical to in memory (load average {load:.1f})"
+            f"{engine}, {workers} worker(s), {task}, {path}: {n} series in {wall:.2f} s, {BEST}, "
+            f"{n / wall:.1f} series/s, identical to in memory (load average up to {load:.1f})"
         )
     if workers == 1 and "in_memory" in walls:
         result.notes.append(
             f"{engine}, {task}, {n} series: in memory, interleaved with the engine calls above: "
-            f"{walls['in_memory']:.2f} s, best of {REPEATS} (the overhead's baseline)"
+            f"{walls['in_memory']:.2f} s, {BEST} (the overhead's baseline)"
         )
+
+
+Jobs = dict[tuple[str, int, int], tuple[dict[str, float], dict[str, pd.DataFrame], float]]
+
+
+def _keep(jobs: Jobs, job: tuple[str, int, int], got: tuple[dict[str, float], dict[str, Any], float]) -> None:
+    """Record one round of a job (task, workers, series): the best wall per path over the rounds so
+    far, the last outputs, the highest load average."""
+    walls, outs, load = got
+    if job in jobs:
+        old = jobs[job][0]
+        walls = {p: min(w, old.get(p, w)) for p, w in walls.items()}
+        load = max(load, jobs[job][2])
+    jobs[job] = (walls, outs, load)
+
+
+def _ceiling(result: SuiteResult, seed: int) -> None:
+    """The machine's ceiling for the bulk job: 1 and 2 plain processes, alternating over :data:`ROUNDS`."""
+    ceiling: dict[int, float] = {}
+    loads: dict[int, float] = {}
+    for _ in range(ROUNDS):
+        for procs in WORKERS:
+            loads[procs] = max(loads.get(procs, 0.0), os.getloadavg()[0])
+            wall = plain_processes(BULK_SERIES, procs, seed=seed)
+            ceiling[procs] = min(wall, ceiling.get(procs, wall))
+    for procs in WORKERS:
+        extra = {"task": "embed", "workers": procs, "path": "plain", "series": BULK_SERIES}
+        wall = ceiling[procs]
+        result.add(Row(DATASET, "processes", "throughput", BULK_SERIES / wall, seconds=wall, extra=extra))
+        result.notes.append(
+            f"{procs} plain process(es), no engine, embed: {BULK_SERIES} series in {wall:.2f} s, {BEST} "
+            f"(load average up to {loads[procs]:.1f})"
+        )
+    extra = {"task": "embed", "workers": 2, "path": "plain", "series": BULK_SERIES}
+    result.add(Row(DATASET, "processes", "speedup", ceiling[1] / ceiling[2], extra=extra))
 
 
 def run(ctx: BenchContext) -> SuiteResult:
@@ -368,83 +429,58 @@ def run(ctx: BenchContext) -> SuiteResult:
                 f"(load average {load:.1f})"
             )
         if bulk is not None:
-            ceiling: dict[int, float] = {}
-            for procs in WORKERS:
-                load = os.getloadavg()[0]
-                ceiling[procs] = plain_processes(BULK_SERIES, procs, seed=ctx.seed + 2)
-                extra = {"task": "embed", "workers": procs, "path": "plain", "series": BULK_SERIES}
-                result.add(
-                    Row(
-                        DATASET,
-                        "processes",
-                        "throughput",
-                        BULK_SERIES / ceiling[procs],
-                        seconds=ceiling[procs],
-                        extra=extra,
-                    )
-                )
-                result.notes.append(
-                    f"{procs} plain process(es), no engine, embed: {BULK_SERIES} series in "
-                    f"{ceiling[procs]:.2f} s, best of {REPEATS} (load average {load:.1f})"
-                )
-            extra = {"task": "embed", "workers": 2, "path": "plain", "series": BULK_SERIES}
-            result.add(Row(DATASET, "processes", "speedup", ceiling[1] / ceiling[2], extra=extra))
+            _ceiling(result, ctx.seed + 2)
         for engine in engines:
             try:
                 require_engine(engine)
             except ImportError as exc:
                 result.skip(engine, str(exc))
                 continue
+            # per (task, workers, n): best wall per path over the rounds, the last outputs, the highest load
+            jobs: Jobs = {}
+
+            peak: dict[int, tuple[float, int]] = {}
+            for round_ in range(ROUNDS):
+                for workers in WORKERS:
+                    start = time.perf_counter()
+                    with _cluster(engine, workers) as (peaks, place):
+                        setup = {"workers": workers, "round": round_ + 1}
+                        wall = time.perf_counter() - start
+                        result.add(_step(engine, "cluster_start", wall, setup))
+                        wall = 0.0
+                        for task in TASKS:  # workers started, models loaded in every worker process
+                            part = to_engine(warm, engine, 2 * workers)
+                            wall += _timed(_on_engine, task, names[task], part)[0]
+                            wall += _timed(warm_up, engine, names[task], task)[0]
+                        result.add(_step(engine, "warmup", wall, setup))
+                        wall, data = _timed(place, to_engine(frame, engine, 2 * workers))
+                        result.add(_step(engine, "input_to_cluster", wall, setup))
+                        inputs = {
+                            "default": data,
+                            "grouped": by_series(data),
+                            "by_time": place(by_time(frame, engine, 2 * workers)),
+                        }
+                        if engine == "ray":  # the blocks read_parquet gives: Arrow tables, not pandas
+                            inputs["arrow"] = place(to_engine(frame, engine, 2 * workers, arrow=True))
+                        for task in TASKS:
+                            got = _interleaved(task, models[task], names[task], frame, inputs, workers == 1)
+                            _check(engine, workers, n, task, got[1], memory[task][1], keys[task])
+                            _keep(jobs, (task, workers, n), got)
+                        if bulk is not None and bulk_out is not None:
+                            big = {"default": place(to_engine(bulk, engine, 2 * workers))}
+                            got = _interleaved("embed", None, "tinypulse", bulk, big, False)
+                            _check(engine, workers, BULK_SERIES, "embed", got[1], bulk_out, keys["embed"])
+                            _keep(jobs, ("embed", workers, BULK_SERIES), got)
+                            del big
+                        worker_peaks = peaks()
+                        if worker_peaks and max(worker_peaks) > peak.get(workers, (0.0, 0))[0]:
+                            peak[workers] = (max(worker_peaks), len(worker_peaks))
             sps: dict[tuple[str, int, str, int], float] = {}
-            for workers in WORKERS:
-                start = time.perf_counter()
-                with _cluster(engine, workers) as (peaks, place):
-                    setup = {"workers": workers}
-                    wall = time.perf_counter() - start
-                    result.add(_step(engine, "cluster_start", wall, setup))
-                    wall = 0.0
-                    for task in TASKS:  # workers started, models loaded in every worker process
-                        wall += _timed(_on_engine, task, names[task], to_engine(warm, engine, 2 * workers))[0]
-                        wall += _timed(warm_up, engine, names[task], task)[0]
-                    result.add(_step(engine, "warmup", wall, setup))
-                    wall, data = _timed(place, to_engine(frame, engine, 2 * workers))
-                    result.add(_step(engine, "input_to_cluster", wall, setup))
-                    inputs = {
-                        "default": data,
-                        "grouped": by_series(data),
-                        "by_time": place(by_time(frame, engine, 2 * workers)),
-                    }
-                    if engine == "ray":  # the blocks read_parquet gives: Arrow tables, not pandas
-                        inputs["arrow"] = place(to_engine(frame, engine, 2 * workers, arrow=True))
-                    for task in TASKS:
-                        walls, outs, load = _interleaved(
-                            task, models[task], names[task], frame, inputs, with_memory=workers == 1
-                        )
-                        args = (walls, outs, memory[task][1], keys[task], load, sps)
-                        _job_rows(result, engine, workers, n, task, *args)
-                    if bulk is not None and bulk_out is not None:
-                        big = {"default": place(to_engine(bulk, engine, 2 * workers))}
-                        walls, outs, load = _interleaved(
-                            "embed", None, "tinypulse", bulk, big, with_memory=False
-                        )
-                        _job_rows(
-                            result,
-                            engine,
-                            workers,
-                            BULK_SERIES,
-                            "embed",
-                            walls,
-                            outs,
-                            bulk_out,
-                            keys["embed"],
-                            load,
-                            sps,
-                        )
-                        del big
-                    worker_peaks = peaks()
-                    if worker_peaks:
-                        extra = {"workers": workers, "processes": len(worker_peaks)}
-                        result.add(Row(DATASET, engine, "peak_mem_mb", max(worker_peaks), extra=extra))
+            for (task, workers, size), (walls, outs, load) in sorted(jobs.items(), key=lambda kv: kv[0][1]):
+                _job_rows(result, engine, workers, size, task, walls, outs, load, sps)
+            for workers, (mb, procs) in sorted(peak.items()):
+                extra = {"workers": workers, "processes": procs}
+                result.add(Row(DATASET, engine, "peak_mem_mb", mb, extra=extra))
             for task, _, path, size in sorted(k for k in sps if k[1] == 1):
                 ratio = sps[(task, 2, path, size)] / sps[(task, 1, path, size)]
                 extra = {"task": task, "workers": 2, "path": path, "series": size}
