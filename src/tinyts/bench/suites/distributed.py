@@ -13,7 +13,7 @@ forecast (TinyCast, horizon :data:`HORIZON`):
   (``2 N`` partitions of whole series; Dask ``persist`` and ``rebalance``, Ray ``materialize``).
   Each of those steps is timed and reported as its own row, not in the throughput (metric
   ``latency_ms``, extra key ``step``): ``cluster_start``, ``warmup`` (both tasks' first calls on 8
-  series) and ``input_to_cluster``, per engine and worker count;
+  series) and ``input_to_cluster``, per engine, worker count and round (extra key ``round``);
 - the timed call, from the call to the collected pandas result, on three paths (four on Ray; extra
   key ``path``): ``default``, the default call on that input (whole series per partition: the ids of every
   partition are counted and no row moves, see :func:`tinyts.tasks.distributed.regroup_plan`),
@@ -36,19 +36,19 @@ Every in-memory wall time is the best of :data:`REPEATS` runs. The engines' clus
 the best of :data:`ENGINE_REPEATS` runs in each of those rounds: this 2-core machine's speed drifts by
 about 10 % over minutes, and a 1-worker figure taken in other minutes than the 2-worker one moved the
 speedup by as much (docs/distributed.md). The machine's ceiling is timed the same way (1, 2, 1, 2
-processes). In memory, the same series are
-also timed in the two calls of half of them that the engine makes with 1 worker (``path`` =
-``in_memory_2_parts``): how much of a difference is the size of the calls, not the engine.
+processes). In memory, the same series are also timed in the two calls of half of them that the engine
+makes with 1 worker (``path`` = ``in_memory_2_parts``): how much of a difference is the size of the
+calls, not the engine.
 
 Rows: ``throughput`` (series/s; extra keys ``task``, ``workers``, ``path``, ``series``), ``speedup``
-(2-worker over 1-worker series/s, per engine, task, path and size), ``overhead`` (engine wall time
-with 1 worker over
-the in-memory wall time, minus 1: the cost of the engine for the same compute, per path; both the best
-over rounds that run the in-memory call and the engine calls back to back, so that both are taken in
-the same minutes of this shared machine) and ``peak_mem_mb`` (the largest peak RSS,
-``VmHWM``, among the worker processes, per engine and worker count). Every result is checked against
-the in-memory one (bit for bit after sorting; a mismatch is an error). The machine's load average
-before each timing goes into the notes: the 2 cores here are shared with other work.
+(2-worker over 1-worker series/s, per engine, task, path and size; and the ceiling's, method
+``processes``), ``overhead`` (engine wall time with 1 worker over the in-memory wall time, minus 1: the
+cost of the engine for the same compute, per path; both the best over rounds that run the in-memory call
+and the engine calls back to back, so that both are taken in the same minutes of this shared machine)
+and ``peak_mem_mb`` (the largest peak RSS, ``VmHWM``, among the worker processes, per engine and worker
+count). Every result is checked against the in-memory one (bit for bit after sorting; a mismatch is an
+error). The machine's load average before each timing goes into the notes: the 2 cores here are shared
+with other work.
 """
 
 from __future__ import annotations
