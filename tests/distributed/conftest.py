@@ -88,17 +88,10 @@ def classifier_dir(tmp_path_factory: pytest.TempPathFactory, frame: pd.DataFrame
 
 @pytest.fixture(scope="module")
 def dask_client() -> Iterator[Any]:
-    from distributed import Client, LocalCluster
+    from tinyts.tasks.distributed import local_client
 
-    cluster = LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
-    )
-    client = Client(cluster)
-    try:
+    with local_client(2) as client:  # the cluster `tinyts ... --engine dask --workers 2` starts
         yield client
-    finally:
-        client.close()
-        cluster.close()
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,15 @@ import pandas as pd
 import pytest
 
 import tinyts
-from tinyts.tasks.distributed import by_series, from_pieces, load_counts, to_engine, to_pandas, warm_up
+from tinyts.tasks.distributed import (
+    by_series,
+    from_pieces,
+    load_counts,
+    local_client,
+    to_engine,
+    to_pandas,
+    warm_up,
+)
 from tinyts.tasks.forecast.api import forecast_df
 from tinyts.tasks.frames import classify_df, detect_df, embed_df, impute_df
 
@@ -161,3 +169,13 @@ def test_warm_up_loads_the_model_in_every_worker(dask_client: Any) -> None:
 def test_arrow_blocks_are_a_ray_option(data: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="arrow=True makes Ray Arrow blocks"):
         to_engine(data, "dask", 2, arrow=True)
+
+
+def test_local_client_quiets_the_tick_monitor_unless_the_user_set_it(dask_client: Any) -> None:
+    import dask
+
+    # 2 worker processes of 1 thread; the scheduler's event-loop tick every 500 ms, not Dask's 20 ms
+    assert len(dask_client.scheduler_info()["workers"]) == 2
+    assert dask_client.cluster.scheduler.periodic_callbacks["tick"].callback_time == 500
+    with dask.config.set({"distributed.admin.tick.interval": "50ms"}), local_client(1) as client:
+        assert client.cluster.scheduler.periodic_callbacks["tick"].callback_time == 50

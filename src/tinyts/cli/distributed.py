@@ -57,18 +57,14 @@ def check_engine(engine: str | None) -> None:
 def cluster(engine: str, workers: int) -> Iterator[None]:
     """A local cluster of ``workers`` processes for the duration of a command (or the configured one)."""
     if engine == "dask":
-        from distributed import Client, LocalCluster
+        from distributed import Client
+        from tinyts.tasks.distributed import local_client
 
         if os.environ.get("DASK_SCHEDULER_ADDRESS"):
             with Client(os.environ["DASK_SCHEDULER_ADDRESS"]):
                 yield
             return
-        with (
-            LocalCluster(
-                n_workers=workers, threads_per_worker=1, dashboard_address=None, silence_logs=40
-            ) as local,
-            Client(local),
-        ):
+        with local_client(workers):
             yield
         return
     import ray

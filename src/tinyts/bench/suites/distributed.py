@@ -143,14 +143,10 @@ def _cluster(engine: str, workers: int) -> Iterator[tuple[Callable[[], list[floa
     """A local cluster; yields a function giving the workers' peak RSS (MB) and one placing a frame
     on the cluster (Dask ``persist``, Ray ``materialize``)."""
     if engine == "dask":
-        from distributed import Client, LocalCluster, wait
+        from distributed import wait
+        from tinyts.tasks.distributed import local_client
 
-        with (
-            LocalCluster(
-                n_workers=workers, threads_per_worker=1, dashboard_address=None, silence_logs=40
-            ) as cluster,
-            Client(cluster) as client,
-        ):
+        with local_client(workers) as client:  # the cluster `tinyts ... --engine dask` starts
 
             def place(df: Any) -> Any:
                 # spread evenly over the workers, as a read by the workers would leave it (persist
