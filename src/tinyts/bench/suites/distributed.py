@@ -395,8 +395,7 @@ def run(ctx: BenchContext) -> SuiteResult:
     models = {"embed": tinyts.load("tinypulse"), "forecast": tinyts.load("tinycast")}
     names = {"embed": "tinypulse", "forecast": "tinycast"}
     memory: dict[str, tuple[float, pd.DataFrame]] = {}
-    halves = np.array_split(frame["unique_id"].unique(), 2)
-    pieces = [frame[frame["unique_id"].isin(h)] for h in halves]
+    pieces = [share(frame, k, 2) for k in range(2)]
     try:
         for task in TASKS:
             _call(task, models[task], warm)
