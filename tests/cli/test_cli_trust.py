@@ -86,6 +86,9 @@ def test_forecast_command_freq_option(tmp_path: Path) -> None:
     df.iloc[[0, 1, 3, 4, 10, 11, 30, 31, 32, 70, 71, 72, 150]].to_csv(irregular, index=False)
     res = runner.invoke(app, ["forecast", str(irregular), "--horizon", "3", "--out", str(tmp_path / "z.csv")])
     assert res.exit_code == 2 and "--freq" in res.output and "not evenly spaced" in res.output
+    # one clear error before the model runs, not a note that the rows are used as they are
+    assert "consecutive time steps" not in res.output and "forecasting" not in res.output
+    assert not (tmp_path / "z.csv").exists()
     res = runner.invoke(app, ["forecast", str(src), "--horizon", "3", "--freq", "fortnightly-ish"])
     assert res.exit_code == 2 and "--freq" in res.output
 

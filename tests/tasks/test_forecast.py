@@ -249,6 +249,31 @@ def test_forecast_df_custom_columns_and_several_targets(model: TinyCast) -> None
         forecast_df(model, df, 4)
 
 
+def test_forecast_df_fails_before_the_model_runs_when_a_future_cannot_be_dated(
+    model: TinyCast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import warnings
+
+    import tinyts.tasks.forecast.api as api
+
+    df = _long()
+    semi = pd.Series(pd.date_range("2020-01-01", periods=60, freq="SMS"))  # pandas infers no step
+    df.loc[df["unique_id"] == "a", "ds"] = semi.to_numpy()
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the model ran")
+
+    monkeypatch.setattr(api, "_run", never)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError, match=r"series 'a'.*pass freq="):
+            forecast_df(model, df, 3)
+    assert not [w for w in said if "consecutive steps" in str(w.message)]  # only the error, no contradiction
+    monkeypatch.undo()
+    out = forecast_df(model, df[df["unique_id"] == "a"], 3, freq="SMS")
+    assert list(out["ds"]) == list(pd.date_range(semi.iloc[-1], periods=4, freq="SMS")[1:])
+
+
 # ------------------------------------------------------------------------- CLI
 
 

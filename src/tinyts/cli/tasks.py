@@ -105,10 +105,12 @@ _FREQ_HELP = (
 FreqOpt = Annotated[str | None, typer.Option("--freq", help=_FREQ_HELP + ".")]
 
 
-def _on_grid(table: TableSeries, step: object) -> tuple[TableSeries, object]:
+def _on_grid(table: TableSeries, step: object, *, dates_ahead: bool = False) -> tuple[TableSeries, object]:
     """The table with its missing time steps inserted as NaN rows (said on stderr), and the step used.
 
-    Without a date column the table and ``step`` are returned as given.
+    Without a date column the table and ``step`` are returned as given. ``dates_ahead``: the command
+    must write future dates (forecast), so dates that fit no regular step are an error here, before
+    any model runs, instead of a note.
     """
     from tinyts.data.io.wide import fill_missing_steps
 
@@ -125,6 +127,11 @@ def _on_grid(table: TableSeries, step: object) -> tuple[TableSeries, object]:
             f"note: {k} time step(s) missing from the dates (step {getattr(used, 'freqstr', used)}, "
             f"the first at {first}) were inserted as missing values",
             err=True,
+        )
+    elif used is None and table.n_time >= 3 and dates_ahead:
+        fail(
+            "the dates are not evenly spaced and fit no regular step, so the forecast's dates cannot be "
+            "set: pass --freq with a pandas frequency (h, D, W-SUN, MS, SMS, QS, YS, ...)"
         )
     elif used is None and table.n_time >= 3:
         typer.echo(
@@ -392,7 +399,7 @@ def forecast(
         return
     table = read_wide_csv(file)
     _table_notes(table)
-    table, step = _on_grid(table, step)
+    table, step = _on_grid(table, step, dates_ahead=True)
     tinycast = _load_cast(model)
     with report("forecasting", unit="call"):
         result = run(tinycast, table.values, horizon)

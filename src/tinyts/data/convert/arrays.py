@@ -37,6 +37,7 @@ __all__ = [
     "from_batch",
     "from_batch_horizon",
     "future_timestamps",
+    "horizon_times",
     "to_batch",
 ]
 
@@ -530,4 +531,5 @@ from tinyts.data.convert.frames import (  # noqa: E402
     batch_to_df_horizon,
     df_to_batch,
     future_timestamps,
+    horizon_times,
 )

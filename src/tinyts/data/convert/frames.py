@@ -410,14 +410,43 @@ def _future(index: pd.Index, horizon: int, freq: Any) -> pd.Index:
     return pd.Index(index[-1] + steps * diffs[-1])
 
 
+def horizon_times(batch: Batch, horizon: int, freq: Any = None) -> list[pd.Index]:
+    """The ``horizon`` future time steps of every series of ``batch``, in its order.
+
+    Each follows the series' last timestamp with ``freq`` (default: the ``freq`` given to
+    :func:`df_to_batch`, else the inferred frequency or constant step). Forecasting functions call it
+    before the model runs, so that a series whose future cannot be dated fails at once.
+
+    Raises
+    ------
+    ValueError
+        Naming the first series whose future steps cannot be set (uneven timestamps without ``freq``,
+        a one-row series, timestamps out of range), with what to pass.
+    """
+    ids, times = _ids_times(batch)
+    f = freq if freq is not None else batch.freq
+    future = []
+    for i, t in enumerate(times):
+        try:
+            future.append(future_timestamps(t, horizon, f))
+        except ValueError as exc:
+            raise ValueError(f"series {ids[i]!r}: {exc}") from None
+    return future
+
+
 def batch_to_df_horizon(
-    values: Any, batch: Batch, *, value_col: str | Sequence[str] | None = None, freq: Any = None
+    values: Any,
+    batch: Batch,
+    *,
+    value_col: str | Sequence[str] | None = None,
+    freq: Any = None,
+    future: Sequence[pd.Index] | None = None,
 ) -> pd.DataFrame:
     """A ``(batch, channels, horizon)`` result (e.g. a forecast) as a long DataFrame with future times.
 
     Future timestamps follow each series' last timestamp with ``freq`` (default: the ``freq`` given
-    to :func:`df_to_batch`, else the inferred frequency or constant step); columns as in
-    :func:`batch_to_df`.
+    to :func:`df_to_batch`, else the inferred frequency or constant step), or are ``future`` when
+    given (:func:`horizon_times` of the same batch and horizon); columns as in :func:`batch_to_df`.
     """
     arr = _output_numpy(values, "values")
     if arr.ndim != 3 or arr.shape[0] != batch.n_series:
@@ -425,12 +454,11 @@ def batch_to_df_horizon(
             f"values must have shape (n_series={batch.n_series}, channels, horizon), got {arr.shape}"
         )
     names = _value_names(value_col, arr.shape[1], batch)
-    ids, times = _ids_times(batch)
-    f = freq if freq is not None else batch.freq
-    future = []
-    for i, t in enumerate(times):
-        try:
-            future.append(future_timestamps(t, arr.shape[2], f))
-        except ValueError as exc:
-            raise ValueError(f"series {ids[i]!r}: {exc}") from None
-    return _frame(batch, ids, future, np.moveaxis(arr, 1, 2).reshape(-1, arr.shape[1]), names)
+    ids, _ = _ids_times(batch)
+    if future is None:
+        future = horizon_times(batch, arr.shape[2], freq)
+    elif len(future) != batch.n_series or any(len(t) != arr.shape[2] for t in future):
+        raise ValueError(
+            f"future must hold {arr.shape[2]} time steps for each of the {batch.n_series} series"
+        )
+    return _frame(batch, ids, list(future), np.moveaxis(arr, 1, 2).reshape(-1, arr.shape[1]), names)

@@ -49,6 +49,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -58,7 +59,14 @@ import pandas as pd
 import torch
 
 from tinyts import progress
-from tinyts.data.convert.arrays import Batch, df_to_batch, from_batch_horizon, to_batch
+from tinyts.data.convert.arrays import (
+    Batch,
+    batch_to_df_horizon,
+    df_to_batch,
+    from_batch_horizon,
+    horizon_times,
+    to_batch,
+)
 from tinyts.models.base import resolve
 from tinyts.models.cast import TinyCast
 from tinyts.nn.scaling import row_scale_torch
@@ -380,14 +388,20 @@ def forecast_df(
     cast: TinyCast = task_model(model, "forecast")
     picks = _check_args(cast, horizon, quantiles, opts, batch_size)
     grid = "infer" if freq is None else freq
-    batch = df_to_batch(df, id_col=id_col, time_col=time_col, target_col=target_col, freq=grid)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        batch = df_to_batch(df, id_col=id_col, time_col=time_col, target_col=target_col, freq=grid)
+    # a series that cannot be dated fails before the model runs (and without the warning that its rows
+    # would be used as consecutive steps: they are not used at all)
+    future = horizon_times(batch, int(horizon))
+    for w in said:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     mean, quant = _run(cast, batch, int(horizon), opts, multivariate, int(batch_size))
-    from tinyts.data.convert.arrays import batch_to_df_horizon
 
     targets = batch.target_cols or ["y"]
     frames = []
     for c, name in enumerate(targets):
-        frame = batch_to_df_horizon(mean[:, c : c + 1], batch, value_col="mean")
+        frame = batch_to_df_horizon(mean[:, c : c + 1], batch, value_col="mean", future=future)
         if len(targets) > 1:
             frame.insert(list(frame.columns).index("mean"), "target_name", name)
         for k in picks:
