@@ -369,3 +369,31 @@ def test_divergent_rollout_stays_within_the_history_band(
     band = x.max() + forecast_engine.ROLLOUT_BAND * (x.max() - x.min())
     assert q[p:].max() <= band + 1e-5  # without the guard: 3^8 times the last value by the end
     np.testing.assert_allclose(q[:p], 3.0 * x[-1], rtol=1e-5)  # the first patch (real history) is kept
+
+
+def test_the_band_is_the_real_historys_beyond_the_coarse_reach(
+    model: TinyCast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tinyts.tasks.forecast import engine as forecast_engine
+
+    c = model.config
+    q_n = len(c.quantiles)
+
+    def exploding(
+        m: TinyCast, v: torch.Tensor, o: torch.Tensor, symmetry: bool
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        # every patch and coarse block 3x the last value: each chunk of `coarse_horizon` steps starts from
+        # the last one's forecasts, which used to widen the band chunk by chunk
+        last = 3.0 * v[..., -1:, None]
+        fine = last.expand(*v.shape[:-1], c.patch_length, q_n).contiguous()
+        coarse = last.expand(*v.shape[:-1], c.coarse_horizon // c.coarse_block, q_n).contiguous()
+        return fine, coarse
+
+    monkeypatch.setattr(forecast_engine, "quantile_heads", exploding)
+    x = 1.0 + 0.5 * np.sin(np.arange(64) / 3.0)  # history in [0.5, 1.5]: range 1
+    horizon = 6 * c.coarse_horizon
+    res = forecast(model, x, horizon, strategy="anchored", sifi=False, symmetry=False)
+    q = np.asarray(res.quantiles)
+    band = x.max() + forecast_engine.ROLLOUT_BAND * (x.max() - x.min())
+    assert np.isfinite(q).all() and q.shape[0] == horizon
+    assert q[c.coarse_horizon :].max() <= band + 1e-5  # every later chunk, not only its rolled-out patches

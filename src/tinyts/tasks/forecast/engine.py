@@ -141,22 +141,32 @@ def sifi_calls(model: TinyCast, length: int, any_long: bool, horizon: int, opts:
 
 
 def predict_quantiles(
-    model: TinyCast, v: torch.Tensor, o: torch.Tensor, horizon: int, opts: Options
+    model: TinyCast,
+    v: torch.Tensor,
+    o: torch.Tensor,
+    horizon: int,
+    opts: Options,
+    bounds: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Quantiles ``(n, C, horizon, Q)`` from histories ``(n, C, L)`` (no SIFI).
 
     Each model call ticks :func:`tinyts.progress.advance` (:func:`quantile_calls` counts them).
+    ``bounds``: the rollout guard's limits (:func:`_bounds` of the observed history; given by the calls
+    this function makes on histories that end in its own forecasts, so that the band stays the one
+    of the real history however long the horizon).
     """
     c = model.config
     p = c.patch_length
     strategy, near, reach = _plan(model, horizon, opts)
+    lo, hi = bounds if bounds is not None else _bounds(v, o)
     if strategy != "rollout" and horizon > reach:  # beyond the coarse reach: chunks of `reach` steps
-        first = predict_quantiles(model, v, o, reach, opts)
+        first = predict_quantiles(model, v, o, reach, opts, (lo, hi))
         med = first[..., c.median_index]
         v2, o2 = torch.cat([v, med], -1), torch.cat([o, torch.ones_like(med, dtype=torch.bool)], -1)
-        return torch.cat([first, predict_quantiles(model, v2, o2, horizon - reach, opts)], dim=2)
+        # every value of the next chunk is forecast from forecast values: all of it is kept in the band
+        rest = predict_quantiles(model, v2, o2, horizon - reach, opts, (lo, hi))
+        return torch.cat([first, torch.minimum(torch.maximum(rest, lo), hi)], dim=2)
     cur_v, cur_o = _window(v, o, c.context_length)
-    lo, hi = _bounds(v, o)
     steps = -(-near // p)
     outs, coarse0 = [], None
     for i in range(steps):
