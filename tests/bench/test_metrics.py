@@ -12,6 +12,7 @@ from tinyts.bench.metrics import (
     crps_quantiles,
     mae,
     mase,
+    mase_terms,
     mse,
     seasonal_period,
     seasonal_scale,
@@ -52,6 +53,7 @@ def test_seasonal_scale_and_mase_by_hand() -> None:
     target = np.array([[2.0, 4.0], [0.0, 0.0]])
     # series 1: MAE 2 / 2.5 = 0.8; series 2 has a zero scale and is left out
     assert mase(pred, target, context, 2) == pytest.approx(0.8)
+    np.testing.assert_allclose(mase_terms(pred, target, context, 2), [0.8, np.nan])  # per series
     with pytest.raises(ValueError, match="zero seasonal scale"):
         mase(pred[1:], target[1:], context[1:], 2)
     with pytest.raises(ValueError, match="period"):

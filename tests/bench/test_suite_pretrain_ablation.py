@@ -158,3 +158,15 @@ def test_pretrain_ablation_scores_tinycast_runs_on_forecasting_validation(
     (gm,) = _rows(payload, dataset="all", method="cast", metric="gmean_val_rel_mase")
     assert gm["n_datasets"] == 2
     assert gm["value"] == pytest.approx(math.sqrt(rel["toy_hourly"] * rel["heldout_daily"]))
+    # the paired bootstrap of that figure: an interval per run, and each pair's P(lower)
+    for method in ("cast", "cast_short"):
+        (lo,) = _rows(payload, dataset="all", method=method, metric="gmean_val_rel_mase_p05")
+        (hi,) = _rows(payload, dataset="all", method=method, metric="gmean_val_rel_mase_p95")
+        assert 0 < lo["value"] <= hi["value"]
+    (lo,) = _rows(payload, dataset="all", method="cast", metric="gmean_val_rel_mase_p05")
+    (hi,) = _rows(payload, dataset="all", method="cast", metric="gmean_val_rel_mase_p95")
+    assert lo["value"] <= gm["value"] * 1.05 and hi["value"] >= gm["value"] * 0.95
+    (ab,) = _rows(payload, dataset="all", method="cast", metric="p_lower_gmean")
+    (ba,) = _rows(payload, dataset="all", method="cast_short", metric="p_lower_gmean")
+    assert ab["than"] == "cast_short" and ba["than"] == "cast"
+    assert ab["value"] + ba["value"] == pytest.approx(1.0)

@@ -52,6 +52,9 @@ METRICS = frozenset(
         "val_rel_mase",
         "val_wql",
         "gmean_val_rel_mase",
+        "gmean_val_rel_mase_p05",
+        "gmean_val_rel_mase_p95",
+        "p_lower_gmean",
     }
 )
 

@@ -28,6 +28,7 @@ __all__ = [
     "crps_quantiles",
     "mae",
     "mase",
+    "mase_terms",
     "mse",
     "seasonal_period",
     "seasonal_scale",
@@ -125,15 +126,25 @@ def mase(pred: np.ndarray, target: np.ndarray, context: np.ndarray, period: int)
         repeats itself exactly) have an undefined ratio and are left out. Raises ``ValueError`` if
         none is left.
     """
+    terms = mase_terms(pred, target, context, period)
+    if np.isnan(terms).all():
+        raise ValueError("every series has a zero seasonal scale: MASE is undefined")
+    return float(np.nanmean(terms))
+
+
+def mase_terms(pred: np.ndarray, target: np.ndarray, context: np.ndarray, period: int) -> np.ndarray:
+    """Per-series ``MAE / seasonal_scale(context)`` (:func:`mase` is their mean): ``(n_series,)``.
+
+    A series with a zero scale gets NaN (its ratio is undefined). Arguments as :func:`mase`.
+    """
     p, t = _pair(np.atleast_2d(pred), np.atleast_2d(target), None)
     scale = seasonal_scale(context, period)
     if scale.shape[0] != p.shape[0]:
         raise ValueError(f"context has {scale.shape[0]} series, pred has {p.shape[0]}")
     ok = scale > 0
-    if not ok.any():
-        raise ValueError("every series has a zero seasonal scale: MASE is undefined")
-    ratios = np.mean(np.abs(p - t), axis=1)[ok] / scale[ok]
-    return float(np.mean(ratios))
+    out = np.full(p.shape[0], np.nan)
+    out[ok] = np.mean(np.abs(p - t), axis=1)[ok] / scale[ok]
+    return out
 
 
 def crps_quantiles(

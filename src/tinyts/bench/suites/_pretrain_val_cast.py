@@ -28,8 +28,10 @@ from typing import Any
 import numpy as np
 
 from tinyts.bench.core import BenchContext, Row, SuiteResult
+from tinyts.bench.metrics import mase_terms
 from tinyts.bench.ours import cast_forecaster
 from tinyts.bench.peers.forecasters import FORECASTERS, ForecastFn, ForecastSetup
+from tinyts.bench.resample import BOOTSTRAP_SAMPLES, gmean_ratio_bootstrap, p_lower
 from tinyts.bench.suites.forecasting import _Data, _forecast_all, _score
 from tinyts.bench.suites.forecasting_broad import (
     MIN_TRAIN,
@@ -38,6 +40,7 @@ from tinyts.bench.suites.forecasting_broad import (
     forecast_dataset,
     gmean,
     score,
+    series_mase,
 )
 from tinyts.data.io.discover import find_ltsf
 from tinyts.data.io.forecast import M4_HORIZON, seasonal_period
@@ -120,12 +123,14 @@ def score_cast_runs(
     for name, model in models.items():
         methods[name] = lambda setup, m=model: cast_forecaster(setup, m)
     rel: dict[str, list[float]] = defaultdict(list)
+    cases: dict[str, dict[str, np.ndarray]] = defaultdict(dict)  # per-case MASE, for the bootstrap
     for dname, data in ltsf_val_data(ctx, datasets, result):
         scores = {}
         for method, factory in methods.items():
             fn: ForecastFn = factory(ForecastSetup(period=data.period, seed=ctx.seed, quick=ctx.quick))
             outputs, seconds = _forecast_all(fn, data)
             scores[method] = _score(data, HORIZON, *outputs[HORIZON])["mase"]
+            cases[dname][method] = _ltsf_terms(data, outputs[HORIZON][0])
             result.add(
                 Row(dname, method, "val_mase", scores[method], seconds=seconds, extra={"horizon": HORIZON})
             )
@@ -149,6 +154,7 @@ def score_cast_runs(
             points, quants, seconds = forecast_dataset(fn, bd)
             vals, _ = score(bd, points, quants)
             scores[method] = vals["mase"]
+            cases[bd.name][method] = series_mase(bd, points)
             result.add(
                 Row(
                     bd.name,
@@ -163,6 +169,45 @@ def score_cast_runs(
         _relative(result, bd.name, scores, rel)
     for method, values in rel.items():
         result.add(Row("all", method, "gmean_val_rel_mase", gmean(values), extra={"n_datasets": len(values)}))
+    _bootstrap(result, cases, ctx.seed)
+
+
+def _ltsf_terms(data: _Data, point: np.ndarray) -> np.ndarray:
+    """Per-window MASE of the LTSF validation forecasts (the terms :func:`_score`'s MASE averages)."""
+    starts = data.starts[data.h_max >= HORIZON]
+    context, target, _ = data.series(starts, HORIZON)
+    return mase_terms(point, target, context, data.period)
+
+
+def _bootstrap(result: SuiteResult, cases: dict[str, dict[str, np.ndarray]], seed: int) -> None:
+    """How sure the ranking of the runs is: a paired bootstrap of the gmean relative MASE.
+
+    Rows (``dataset: "all"``): each run's 5 % and 95 % bootstrap quantiles
+    (``gmean_val_rel_mase_p05`` / ``_p95``) and, for every pair of runs, the share of replicates in which
+    the first is lower (``p_lower_gmean``, ``extra["than"]``: the other run).
+    """
+    reps = gmean_ratio_bootstrap(cases, REFERENCE, BOOTSTRAP_SAMPLES, seed)
+    if not reps:
+        return
+    result.notes.append(
+        f"bootstrap: the cases of every validation set resampled {BOOTSTRAP_SAMPLES:,} times (paired: the "
+        "same draw for every run; LTSF windows of one set overlap in time, so their spread is, if anything, "
+        "understated); p_lower_gmean = share of resamples in which a run's gmean relative MASE is below the "
+        "other's"
+    )
+    names = sorted(reps)
+    for m in names:
+        lo, hi = np.quantile(reps[m], [0.05, 0.95])
+        result.add(Row("all", m, "gmean_val_rel_mase_p05", float(lo)))
+        result.add(Row("all", m, "gmean_val_rel_mase_p95", float(hi)))
+        result.notes.append(f"bootstrap: {m}: gmean relative MASE 90 % interval [{lo:.4f}, {hi:.4f}]")
+    for a in names:
+        for b in names:
+            if a != b:
+                result.add(Row("all", a, "p_lower_gmean", p_lower(reps[a], reps[b]), extra={"than": b}))
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            result.notes.append(f"bootstrap: P({a} < {b}) = {p_lower(reps[a], reps[b]):.3f}")
 
 
 def _relative(

@@ -245,6 +245,20 @@ def series_scale(train: np.ndarray, period: int) -> float:
     return float(d.mean()) if d.size else float("nan")
 
 
+def series_mase(data: BroadData, points: list[np.ndarray]) -> np.ndarray:
+    """Each series' MASE (:func:`score`'s terms, in the order of ``data``): ``(n_series,)``.
+
+    NaN for a series left out of MASE (no observed test point, or a zero or undefined scale).
+    """
+    out = np.full(len(data.test), np.nan)
+    for i, (tr, te, p) in enumerate(zip(data.train, data.test, points, strict=True)):
+        ok = ~np.isnan(te)
+        scale = series_scale(tr, data.period)
+        if ok.any() and np.isfinite(scale) and scale > 0:
+            out[i] = float(np.abs(te[ok] - p[ok]).mean() / scale)
+    return out
+
+
 def score(
     data: BroadData, points: list[np.ndarray], quants: list[np.ndarray]
 ) -> tuple[dict[str, float], dict[str, int]]:
@@ -265,7 +279,8 @@ def score(
         ``{"mase", "wql", "smape"}`` and ``{"zero_scale": series left out of MASE,
         "missing_test": test points skipped}``.
     """
-    mase_terms: list[float] = []
+    per_series = series_mase(data, points)
+    mase_terms = [float(v) for v in per_series if np.isfinite(v)]
     smape_terms: list[float] = []
     zero_scale = missing = 0
     ys: list[np.ndarray] = []  # observed test points of every series, and their quantiles
@@ -280,8 +295,6 @@ def score(
         scale = series_scale(tr, data.period)
         if not np.isfinite(scale) or scale <= 0:
             zero_scale += 1
-        else:
-            mase_terms.append(float(err.mean() / scale))
         denom = np.abs(y) + np.abs(f)
         smape_terms.append(
             float(np.mean(np.where(denom > 0, 200.0 * err / np.where(denom > 0, denom, 1.0), 0.0)))
