@@ -262,3 +262,91 @@ def test_cli_exports_the_weight_average(tmp_path: Path) -> None:
     card = (tmp_path / "avg" / "MODEL_CARD.md").read_text()
     assert "exponential moving average" in card and "decay 0.5" in card
     assert "moving average" not in (tmp_path / "cur" / "MODEL_CARD.md").read_text()
+
+
+def test_tail_average_is_the_mean_of_the_weights_after_each_step_past_tail_from(tmp_path: Path) -> None:
+    trainer = Trainer(_model(), _batch, _loss, _cfg(steps=12, tail_from=8), tmp_path)
+    seen: list[dict[str, torch.Tensor]] = []
+    original = trainer.opt.step
+
+    def step_and_keep(*args: object, **kwargs: object) -> None:
+        original()
+        if trainer.step + 1 >= 8:  # trainer.step is the step count before this step finishes
+            seen.append({k: v.detach().clone() for k, v in trainer.model.state_dict().items()})
+
+    trainer.opt.step = step_and_keep  # type: ignore[method-assign]
+    trainer.fit()
+    assert trainer.tail is not None and trainer.tail_updates == 5 == len(seen)  # steps 8..12
+    for k in seen[0]:
+        torch.testing.assert_close(
+            trainer.tail[k], torch.stack([w[k] for w in seen]).mean(0), rtol=1e-5, atol=1e-6
+        )
+    state = json.loads((tmp_path / CHECKPOINT / "state.json").read_text())
+    assert (state["tail_updates"], state["tail_from"], state["tail_first_step"]) == (5, 8, 8)
+    assert (tmp_path / CHECKPOINT / "tail.safetensors").is_file()
+    with pytest.raises(ValueError, match="tail_from"):
+        TrainConfig(tail_from=-1)
+
+
+def test_tail_average_resumes_exactly_and_refuses_another_start(tmp_path: Path) -> None:
+    straight = Trainer(_model(), _batch, _loss, _cfg(tail_from=20), tmp_path / "a")
+    straight.fit()
+
+    def batch(step: int, rank: int) -> dict[str, torch.Tensor]:
+        if step == 23:  # stopped in the middle of step 23: checkpoint at 24, the same schedule
+            os.kill(os.getpid(), signal.SIGTERM)
+        return _batch(step, rank)
+
+    first = Trainer(_model(), batch, _loss, _cfg(tail_from=20), tmp_path / "b")
+    first.fit()
+    second = Trainer(_model(), _batch, _loss, _cfg(tail_from=20), tmp_path / "b")
+    assert second.resume() and second.step == 24 and second.tail_updates == 5
+    second.fit()
+    assert straight.tail is not None and second.tail is not None and second.tail_updates == 11
+    for k, v in straight.tail.items():
+        torch.testing.assert_close(second.tail[k], v, rtol=1e-6, atol=1e-6)
+    # before tail_from nothing is kept, and a resumed run must keep the recipe's start
+    early = Trainer(_model(), _batch, _loss, _cfg(steps=10, tail_from=20), tmp_path / "c")
+    early.fit()
+    assert early.tail is None and not (tmp_path / "c" / CHECKPOINT / "tail.safetensors").exists()
+    moved = Trainer(_model(), _batch, _loss, _cfg(tail_from=22), tmp_path / "b")
+    with pytest.raises(ValueError, match="tail_from 22"):
+        moved.resume()
+
+
+def test_cli_exports_the_tail_average_and_the_ablation_suite_finds_it(tmp_path: Path) -> None:
+    import yaml
+    from pretrain_runs import tiny_recipe
+    from safetensors.torch import load_file
+    from typer.testing import CliRunner
+
+    from tinyts.bench.suites.pretrain_ablation import find_runs
+    from tinyts.cli.main import app
+    from tinyts.train.card import load_run
+
+    recipe = tiny_recipe(tmp_path, steps=6, checkpoint_every=3)
+    spec = yaml.safe_load(recipe.read_text())
+    spec["train"]["tail_from"] = 3
+    recipe.write_text(yaml.safe_dump(spec))
+    runs = tmp_path / "runs"
+    run = runs / "r"
+    args = ["pretrain", str(recipe), "--run-dir", str(run), "--no-progress"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    res = CliRunner().invoke(
+        app, [*args, "--resume", "--steps", "0", "--export", str(tmp_path / "t"), "--tail"]
+    )
+    assert res.exit_code == 0, res.output
+    exported = load_file(str(tmp_path / "t" / "model.safetensors"))
+    kept = load_file(str(run / CHECKPOINT / "tail.safetensors"))
+    assert all(torch.equal(exported[k], kept[k]) for k in kept)
+    card = (tmp_path / "t" / "MODEL_CARD.md").read_text()
+    assert "uniform tail average" in card and "4 steps 3 to 6" in card
+    res = CliRunner().invoke(
+        app, [*args, "--resume", "--steps", "0", "--export", str(tmp_path / "x"), "--tail", "--ema"]
+    )
+    assert res.exit_code == 2 and "one" in res.output
+    assert set(find_runs(runs)) == {"r", "r_tail"}
+    model, _ = load_run(run, tail=True)
+    assert all(torch.equal(model.state_dict()[k], kept[k]) for k in kept)
+    with pytest.raises(ValueError, match="choose one"):
+        load_run(run, ema=True, tail=True)

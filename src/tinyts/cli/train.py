@@ -42,6 +42,14 @@ def pretrain(
             "its current weights.",
         ),
     ] = False,
+    tail: Annotated[
+        bool,
+        typer.Option(
+            "--tail",
+            help="With --export: export the run's uniform tail average (recipe train.tail_from > 0) "
+            "instead of its current weights.",
+        ),
+    ] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     cooldown: Annotated[
         int | None,
@@ -65,8 +73,10 @@ def pretrain(
     trainer = build_trainer(spec, folder, overrides)
     if (folder / "checkpoint").exists() and not resume:
         fail(f"{folder} already holds a checkpoint: pass --resume to continue it, or use another --run-dir")
-    if ema and export is None:
-        fail("--ema chooses what --export writes: pass it with --export DIR")
+    if (ema or tail) and export is None:
+        fail(f"--{'ema' if ema else 'tail'} chooses what --export writes: pass it with --export DIR")
+    if ema and tail:
+        fail("--ema and --tail are two different averages: pass one")
     if cooldown is not None and (not resume or steps is not None):
         fail("--cooldown continues a run: pass it with --resume and without --steps")
     if resume and trainer.resume() and trainer.info.is_main:
@@ -87,7 +97,7 @@ def pretrain(
             )
         if export is not None:
             try:
-                typer.echo(f"exported to {export_run(folder, export, ema=ema)}")
+                typer.echo(f"exported to {export_run(folder, export, ema=ema, tail=tail)}")
             except ValueError as exc:
                 fail(str(exc))
     from tinyts.train.dist import shutdown

@@ -9,7 +9,7 @@ from typing import Any
 
 from tinyts.models.base import TinyModel
 from tinyts.train.loop import DEFAULT_SETUP
-from tinyts.train.state import CHECKPOINT, EMA_FILE, load_checkpoint, load_ema
+from tinyts.train.state import CHECKPOINT, EMA_FILE, TAIL_FILE, load_checkpoint, load_ema, load_tail
 
 
 def _model_from_meta(meta: dict[str, Any]) -> TinyModel:
@@ -56,11 +56,14 @@ def model_card(state: dict[str, Any], extra: str = "") -> str:
     return "\n".join(lines)
 
 
-def load_run(run_dir: str | os.PathLike[str], ema: bool = False) -> tuple[TinyModel, dict[str, Any]]:
+def load_run(
+    run_dir: str | os.PathLike[str], ema: bool = False, tail: bool = False
+) -> tuple[TinyModel, dict[str, Any]]:
     """The model of a training run's current checkpoint (weights loaded) and its ``state.json``.
 
     With ``ema`` the weights are the run's weight average (``train.ema_decay``) instead of its current
-    weights; a ValueError if the checkpoint has none.
+    weights, with ``tail`` its uniform tail average (``train.tail_from``); a ValueError if the
+    checkpoint has none.
 
     Raises
     ------
@@ -73,6 +76,17 @@ def load_run(run_dir: str | os.PathLike[str], ema: bool = False) -> tuple[TinyMo
         raise ValueError(f"{run} has no checkpoint (expected {state_path})")
     state = json.loads(state_path.read_text(encoding="utf-8"))
     model = _model_from_meta(state["meta"])
+    if ema and tail:
+        raise ValueError("ema and tail are two different averages: choose one")
+    if tail:
+        averaged = load_tail(run)
+        if averaged is None:
+            raise ValueError(
+                f"{run} has no tail average (checkpoint/{TAIL_FILE}): the run must be trained past "
+                "train.tail_from > 0"
+            )
+        model.load_state_dict(averaged, strict=True)
+        return model, state
     if not ema:
         load_checkpoint(run, model, None)
         return model, state
@@ -96,12 +110,27 @@ def ema_note(state: dict[str, Any]) -> str:
     )
 
 
+def tail_note(state: dict[str, Any]) -> str:
+    """The model card's line for weights that are the run's uniform tail average."""
+    n, first = int(state.get("tail_updates", 0)), int(state.get("tail_first_step", 0))
+    return (
+        f"**Weights: the run's uniform tail average**: the mean of its weights after each of the {n:,} steps "
+        f"{first:,} to {state['step']:,} (`train.tail_from`), not its current weights."
+    )
+
+
 def export_run(
-    run_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str], extra: str = "", ema: bool = False
+    run_dir: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    extra: str = "",
+    ema: bool = False,
+    tail: bool = False,
 ) -> Path:
     """Write the run's current checkpoint as ``config.json`` + ``model.safetensors`` + ``MODEL_CARD.md``
-    (``ema``: its weight average instead of its current weights, said so in the card)."""
-    model, state = load_run(run_dir, ema=ema)
-    if ema:
-        extra = f"{ema_note(state)}\n\n{extra}" if extra else ema_note(state)
+    (``ema`` / ``tail``: its weight average / tail average instead of its current weights, said so in
+    the card)."""
+    model, state = load_run(run_dir, ema=ema, tail=tail)
+    note = ema_note(state) if ema else tail_note(state) if tail else ""
+    if note:
+        extra = f"{note}\n\n{extra}" if extra else note
     return model.save_pretrained(out_dir, card=model_card(state, extra))

@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from tinyts.train.dist import DDP_CHECK_ENV, DistInfo, barrier, init_distributed, write_rank_digest
-from tinyts.train.state import load_checkpoint, load_ema, save_checkpoint
+from tinyts.train.state import load_checkpoint, load_ema, load_tail, save_checkpoint
 
 BatchFn = Callable[[int, int], dict[str, torch.Tensor]]
 """``batch_fn(step, rank) -> dict of tensors`` (deterministic in its arguments)."""
@@ -87,10 +87,17 @@ class TrainConfig:
     #: An average over the last ``~1 / (1 - d)`` steps of a run at a high learning rate: a candidate for
     #: export without a cool-down fork (see docs/training.md, "Weight average")
     ema_decay: float = 0.0
+    #: keep a uniform average of the weights after every step past this one (0 = off): the plain mean
+    #: of the weights over the end of a schedule, where the learning rate is low (stochastic weight
+    #: averaging over the annealing); saved in the checkpoint (``tail.safetensors``), exported with
+    #: ``tinyts pretrain --export DIR --tail``
+    tail_from: int = 0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1) (0 = no weight average), got {self.ema_decay}")
+        if self.tail_from < 0:
+            raise ValueError(f"tail_from must be >= 0 (0 = no tail average), got {self.tail_from}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.schedule_start < 0:
@@ -103,7 +110,8 @@ class TrainConfig:
         """A short description of the speed settings (``fp32 eager`` is the default)."""
         drop = ", rand dropout" if self.fast_dropout else ""
         ema = f", weight average (EMA {self.ema_decay:g})" if self.ema_decay > 0 else ""
-        return f"{self.precision} {'compiled' if self.compile else 'eager'}{drop}{ema}"
+        tail = f", tail average from step {self.tail_from}" if self.tail_from > 0 else ""
+        return f"{self.precision} {'compiled' if self.compile else 'eager'}{drop}{ema}{tail}"
 
     def schedule(self) -> str:
         """The learning-rate schedule in words (recorded per segment in the run's history)."""
@@ -172,6 +180,10 @@ class Trainer:
         #: the weight average (``config.ema_decay``; rank 0 only), its number of updates
         self.ema: dict[str, torch.Tensor] | None = None
         self.ema_updates = 0
+        #: the uniform tail average (``config.tail_from``; rank 0 only), its number of steps
+        self.tail: dict[str, torch.Tensor] | None = None
+        self.tail_updates = 0
+        self.tail_first_step = 0  # the step whose weights started the average
 
     # ---------------------------------------------------------------- persistence
     def resume(self) -> bool:
@@ -182,6 +194,15 @@ class Trainer:
         # a checkpoint written without a weight average starts one from the current weights
         self.ema = load_ema(self.run_dir) if self.info.is_main and self.config.ema_decay > 0 else None
         self.ema_updates = int(state.get("ema_updates", 0)) if self.ema is not None else 0
+        self.tail = load_tail(self.run_dir) if self.info.is_main and self.config.tail_from > 0 else None
+        self.tail_updates = int(state.get("tail_updates", 0)) if self.tail is not None else 0
+        self.tail_first_step = int(state.get("tail_first_step", 0)) if self.tail is not None else 0
+        if self.tail is not None and int(state.get("tail_from", 0)) != self.config.tail_from:
+            raise ValueError(
+                f"the checkpoint's tail average started at step {state.get('tail_from')}, the recipe says "
+                f"tail_from {self.config.tail_from}: keep the recipe's value, or delete "
+                "checkpoint/tail.safetensors to start a new average"
+            )
         self.step = int(state["step"])
         self.samples = int(state["samples"])
         self.train_seconds = float(state["train_seconds"])
@@ -218,7 +239,13 @@ class Trainer:
             }
             if self.ema is not None:
                 state.update(ema_updates=self.ema_updates, ema_decay=self.config.ema_decay)
-            save_checkpoint(self.run_dir, self._bare_model(), self.opt, state, ema=self.ema)
+            if self.tail is not None:
+                state.update(
+                    tail_updates=self.tail_updates,
+                    tail_from=self.config.tail_from,
+                    tail_first_step=self.tail_first_step,
+                )
+            save_checkpoint(self.run_dir, self._bare_model(), self.opt, state, ema=self.ema, tail=self.tail)
             plot_losses(self.run_dir / "log.jsonl", self.run_dir / "loss.png")
         barrier(self.info)
 
@@ -247,6 +274,28 @@ class Trainer:
             if not v.is_floating_point():
                 v.copy_(weights[k])
         self.ema_updates += 1
+
+    @torch.no_grad()
+    def _update_tail(self) -> None:
+        """Add the weights after this step to the uniform tail average (rank 0; past ``tail_from``)."""
+        if self.config.tail_from <= 0 or not self.info.is_main or self.step < self.config.tail_from:
+            return
+        weights = self._bare_model().state_dict()
+        if self.tail is None:
+            self.tail = {k: v.detach().to("cpu", copy=True) for k, v in weights.items()}
+            self.tail_updates, self.tail_first_step = 1, self.step
+            return
+        n = self.tail_updates
+        floats = [k for k, v in self.tail.items() if v.is_floating_point()]
+        torch._foreach_lerp_(
+            [self.tail[k] for k in floats],
+            [weights[k].detach().to("cpu", self.tail[k].dtype) for k in floats],
+            1.0 / (n + 1),
+        )
+        for k, v in self.tail.items():  # integer buffers (counters) follow the model
+            if not v.is_floating_point():
+                v.copy_(weights[k])
+        self.tail_updates += 1
 
     # ---------------------------------------------------------------- training
     def fit(self) -> dict[str, Any]:
@@ -320,6 +369,7 @@ class Trainer:
                 n = next(iter(batch.values())).shape[0] * self.info.world_size
                 self.samples += n
                 self.step += 1
+                self._update_tail()
                 self.train_seconds += time.perf_counter() - t0
                 record.update(to_step=self.step, seconds=round(self.train_seconds - seconds_before, 1))
                 for key, val in {"loss": float(loss.item()), **parts}.items():

@@ -1,7 +1,8 @@
 """Training state on disk without pickle: weights and optimizer tensors in safetensors, the rest JSON.
 
 A run folder holds ``checkpoint/`` (``model.safetensors``, ``optimizer.safetensors``, ``state.json``, and
-``ema.safetensors`` when the run keeps a weight average),
+``ema.safetensors`` when the run keeps a weight average, ``tail.safetensors`` when it keeps a uniform average
+of its last steps),
 replaced atomically: written to a temporary folder, then renamed over the old one, so a run killed at
 any moment leaves either the previous or the new checkpoint, never a half-written one.
 """
@@ -20,6 +21,8 @@ from safetensors.torch import load_file, save_file
 CHECKPOINT = "checkpoint"
 #: the weight average's file in the checkpoint folder (runs with ``train.ema_decay`` > 0)
 EMA_FILE = "ema.safetensors"
+#: the uniform tail average's file (runs with ``train.tail_from`` > 0, once that step is passed)
+TAIL_FILE = "tail.safetensors"
 
 
 def optimizer_tensors(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -55,9 +58,10 @@ def save_checkpoint(
     opt: torch.optim.Optimizer,
     state: dict[str, Any],
     ema: dict[str, torch.Tensor] | None = None,
+    tail: dict[str, torch.Tensor] | None = None,
 ) -> Path:
     """Write the checkpoint folder atomically and return its path (``ema``: the weight average, written
-    as ``ema.safetensors`` beside the weights)."""
+    as ``ema.safetensors`` beside the weights; ``tail``: the uniform tail average, ``tail.safetensors``)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     final = run_dir / CHECKPOINT
     tmp = run_dir / f".{CHECKPOINT}.tmp"
@@ -68,6 +72,8 @@ def save_checkpoint(
     save_file(weights, str(tmp / "model.safetensors"))
     if ema is not None:
         save_file({k: v.contiguous() for k, v in ema.items()}, str(tmp / EMA_FILE))
+    if tail is not None:
+        save_file({k: v.contiguous() for k, v in tail.items()}, str(tmp / TAIL_FILE))
     tensors, meta = optimizer_tensors(opt)
     save_file(tensors, str(tmp / "optimizer.safetensors"))
     (tmp / "state.json").write_text(json.dumps({**state, "optimizer": meta}, indent=1), encoding="utf-8")
@@ -111,6 +117,12 @@ def checkpoint_folder(run_dir: Path) -> Path:
 def load_ema(run_dir: Path) -> dict[str, torch.Tensor] | None:
     """The weight average of the run's checkpoint (``ema.safetensors``), or None if it has none."""
     path = checkpoint_folder(Path(run_dir)) / EMA_FILE
+    return load_file(str(path)) if path.is_file() else None
+
+
+def load_tail(run_dir: Path) -> dict[str, torch.Tensor] | None:
+    """The uniform tail average of the run's checkpoint (``tail.safetensors``), or None if it has none."""
+    path = checkpoint_folder(Path(run_dir)) / TAIL_FILE
     return load_file(str(path)) if path.is_file() else None
 
 

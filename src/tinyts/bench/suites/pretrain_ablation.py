@@ -3,7 +3,8 @@
 Which pre-training corpus to keep is decided here, never on the test parts the other suites
 report. Every run folder (a ``tinyts pretrain --run-dir`` folder with a checkpoint) under the ``runs``
 option (``--option runs=DIR``, default ``runs/ablations``) is a method, named after its folder (a run that
-keeps a weight average, ``train.ema_decay``, is also scored as ``NAME_ema`` with the average's weights):
+keeps a weight average, ``train.ema_decay``, is also scored as ``NAME_ema`` with the average's weights, one
+with a tail average, ``train.tail_from``, as ``NAME_tail``):
 
 - **imputation, validation split**: the imputation suite's protocol (512-windows, hybrid and block
   masks at 12.5-50 %, MSE on the hidden points, standardised with train statistics) over the
@@ -38,7 +39,7 @@ from tinyts.bench.suites._pretrain_val_cast import score_cast_runs
 from tinyts.bench.suites.imputation import MASKS, PATCH, QUICK_RATIOS, RATIOS, WINDOW, _mask_rng, _prepare
 from tinyts.data.io.discover import find_ltsf
 from tinyts.data.io.ltsf import read_ltsf_csv
-from tinyts.train.state import EMA_FILE
+from tinyts.train.state import EMA_FILE, TAIL_FILE
 
 NAME = "pretrain_ablation"
 DESCRIPTION = (
@@ -76,11 +77,13 @@ VAL_SETS = {"synth_default": "default", "synth_broad": "broad", "real_heldout": 
 
 #: method-name suffix of a run's weight average (``train.ema_decay``), scored beside its weights
 EMA_SUFFIX = "_ema"
+TAIL_SUFFIX = "_tail"
 
 
 def find_runs(root: Path) -> dict[str, Path]:
     """Run folders (with ``checkpoint/state.json``) directly under ``root``, by folder name; a run that
-    keeps a weight average (``checkpoint/ema.safetensors``) also as ``NAME_ema``."""
+    keeps a weight average (``checkpoint/ema.safetensors``) also as ``NAME_ema``, one with a tail average
+    (``checkpoint/tail.safetensors``) as ``NAME_tail``."""
     if not root.is_dir():
         return {}
     found: dict[str, Path] = {}
@@ -89,6 +92,8 @@ def find_runs(root: Path) -> dict[str, Path]:
             found[p.name] = p
             if (p / "checkpoint" / EMA_FILE).is_file():
                 found[p.name + EMA_SUFFIX] = p
+            if (p / "checkpoint" / TAIL_FILE).is_file():
+                found[p.name + TAIL_SUFFIX] = p
     return found
 
 
@@ -231,8 +236,9 @@ def run(ctx: BenchContext) -> SuiteResult:
     for name in names:
         if name == "linear_interp":
             continue
-        average = runs[name].name != name  # NAME_ema: the run's weight average
-        model, state = load_run(runs[name], ema=average)
+        tail = name == runs[name].name + TAIL_SUFFIX  # NAME_tail: the run's tail average
+        average = name == runs[name].name + EMA_SUFFIX  # NAME_ema: the run's weight average
+        model, state = load_run(runs[name], ema=average, tail=tail)
         kind = state["meta"]["model"]
         if kind not in ("tinypulse", "tinycast"):
             result.skip(name, f"a {kind} run; this suite scores TinyPulse and TinyCast runs")
