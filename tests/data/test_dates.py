@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tinyts.data.convert.frames import infer_grid
+from tinyts.data.convert.frames import df_to_batch, infer_grid
 from tinyts.data.io.wide import fill_missing_steps, parse_dates, read_wide_csv
 from tinyts.errors import DataFormatError
 
@@ -311,3 +311,59 @@ def test_comma_delimited_files_and_slashed_dates_are_unchanged(tmp_path: Path) -
     with pytest.warns(UserWarning, match="month first"):
         got = parse_dates(dates)
     assert got is not None and list(got.dt.month) == list(range(1, 8))
+
+
+# ------------------------------------------------------------------------------------- fill_gaps
+
+
+def test_fill_gaps_inserts_each_series_missing_steps() -> None:
+    from tinyts.data import fill_gaps
+
+    hourly = pd.date_range("2024-03-30", periods=60, freq="h", tz="Europe/Berlin")  # crosses a DST change
+    monthly = pd.date_range("2020-01-01", periods=24, freq="MS")
+    a = pd.DataFrame({"unique_id": "a", "ds": hourly, "y": np.arange(60.0), "k": np.arange(60)})
+    b = pd.DataFrame({"unique_id": "b", "ds": monthly.tz_localize("Europe/Berlin"), "y": 1.0, "k": 1})
+    c = pd.DataFrame({"unique_id": "c", "ds": hourly[:5], "y": 2.0, "k": 2})  # already regular
+    df = pd.concat([b.drop(index=[3, 10, 11]), a.drop(index=[7, 30, 31, 32]), c]).sample(
+        frac=1, random_state=1
+    )
+    before = df.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = fill_gaps(df)
+    pd.testing.assert_frame_equal(df, before)  # the input is not changed
+    assert list(pd.unique(out["unique_id"])) == list(pd.unique(df["unique_id"]))  # first appearance
+    for sid, full in (("a", a), ("b", b), ("c", c)):
+        got = out[out["unique_id"] == sid].reset_index(drop=True)
+        assert list(got["ds"]) == list(full["ds"])
+        inserted = ~full["ds"].isin(df.loc[df["unique_id"] == sid, "ds"])
+        assert got.loc[inserted.to_numpy(), "y"].isna().all()
+        np.testing.assert_array_equal(got.loc[~inserted.to_numpy(), "y"], full.loc[~inserted, "y"])
+    assert out["unique_id"].dtype == df["unique_id"].dtype and out.index.equals(pd.RangeIndex(len(out)))
+    # the frame then goes through the DataFrame functions without the uneven-steps warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        df_to_batch(out)
+
+
+def test_fill_gaps_explicit_freq_numeric_time_and_what_it_leaves() -> None:
+    from tinyts.data import fill_gaps
+
+    num = pd.DataFrame({"unique_id": "n", "ds": [0, 2, 4, 10], "y": [1.0, 2.0, 3.0, 4.0]})
+    with pytest.warns(UserWarning, match="numeric time column"):
+        pd.testing.assert_frame_equal(fill_gaps(num), num)  # numeric time: only with an explicit step
+    filled = fill_gaps(num, freq=2)
+    assert list(filled["ds"]) == [0, 2, 4, 6, 8, 10] and filled["y"].isna().sum() == 2
+    with pytest.raises(ValueError, match="not on a regular grid"):
+        fill_gaps(num, freq=4)
+    few = pd.DataFrame(
+        {"ds": pd.to_datetime(["2020-01-01", "2020-02-01", "2020-04-01", "2020-05-01"]), "y": 1.0}
+    )
+    with pytest.warns(UserWarning, match="no regular step was inferred.*freq="):
+        same = fill_gaps(few, id_col=None)
+    assert len(same) == 4
+    assert len(fill_gaps(few, id_col=None, freq="MS")) == 5
+    with pytest.raises(ValueError, match="duplicate"):
+        fill_gaps(pd.concat([num, num]))
+    with pytest.raises(ValueError, match="no column|missing"):
+        fill_gaps(num, time_col="when")

@@ -34,6 +34,7 @@ __all__ = [
     "batch_to_df",
     "batch_to_df_horizon",
     "df_to_batch",
+    "fill_gaps",
     "from_batch",
     "from_batch_horizon",
     "future_timestamps",
@@ -530,6 +531,7 @@ from tinyts.data.convert.frames import (  # noqa: E402
     batch_to_df,
     batch_to_df_horizon,
     df_to_batch,
+    fill_gaps,
     future_timestamps,
     horizon_times,
 )

@@ -184,8 +184,8 @@ def df_to_batch(
         warnings.warn(
             f"{len(uneven)} series have uneven time steps ({', '.join(uneven[:3])}"
             f"{', ...' if len(uneven) > 3 else ''}); rows are used as consecutive steps. "
-            "Insert the missing steps as rows with NaN targets "
-            "(df_to_batch and forecast_df do it with freq=).",
+            "Insert the missing steps as rows with NaN targets: fill_gaps(df) (from tinyts.data) infers "
+            "each series' step (forecast_df does it itself; df_to_batch with freq=).",
             UserWarning,
             stacklevel=2,
         )
@@ -276,6 +276,104 @@ def batch_to_df(
 
 
 _FIXED_STEP = np.timedelta64(28 * 24 * 3600, "s")  # constant steps shorter than this are fixed frequencies
+
+
+def fill_gaps(
+    df: pd.DataFrame,
+    *,
+    id_col: str | None = "unique_id",
+    time_col: str = "ds",
+    freq: Any = "infer",
+) -> pd.DataFrame:
+    """The long frame with every series' missing time steps inserted as rows (NaN in the other columns).
+
+    What ``impute_df`` and ``detect_df`` need when a series skips time steps (they take the rows as
+    consecutive steps, with a warning); ``forecast_df`` and ``tinyts impute`` do it themselves.
+
+    Parameters
+    ----------
+    df : pd.DataFrame
+        Long format (one row per series and time step).
+    id_col : str or None
+        Series id column; None means the whole frame is one series.
+    time_col : str
+        Time column, datetime (naive or tz-aware) or numeric.
+    freq : "infer", str, offset or number
+        ``"infer"``: each datetime series gets the grid of its own step (:func:`infer_grid`); a series
+        that fits no grid (warned: e.g. monthly dates with a gap among fewer than about 8 points),
+        and every numeric series, is left as it is. Otherwise the step of every
+        series (a pandas frequency such as ``"h"``, ``"MS"``, or a number for a numeric time column).
+
+    Returns
+    -------
+    pd.DataFrame
+        Rows sorted by series (in order of first appearance) and time, a new ``RangeIndex``; inserted rows
+        hold the id and time and NaN elsewhere (integer and bool columns become float / object when
+        rows are inserted). The input is not changed.
+
+    Raises
+    ------
+    TypeError
+        Not a DataFrame, or a time column that is neither datetime nor numeric.
+    ValueError
+        Missing columns, missing ids or times, duplicate ``(id, time)`` rows, or with an explicit
+        ``freq`` a timestamp that is not on that grid.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+    _require_columns(df, ([id_col] if id_col is not None else []) + [time_col])
+    if df[time_col].isna().any():
+        raise ValueError(f"time column {time_col!r} has missing values")
+    if id_col is not None and df[id_col].isna().any():
+        raise ValueError(f"id column {id_col!r} has missing values")
+    key = time_key(df[time_col], time_col)
+    codes = pd.factorize(df[id_col], sort=False)[0] if id_col is not None else np.zeros(len(df), np.int64)
+    order = np.lexsort((key, codes))
+    dup = (codes[order][1:] == codes[order][:-1]) & (key[order][1:] == key[order][:-1])
+    if dup.any():
+        raise ValueError(
+            f"{int(dup.sum())} duplicate (id, time) row(s); each series may have one row per time"
+        )
+    ordered = df.iloc[order].reset_index(drop=True)
+    infer = isinstance(freq, str) and freq == "infer"
+    dated = pd.api.types.is_datetime64_any_dtype(ordered[time_col].dtype)
+    bounds = np.flatnonzero(np.diff(codes[order])) + 1
+    pieces = []
+    left: list[str] = []  # uneven series that fit no grid
+    for part in np.split(np.arange(len(ordered)), bounds):
+        g = ordered.iloc[part]
+        times = pd.DatetimeIndex(g[time_col]) if dated else pd.Index(g[time_col].to_numpy())
+        label = f"series {g[id_col].iloc[0]!r}" if id_col is not None else "the series"
+        step = freq
+        if infer:
+            uneven = len(times) > 2 and np.ptp(np.diff(key[order][part])) != 0
+            step = infer_grid(times) if dated and uneven else None
+            if uneven and step is None:
+                left.append(label)
+        if step is None or len(times) < 2:
+            pieces.append(g)
+            continue
+        grid, pos = _regular(times, step, label)
+        if len(grid) == len(g):
+            pieces.append(g)
+            continue
+        full = g.set_index(pd.Index(pos)).reindex(pd.RangeIndex(len(grid)))
+        full[time_col] = grid
+        if id_col is not None:
+            full[id_col] = g[id_col].iloc[0]
+        pieces.append(full)
+    if left:
+        warnings.warn(
+            f"{len(left)} series have uneven time steps and no regular step was inferred "
+            f"({', '.join(left[:3])}{', ...' if len(left) > 3 else ''}); they are left as they are: pass "
+            "freq= (e.g. 'MS', 'h'; a number for a numeric time column)",
+            UserWarning,
+            stacklevel=2,
+        )
+    out = pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0].reset_index(drop=True)
+    if id_col is not None:
+        out[id_col] = out[id_col].astype(df[id_col].dtype)
+    return out
 
 
 def infer_grid(index: pd.DatetimeIndex, max_missing: float = 0.5) -> Any | None:
