@@ -148,8 +148,8 @@ def impute_df(
         The input's rows (same order and index) and columns, target NaNs filled (observed values
         untouched), plus a bool column ``imputed`` (one target) or ``<col>_imputed`` per target column,
         True where a value was filled. Time steps missing from a series' rows are not added (the rows
-        are taken as consecutive steps, with a warning): :func:`tinyts.data.fill_gaps` inserts them. A nullable integer target with missing values comes back as
-        float64.
+        are taken as consecutive steps, with a warning): :func:`tinyts.data.fill_gaps` inserts them.
+        A nullable integer target with missing values comes back as float64.
 
     Raises
     ------
