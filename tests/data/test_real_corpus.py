@@ -403,3 +403,23 @@ def test_real_recipe_card_lines_match_the_corpus() -> None:
     mixed = data_source_lines(resolve_mix(o["mix"], o["real_share"]), real=SHARED_CORPUS, length=length)
     assert ets["data_sources"][len(cut) + 1 :] == [*mixed, *r["data_sources"][len(lines) :]]
     assert any(line.startswith("ets: ") for line in mixed)
+
+
+def test_cut_windows_can_even_out_frequencies(corpus_dir: Path) -> None:
+    c = RealCorpus(corpus_dir)
+    eligible = (c.lengths > 16) & (c.lengths < 500)  # gappy (400, daily) and short (40, monthly)
+    plain = c.frequency_shares(eligible)
+    assert plain["daily"] == pytest.approx(20 / (20 + 40**0.5))  # weights: points ** 0.5
+    assert c.frequency_shares(eligible, 1.0) == pytest.approx({"daily": 0.5, "monthly": 0.5})
+    half = c.frequency_shares(eligible, 0.5)
+    assert 0.5 < half["daily"] < plain["daily"]
+    # balance 0 draws exactly as before; 1 draws each frequency about as often
+    np.testing.assert_array_equal(
+        c.cut_windows(np.random.default_rng(5), 50, 500, 300),
+        c.cut_windows(np.random.default_rng(5), 50, 500, 300, balance=0.0),
+    )
+    w = c.cut_windows(np.random.default_rng(5), 2000, 500, 300, balance=1.0)
+    monthly = np.isnan(w[:, : 300 - 39]).all(axis=1) & (np.isnan(w[:, 300:]).sum(axis=1) > 150)
+    assert 0.45 < monthly.mean() < 0.55
+    with pytest.raises(ValueError, match="balance"):
+        c.cut_windows(np.random.default_rng(5), 5, 500, 300, balance=1.5)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -136,6 +137,16 @@ def test_real_short_windows_mask_the_missing_targets(tmp_path: Path) -> None:
         CastObjective(real_short_share=0.1)
     with pytest.raises(ValueError, match="real_short_share"):
         CastObjective(real_short_share=1.0, real_dir=corpus)
+    with pytest.raises(ValueError, match="real_short_balance"):
+        CastObjective(real_short_share=0.25, real_dir=corpus, real_short_balance=2.0)
+    # the balance only changes which short series are drawn; 0 is the default batch, bit for bit
+    kw: dict[str, Any] = dict(
+        batch_size=8, mv_batch_size=2, short_horizon=24, real_dir=corpus, real_short_share=0.25
+    )
+    zero = CastObjective(**kw, real_short_balance=0.0).batch(3, 0, CFG)
+    assert all(torch.equal(zero[k], a[k]) for k in a)
+    even = CastObjective(**kw, real_short_balance=1.0).batch(3, 0, CFG)
+    assert torch.equal(even["x"][:6], a["x"][:6]) and torch.isfinite(even["x"]).all()
 
 
 def test_pinball_is_the_quantile_loss() -> None:

@@ -331,12 +331,33 @@ class RealCorpus:
         """Total points (missing ones included) of the kept series."""
         return int(self.lengths.sum())
 
-    def _pick(self, rng: np.random.Generator, n: int, eligible: np.ndarray, what: str) -> np.ndarray:
+    def _pick(
+        self, rng: np.random.Generator, n: int, eligible: np.ndarray, what: str, balance: float = 0.0
+    ) -> np.ndarray:
         idx = np.flatnonzero(eligible)
         if not idx.size:
             raise ValueError(f"no series in {self.directory} has {what}")
         p = self.weights[idx]
+        if balance:
+            p = p * self.frequency_factors(idx, balance)
         return np.asarray(idx[rng.choice(idx.size, size=n, p=p / p.sum())])
+
+    def frequency_factors(self, idx: np.ndarray, balance: float) -> np.ndarray:
+        """Per series of ``idx``: its frequency's total weight (over ``idx``) to the power ``-balance``.
+
+        Multiplied into the draw weights, a frequency's share of the draws becomes proportional to its
+        total weight to the power ``1 - balance``: 0 = as the weights say, 1 = every frequency equal.
+        """
+        freqs = np.asarray([self.frequencies[int(f)] or "other" for f in self.file_of[idx]])
+        totals = {f: float(self.weights[idx][freqs == f].sum()) for f in np.unique(freqs)}
+        return np.asarray([totals[f] ** -float(balance) for f in freqs])
+
+    def frequency_shares(self, eligible: np.ndarray, balance: float = 0.0) -> dict[str, float]:
+        """Each frequency's share of the draws among the ``eligible`` series (see :meth:`cut_windows`)."""
+        idx = np.flatnonzero(eligible)
+        p = self.weights[idx] * (self.frequency_factors(idx, balance) if balance else 1.0)
+        freqs = np.asarray([self.frequencies[int(f)] or "other" for f in self.file_of[idx]])
+        return {str(f): float(p[freqs == f].sum() / p.sum()) for f in np.unique(freqs)}
 
     def windows(
         self, rng: np.random.Generator, n: int, length: int, *, min_length: int | None = None
@@ -406,6 +427,7 @@ class RealCorpus:
         context: int,
         *,
         min_history: int = 16,
+        balance: float = 0.0,
     ) -> np.ndarray:
         """``n`` windows of the series shorter than ``length``, cut at a random forecast origin.
 
@@ -426,6 +448,10 @@ class RealCorpus:
             Points of the window before the forecast origin (``< length``).
         min_history : int
             Fewest points before the origin; series need at least ``min_history + 1`` points.
+        balance : float
+            In [0, 1]: how far the draws are evened out between the series' frequencies (0 = each series
+            by its weight, so the many monthly series take about three quarters of the draws; 1 = every
+            frequency the same share; see :meth:`frequency_factors`). 0 draws exactly as before.
 
         Returns
         -------
@@ -440,7 +466,9 @@ class RealCorpus:
             raise ValueError(f"context ({context}) must be shorter than length ({length})")
         future = length - context
         eligible = (self.lengths > min_history) & (self.lengths < length)
-        idx = self._pick(rng, n, eligible, f"between {min_history + 1} and {length - 1} points")
+        if not 0.0 <= balance <= 1.0:
+            raise ValueError(f"balance must be in [0, 1], got {balance!r}")
+        idx = self._pick(rng, n, eligible, f"between {min_history + 1} and {length - 1} points", balance)
         out = np.full((n, length), np.nan)
         for r, i in enumerate(idx):
             s = self.series[int(i)]

@@ -97,6 +97,9 @@ class CastObjective:
     real_short_share: float = 0.0
     #: fewest points of history before the origin of a ``real_short`` window
     real_short_min_history: int = 16
+    #: how far the ``real_short`` draws are evened out between frequencies (``cut_windows``' ``balance``):
+    #: 0 = by series weight (monthly series take ~77 % of the draws), 1 = every frequency equal
+    real_short_balance: float = 0.0
 
     def __post_init__(self) -> None:
         self.scale_log10_range = tuple(self.scale_log10_range)  # type: ignore[assignment]
@@ -113,6 +116,8 @@ class CastObjective:
             raise ValueError("real_short_share > 0 needs real_dir (the folder of the real corpus)")
         if self.real_short_min_history < 1:
             raise ValueError(f"real_short_min_history must be >= 1, got {self.real_short_min_history}")
+        if not 0.0 <= self.real_short_balance <= 1.0:
+            raise ValueError(f"real_short_balance must be in [0, 1], got {self.real_short_balance!r}")
         if self.short_min_keep < 0:
             raise ValueError(f"short_min_keep must be >= 0 (0 = the patch length), got {self.short_min_keep}")
         if self.short_keep not in ("uniform", "log_uniform"):
@@ -184,7 +189,14 @@ class CastObjective:
         if n_short:
             corpus = real_corpus(self.real_dir)
             assert corpus is not None  # real_dir is checked in __post_init__
-            cut = corpus.cut_windows(rng, n_short, length, t, min_history=self.real_short_min_history)
+            cut = corpus.cut_windows(
+                rng,
+                n_short,
+                length,
+                t,
+                min_history=self.real_short_min_history,
+                balance=self.real_short_balance,
+            )
             raw = np.concatenate([raw, cut], axis=0)
         x = self._augment(rng, raw)
         observed = self._observed(rng, self.batch_size, t, p)

@@ -135,7 +135,15 @@ def _val_losses(
         part = "time"
     cfg = config_cls(**meta["model_config"])
     # the data keys are the validation set's, not the run's: every run is scored on the same batches
-    data_keys = {"mix", "real_dir", "real_share", "real_short_share", "real_short_min_history", "seed"}
+    data_keys = {
+        "mix",
+        "real_dir",
+        "real_share",
+        "real_short_share",
+        "real_short_min_history",
+        "real_short_balance",
+        "seed",
+    }
     settings = {k: v for k, v in meta["objective"].items() if k not in data_keys}
     out: dict[str, dict[str, float]] = {}
     model.eval()
