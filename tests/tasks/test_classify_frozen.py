@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from safetensors import safe_open
@@ -247,3 +248,61 @@ def test_predict_plot_draws_the_confusion_matrix(tmp_path: Path) -> None:
     res = runner.invoke(app, [*args, "--out", str(tmp_path / "x"), "--plot", str(tmp_path / "c.png")])
     assert res.exit_code == 2 and "training curve of --method tslens" in res.output
     assert not (tmp_path / "x").exists()
+
+
+def _write_long(path: Path, X: np.ndarray, y: np.ndarray | None, cols: tuple[str, str, str, str]) -> None:
+    sid, time, value, label = cols
+    rows = []
+    for i, case in enumerate(X):
+        for t, v in enumerate(case[0]):
+            rows.append({sid: f"case{i}", time: t, value: v, **({label: y[i]} if y is not None else {})})
+    pd.DataFrame(rows).to_csv(path, index=False)
+
+
+def test_cli_long_format_csv(tmp_path: Path) -> None:
+    """One row per series and time step, each series a case: what a DataFrame user has."""
+    runner = CliRunner()
+    X, y = _problem(30, seed=7)
+    Xt, yt = _problem(20, seed=8)
+    _write_long(tmp_path / "train.csv", X, y, ("unique_id", "ds", "y", "label"))
+    _write_long(tmp_path / "test.csv", Xt, yt, ("unique_id", "ds", "y", "label"))
+    out, target = tmp_path / "clf", tmp_path / "pred.csv"
+    res = runner.invoke(app, ["classify", "fit", str(tmp_path / "train.csv"), "--out", str(out), "--quiet"])
+    assert res.exit_code == 0 and "fitted on 30 cases" in res.stdout, res.output
+    res = runner.invoke(
+        app, ["classify", "predict", str(out), str(tmp_path / "test.csv"), "--out", str(target)]
+    )
+    assert res.exit_code == 0 and "predicted 20 series" in res.stdout and "accuracy" in res.stdout, res.output
+    pred = pd.read_csv(target)
+    assert list(pred.columns[:2]) == ["unique_id", "prediction"] and list(pred["unique_id"]) == [
+        f"case{i}" for i in range(20)
+    ]
+    # the same fit on the same cases as the wide file: the same predictions
+    _write_tsv(tmp_path / "Toy_TRAIN.tsv", X, y)
+    _write_tsv(tmp_path / "Toy_TEST.tsv", Xt, yt)
+    assert (
+        runner.invoke(
+            app, ["classify", "fit", str(tmp_path / "Toy_TRAIN.tsv"), "--out", str(tmp_path / "w"), "--quiet"]
+        ).exit_code
+        == 0
+    )
+    wide = tmp_path / "wide.csv"
+    res = runner.invoke(
+        app, ["classify", "predict", str(tmp_path / "w"), str(tmp_path / "Toy_TEST.tsv"), "--out", str(wide)]
+    )
+    assert res.exit_code == 0, res.output
+    assert list(pd.read_csv(wide)["prediction"].astype(str)) == list(pred["prediction"].astype(str))
+    # other names through the options; a long file read as one case per row is refused
+    _write_long(tmp_path / "named.csv", X, y, ("item", "t", "value", "kind"))
+    args = ["--id-col", "item", "--time-col", "t", "--target-col", "value", "--label-col", "kind"]
+    res = runner.invoke(
+        app, ["classify", "fit", str(tmp_path / "named.csv"), "--out", str(tmp_path / "n"), "--quiet", *args]
+    )
+    assert res.exit_code == 0 and "fitted on 30 cases" in res.stdout, res.output
+    _write_long(tmp_path / "noid.csv", X[:1], y[:1], ("unique_id", "ds", "y", "label"))
+    pd.read_csv(tmp_path / "noid.csv").drop(columns="unique_id").to_csv(tmp_path / "noid.csv", index=False)
+    res = runner.invoke(app, ["classify", "fit", str(tmp_path / "noid.csv"), "--out", str(tmp_path / "x")])
+    assert res.exit_code == 2 and "long-format" in res.output and "--id-col" in res.output
+    _write_long(tmp_path / "nolabel.csv", X, None, ("unique_id", "ds", "y", "label"))
+    res = runner.invoke(app, ["classify", "fit", str(tmp_path / "nolabel.csv"), "--out", str(tmp_path / "x")])
+    assert res.exit_code == 2 and "--label-col" in res.output
