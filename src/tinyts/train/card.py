@@ -78,25 +78,18 @@ def load_run(
     model = _model_from_meta(state["meta"])
     if ema and tail:
         raise ValueError("ema and tail are two different averages: choose one")
-    if tail:
-        averaged = load_tail(run)
-        if averaged is None:
-            raise ValueError(
-                f"{run} has no tail average (checkpoint/{TAIL_FILE}): the run must be trained past "
-                "train.tail_from > 0"
-            )
-        model.load_state_dict(averaged, strict=True)
-        return model, state
-    if not ema:
+    if not (ema or tail):
         load_checkpoint(run, model, None)
         return model, state
-    average = load_ema(run)
-    if average is None:
+    averaged, file, key = (
+        (load_tail(run), TAIL_FILE, "tail_from") if tail else (load_ema(run), EMA_FILE, "ema_decay")
+    )
+    if averaged is None:
+        what = "tail average" if tail else "weight average"
         raise ValueError(
-            f"{run} has no weight average (checkpoint/{EMA_FILE}): the run must be trained with "
-            "train.ema_decay > 0"
+            f"{run} has no {what} (checkpoint/{file}): the run must be trained with train.{key} > 0"
         )
-    model.load_state_dict(average, strict=True)
+    model.load_state_dict(averaged, strict=True)
     return model, state
 
 
