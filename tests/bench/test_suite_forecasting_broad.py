@@ -102,6 +102,24 @@ def test_suite_rows_relative_scores_and_gmean(
             assert row["value"] == pytest.approx(math.sqrt(rels[0] * rels[1]))
             assert row["n_datasets"] == 2
     assert _value(payload, dataset="all", method="seasonal_naive", metric="gmean_rel_mase") == 1.0
+    # the paired bootstrap of gmean_rel_mase: every method but the reference, and each pair's P(lower)
+    others = [m for m in methods if m != "seasonal_naive"]
+    for m in others:
+        lo = _value(payload, dataset="all", method=m, metric="gmean_rel_mase_p05")
+        hi = _value(payload, dataset="all", method=m, metric="gmean_rel_mase_p95")
+        assert 0 < lo <= hi
+        pairs = {
+            r["than"]: r["value"] for r in _rows(payload, dataset="all", method=m, metric="p_lower_gmean")
+        }
+        assert set(pairs) == set(others) - {m} and all(0 <= p <= 1 for p in pairs.values())
+    ab = {
+        r["than"]: r["value"] for r in _rows(payload, dataset="all", method="autoets", metric="p_lower_gmean")
+    }
+    ba = {
+        r["than"]: r["value"]
+        for r in _rows(payload, dataset="all", method="tinycast", metric="p_lower_gmean")
+    }
+    assert ab["tinycast"] + ba["autoets"] == pytest.approx(1.0)
     # the NaN in the test part is counted and reported, the one in the training part filled
     notes = "\n".join(payload["notes"])
     assert "toy_monthly: 4 series scored" in notes

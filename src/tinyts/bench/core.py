@@ -52,6 +52,8 @@ METRICS = frozenset(
         "val_rel_mase",
         "val_wql",
         "gmean_val_rel_mase",
+        "gmean_rel_mase_p05",
+        "gmean_rel_mase_p95",
         "gmean_val_rel_mase_p05",
         "gmean_val_rel_mase_p95",
         "p_lower_gmean",

@@ -13,7 +13,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["BOOTSTRAP_SAMPLES", "gmean_ratio_bootstrap", "p_lower"]
+from tinyts.bench.core import Row, SuiteResult
+
+__all__ = ["BOOTSTRAP_SAMPLES", "add_bootstrap_rows", "gmean_ratio_bootstrap", "p_lower"]
 
 #: resamples of the gate's bootstrap
 BOOTSTRAP_SAMPLES = 2000
@@ -86,3 +88,41 @@ def p_lower(a: np.ndarray, b: np.ndarray) -> float:
     """Share of paired replicates in which ``a`` is below ``b`` (ties count half)."""
     a, b = np.asarray(a), np.asarray(b)
     return float(np.mean(a < b) + 0.5 * np.mean(a == b))
+
+
+def add_bootstrap_rows(
+    result: SuiteResult,
+    cases: Mapping[str, Mapping[str, np.ndarray]],
+    reference: str,
+    metric: str,
+    seed: int,
+    what: str,
+) -> None:
+    """Rows and notes of :func:`gmean_ratio_bootstrap`, on ``dataset: "all"``.
+
+    Each method's 5 % and 95 % quantiles (``{metric}_p05`` / ``{metric}_p95``, ``metric`` naming the
+    point estimate's row, e.g. ``gmean_rel_mase``) and, for every ordered pair, ``p_lower_gmean``: the
+    share of replicates in which the method is below ``extra["than"]``. ``what`` says in the notes what
+    a case is.
+    """
+    reps = gmean_ratio_bootstrap(cases, reference, BOOTSTRAP_SAMPLES, seed)
+    if not reps:
+        return
+    result.notes.append(
+        f"bootstrap of {metric}: the {what} of every dataset resampled {BOOTSTRAP_SAMPLES:,} times (paired: "
+        "the same draw for every method); p_lower_gmean = share of resamples in which a method's figure is "
+        "below the other's"
+    )
+    names = sorted(reps)
+    for m in names:
+        lo, hi = np.quantile(reps[m], [0.05, 0.95])
+        result.add(Row("all", m, f"{metric}_p05", float(lo)))
+        result.add(Row("all", m, f"{metric}_p95", float(hi)))
+        result.notes.append(f"bootstrap: {m}: {metric} 90 % interval [{lo:.4f}, {hi:.4f}]")
+    for a in names:
+        for b in names:
+            if a != b:
+                result.add(Row("all", a, "p_lower_gmean", p_lower(reps[a], reps[b]), extra={"than": b}))
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            result.notes.append(f"bootstrap: P({a} < {b}) = {p_lower(reps[a], reps[b]):.3f}")

@@ -31,7 +31,7 @@ from tinyts.bench.core import BenchContext, Row, SuiteResult
 from tinyts.bench.metrics import mase_terms
 from tinyts.bench.ours import cast_forecaster
 from tinyts.bench.peers.forecasters import FORECASTERS, ForecastFn, ForecastSetup
-from tinyts.bench.resample import BOOTSTRAP_SAMPLES, gmean_ratio_bootstrap, p_lower
+from tinyts.bench.resample import add_bootstrap_rows
 from tinyts.bench.suites.forecasting import _Data, _forecast_all, _score
 from tinyts.bench.suites.forecasting_broad import (
     MIN_TRAIN,
@@ -169,7 +169,14 @@ def score_cast_runs(
         _relative(result, bd.name, scores, rel)
     for method, values in rel.items():
         result.add(Row("all", method, "gmean_val_rel_mase", gmean(values), extra={"n_datasets": len(values)}))
-    _bootstrap(result, cases, ctx.seed)
+    add_bootstrap_rows(
+        result,
+        cases,
+        REFERENCE,
+        "gmean_val_rel_mase",
+        ctx.seed,
+        "cases (LTSF windows overlap in time, so their spread is, if anything, understated)",
+    )
 
 
 def _ltsf_terms(data: _Data, point: np.ndarray) -> np.ndarray:
@@ -177,37 +184,6 @@ def _ltsf_terms(data: _Data, point: np.ndarray) -> np.ndarray:
     starts = data.starts[data.h_max >= HORIZON]
     context, target, _ = data.series(starts, HORIZON)
     return mase_terms(point, target, context, data.period)
-
-
-def _bootstrap(result: SuiteResult, cases: dict[str, dict[str, np.ndarray]], seed: int) -> None:
-    """How sure the ranking of the runs is: a paired bootstrap of the gmean relative MASE.
-
-    Rows (``dataset: "all"``): each run's 5 % and 95 % bootstrap quantiles
-    (``gmean_val_rel_mase_p05`` / ``_p95``) and, for every pair of runs, the share of replicates in which
-    the first is lower (``p_lower_gmean``, ``extra["than"]``: the other run).
-    """
-    reps = gmean_ratio_bootstrap(cases, REFERENCE, BOOTSTRAP_SAMPLES, seed)
-    if not reps:
-        return
-    result.notes.append(
-        f"bootstrap: the cases of every validation set resampled {BOOTSTRAP_SAMPLES:,} times (paired: the "
-        "same draw for every run; LTSF windows of one set overlap in time, so their spread is, if anything, "
-        "understated); p_lower_gmean = share of resamples in which a run's gmean relative MASE is below the "
-        "other's"
-    )
-    names = sorted(reps)
-    for m in names:
-        lo, hi = np.quantile(reps[m], [0.05, 0.95])
-        result.add(Row("all", m, "gmean_val_rel_mase_p05", float(lo)))
-        result.add(Row("all", m, "gmean_val_rel_mase_p95", float(hi)))
-        result.notes.append(f"bootstrap: {m}: gmean relative MASE 90 % interval [{lo:.4f}, {hi:.4f}]")
-    for a in names:
-        for b in names:
-            if a != b:
-                result.add(Row("all", a, "p_lower_gmean", p_lower(reps[a], reps[b]), extra={"than": b}))
-    for i, a in enumerate(names):
-        for b in names[i + 1 :]:
-            result.notes.append(f"bootstrap: P({a} < {b}) = {p_lower(reps[a], reps[b]):.3f}")
 
 
 def _relative(

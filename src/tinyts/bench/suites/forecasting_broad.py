@@ -37,6 +37,7 @@ import sys
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -50,6 +51,7 @@ from tinyts.bench.peers.forecasters import (
     ForecastOutput,
     ForecastSetup,
 )
+from tinyts.bench.resample import add_bootstrap_rows
 from tinyts.data.io.discover import ForecastArchive, find_forecast_archives
 from tinyts.data.io.forecast import M4Data, TsfData, seasonal_period
 
@@ -370,7 +372,7 @@ def evaluate(
     factory: Callable[[ForecastSetup], ForecastFn],
     ctx: BenchContext,
     warmed: set[str],
-) -> dict[str, float] | None:
+) -> dict[str, Any] | None:
     """Forecast and score one method on one dataset; add its rows; a failure is recorded as skipped."""
     setup = ForecastSetup(period=data.period, seed=ctx.seed, quick=ctx.quick)
     try:
@@ -404,13 +406,15 @@ def evaluate(
     # the time goes on the mase row only, so that sums of ``seconds`` count each run once
     result.add(Row(data.name, method, "wql", scores["wql"]))
     result.add(Row(data.name, method, "smape", scores["smape"]))
-    return {**scores, "seconds": seconds}
+    return {**scores, "seconds": seconds, "series_mase": series_mase(data, points)}
 
 
 def relative_rows(
-    scores: dict[str, dict[str, dict[str, float]]], methods: list[str], result: SuiteResult
+    scores: dict[str, dict[str, dict[str, Any]]], methods: list[str], result: SuiteResult, seed: int = 0
 ) -> None:
-    """``rel_*`` rows per dataset and the ``all`` geometric-mean rows, from ``scores[dataset][method]``."""
+    """``rel_*`` rows per dataset and the ``all`` geometric-mean rows, from ``scores[dataset][method]``;
+    with the methods' per-series MASE (``series_mase``), the paired bootstrap of ``gmean_rel_mase``
+    (:func:`tinyts.bench.resample.add_bootstrap_rows`)."""
     rel: dict[str, dict[str, list[float]]] = {m: {"mase": [], "wql": []} for m in methods}
     secs: dict[str, float] = defaultdict(float)
     for name, per in scores.items():
@@ -441,6 +445,13 @@ def relative_rows(
                     extra={"n_datasets": len(vals), "total_seconds": round(secs[m], 1)},
                 )
             )
+    cases = {
+        name: {m: v["series_mase"] for m, v in per.items() if "series_mase" in v}
+        for name, per in scores.items()
+        if REFERENCE in per and "series_mase" in per[REFERENCE]
+    }
+    if cases:
+        add_bootstrap_rows(result, cases, REFERENCE, "gmean_rel_mase", seed, "series")
 
 
 PROTOCOL_NOTES = [
@@ -478,7 +489,7 @@ def run(ctx: BenchContext) -> SuiteResult:
     if not archives:
         result.skip(NAME, f"no .tsf file or M4 train/test pair found under {ctx.data_dir}")
         return result
-    scores: dict[str, dict[str, dict[str, float]]] = {}
+    scores: dict[str, dict[str, dict[str, Any]]] = {}
     warmed: set[str] = set()
     for archive in archives:
         try:
@@ -487,11 +498,11 @@ def run(ctx: BenchContext) -> SuiteResult:
             result.skip(archive.name, f"not usable: {exc}")
             continue
         result.notes.append(data.describe())
-        per: dict[str, dict[str, float]] = {}
+        per: dict[str, dict[str, Any]] = {}
         for method in methods:
             out = evaluate(result, data, method, METHODS[method], ctx, warmed)
             if out is not None:
                 per[method] = out
         scores[data.name] = per
-    relative_rows(scores, methods, result)
+    relative_rows(scores, methods, result, ctx.seed)
     return result
