@@ -144,6 +144,20 @@ class TrainConfig:
         return self.min_lr + 0.5 * (self.lr - self.min_lr) * (1 + math.cos(math.pi * min(1.0, frac)))
 
 
+def _move_average(average: dict[str, torch.Tensor], weights: dict[str, torch.Tensor], weight: float) -> None:
+    """``average += weight * (weights - average)`` for the float tensors (one fused lerp); integer buffers
+    (counters) are copied from the model. The step of both weight averages, EMA and tail."""
+    floats = [k for k, v in average.items() if v.is_floating_point()]
+    torch._foreach_lerp_(
+        [average[k] for k in floats],
+        [weights[k].detach().to("cpu", average[k].dtype) for k in floats],
+        weight,
+    )
+    for k, v in average.items():
+        if not v.is_floating_point():
+            v.copy_(weights[k])
+
+
 class Trainer:
     """Runs :class:`TrainConfig` on a model with a batch function and a loss function."""
 
@@ -263,16 +277,7 @@ class Trainer:
             self.ema = {k: v.detach().to("cpu", copy=True) for k, v in weights.items()}
             self.ema_updates = 0
         n = self.ema_updates
-        decay = min(self.config.ema_decay, n / (n + 1))
-        floats = [k for k, v in self.ema.items() if v.is_floating_point()]
-        torch._foreach_lerp_(
-            [self.ema[k] for k in floats],
-            [weights[k].detach().to("cpu", self.ema[k].dtype) for k in floats],
-            1 - decay,
-        )
-        for k, v in self.ema.items():  # integer buffers (counters) follow the model
-            if not v.is_floating_point():
-                v.copy_(weights[k])
+        _move_average(self.ema, weights, 1 - min(self.config.ema_decay, n / (n + 1)))
         self.ema_updates += 1
 
     @torch.no_grad()
@@ -285,16 +290,7 @@ class Trainer:
             self.tail = {k: v.detach().to("cpu", copy=True) for k, v in weights.items()}
             self.tail_updates, self.tail_first_step = 1, self.step
             return
-        n = self.tail_updates
-        floats = [k for k, v in self.tail.items() if v.is_floating_point()]
-        torch._foreach_lerp_(
-            [self.tail[k] for k in floats],
-            [weights[k].detach().to("cpu", self.tail[k].dtype) for k in floats],
-            1.0 / (n + 1),
-        )
-        for k, v in self.tail.items():  # integer buffers (counters) follow the model
-            if not v.is_floating_point():
-                v.copy_(weights[k])
+        _move_average(self.tail, weights, 1.0 / (self.tail_updates + 1))
         self.tail_updates += 1
 
     # ---------------------------------------------------------------- training
