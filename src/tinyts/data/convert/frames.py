@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from tinyts.data.convert.arrays import (
@@ -63,6 +64,38 @@ def _regular(index: pd.Index, freq: Any, label: str) -> tuple[pd.Index, np.ndarr
             f"of freq={freq!r} starting at {index[0]}"
         )
     return grid, pos
+
+
+def _series_order(
+    df: pd.DataFrame, id_col: str | None, time_col: str
+) -> tuple[pd.Index, npt.NDArray[np.intp], np.ndarray, npt.NDArray[np.intp]]:
+    """Rows in (series, time) order, with the checks every long-frame reader needs.
+
+    Returns the series ids (order of first appearance), then the sorted rows' series codes and time keys
+    and the order itself (``df.iloc[order]`` is sorted). Raises ValueError for missing ids or times and for
+    duplicate ``(id, time)`` rows (naming the first); TypeError for a time column of another type.
+    """
+    if id_col is not None:
+        if df[id_col].isna().any():
+            raise ValueError(f"id column {id_col!r} has missing values")
+        codes, ids = pd.factorize(df[id_col], sort=False)
+        ids = pd.Index(ids, name=id_col)
+    else:
+        codes, ids = np.zeros(len(df), dtype=np.int64), pd.Index([0])
+    if df[time_col].isna().any():
+        raise ValueError(f"time column {time_col!r} has missing values")
+    key = time_key(df[time_col], time_col)
+    order = np.lexsort((key, codes))
+    codes, key = codes[order], key[order]
+    dup = (codes[1:] == codes[:-1]) & (key[1:] == key[:-1])
+    if dup.any():
+        r = order[int(np.argmax(dup)) + 1]
+        who = f"{id_col}={df[id_col].iloc[r]!r}, " if id_col is not None else ""
+        raise ValueError(
+            f"{int(dup.sum())} duplicate (id, time) row(s), e.g. ({who}{time_col}="
+            f"{df[time_col].iloc[r]!r}); each series may have one row per time"
+        )
+    return ids, codes, key, order
 
 
 def df_to_batch(
@@ -132,26 +165,7 @@ def df_to_batch(
             raise TypeError(
                 f"target column {col!r} has dtype {dt}; values must be real numbers (NaN = missing)"
             )
-    if id_col is not None:
-        if df[id_col].isna().any():
-            raise ValueError(f"id column {id_col!r} has missing values")
-        codes, ids = pd.factorize(df[id_col], sort=False)
-        ids = pd.Index(ids, name=id_col)
-    else:
-        codes, ids = np.zeros(len(df), dtype=np.int64), pd.Index([0])
-    if df[time_col].isna().any():
-        raise ValueError(f"time column {time_col!r} has missing values")
-    key = time_key(df[time_col], time_col)
-    order = np.lexsort((key, codes))
-    codes, key = codes[order], key[order]
-    dup = (codes[1:] == codes[:-1]) & (key[1:] == key[:-1])
-    if dup.any():
-        r = order[int(np.argmax(dup)) + 1]
-        who = f"{id_col}={df[id_col].iloc[r]!r}, " if id_col is not None else ""
-        raise ValueError(
-            f"{int(dup.sum())} duplicate (id, time) row(s), e.g. ({who}{time_col}="
-            f"{df[time_col].iloc[r]!r}); each series may have one row per time"
-        )
+    ids, codes, key, order = _series_order(df, id_col, time_col)
     values = df[targets].to_numpy(dtype=np.float64, na_value=np.nan)[order]
     times = pd.Index(df[time_col].array).take(order)
     bounds = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(ids)))])
@@ -322,31 +336,20 @@ def fill_gaps(
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
     _require_columns(df, ([id_col] if id_col is not None else []) + [time_col])
-    if df[time_col].isna().any():
-        raise ValueError(f"time column {time_col!r} has missing values")
-    if id_col is not None and df[id_col].isna().any():
-        raise ValueError(f"id column {id_col!r} has missing values")
-    key = time_key(df[time_col], time_col)
-    codes = pd.factorize(df[id_col], sort=False)[0] if id_col is not None else np.zeros(len(df), np.int64)
-    order = np.lexsort((key, codes))
-    dup = (codes[order][1:] == codes[order][:-1]) & (key[order][1:] == key[order][:-1])
-    if dup.any():
-        raise ValueError(
-            f"{int(dup.sum())} duplicate (id, time) row(s); each series may have one row per time"
-        )
-    ordered = df.iloc[order].reset_index(drop=True)
+    _, codes, key, order = _series_order(df, id_col, time_col)
+    ordered = df.take(order).reset_index(drop=True)
     infer = isinstance(freq, str) and freq == "infer"
     dated = pd.api.types.is_datetime64_any_dtype(ordered[time_col].dtype)
-    bounds = np.flatnonzero(np.diff(codes[order])) + 1
+    bounds = np.flatnonzero(np.diff(codes)) + 1
     pieces = []
     left: list[str] = []  # uneven series that fit no grid
     for part in np.split(np.arange(len(ordered)), bounds):
-        g = ordered.iloc[part]
+        g = ordered.take(part)
         times = pd.DatetimeIndex(g[time_col]) if dated else pd.Index(g[time_col].to_numpy())
         label = f"series {g[id_col].iloc[0]!r}" if id_col is not None else "the series"
         step = freq
         if infer:
-            uneven = len(times) > 2 and np.ptp(np.diff(key[order][part])) != 0
+            uneven = len(times) > 2 and np.ptp(np.diff(key[part])) != 0
             step = infer_grid(times) if dated and uneven else None
             if uneven and step is None:
                 left.append(label)
