@@ -49,16 +49,6 @@ _TIME_NAMES = ("unique_id", "ds", "date", "time", "timestamp", "datetime")
 _LABEL_NAMES = ("label", "class", "target")
 
 
-def _header(path: Path) -> list[str]:
-    import csv
-
-    if path.suffix.lower() != ".csv" or not path.is_file():
-        return []
-    with path.open(encoding="utf-8-sig", errors="replace") as fh:
-        first = fh.readline()
-    return [c.strip() for c in next(csv.reader([first]), [])]
-
-
 def _long_cols(
     path: Path, id_col: str | None, time_col: str | None, target_col: str | None, label_col: str | None
 ) -> tuple[str | None, str, str, str | None] | None:
@@ -68,7 +58,9 @@ def _long_cols(
     (said on stderr). A header with a time-like column (ds, date, time, ...) but no options is an error
     rather than a wide file of one case per row, which it is not.
     """
-    head = _header(path)
+    from tinyts.data.io.wide import csv_header
+
+    head = csv_header(path) if path.suffix.lower() == ".csv" else []
     if id_col is None and time_col is None and target_col is None:
         if not {"unique_id", "ds", "y"} <= set(head):
             timeish = [c for c in head if c.lower() in _TIME_NAMES]

@@ -47,6 +47,7 @@ __all__ = [
     "DELIMITERS",
     "NIXTLA_LONG",
     "YEAR_FORMAT",
+    "csv_header",
     "fill_missing_steps",
     "nixtla_long_header",
     "parse_dates",
@@ -68,23 +69,28 @@ LONG_HINT = (
 NIXTLA_LONG = ("unique_id", "ds", "y")
 
 
-def nixtla_long_header(path: str | Path) -> bool:
-    """Whether a csv's header is exactly ``unique_id``, ``ds``, ``y`` (in any order).
-
-    Only the first 64 KiB are read. Such a file is long format without doubt (a wide csv has one numeric
-    column per channel), so the CLI reads it as long format without ``--id-col`` / ``--time-col`` /
-    ``--target-col`` (and says so). Unreadable files answer False: the reader that follows reports them.
-    """
+def csv_header(path: str | Path) -> list[str]:
+    """The names in a csv's first row (delimiter sniffed, spaces stripped); ``[]`` for an empty or
+    unreadable file (the reader that follows reports it). Only the first 64 KiB are read."""
     try:
         with as_path(path).open(encoding="utf-8-sig", errors="replace") as fh:
             head = fh.read(64 * 1024)
     except OSError:
-        return False
+        return []
     lines = head.splitlines()
     if not lines:
-        return False
-    first = next(csv.reader([lines[0]], delimiter=sniff_delimiter(head)), [])
-    return sorted(c.strip() for c in first) == sorted(NIXTLA_LONG)
+        return []
+    return [c.strip() for c in next(csv.reader([lines[0]], delimiter=sniff_delimiter(head)), [])]
+
+
+def nixtla_long_header(path: str | Path) -> bool:
+    """Whether a csv's header is exactly ``unique_id``, ``ds``, ``y`` (in any order).
+
+    Such a file is long format without doubt (a wide csv has one numeric column per channel), so the CLI
+    reads it as long format without ``--id-col`` / ``--time-col`` / ``--target-col`` (and says so).
+    Unreadable files answer False: the reader that follows reports them.
+    """
+    return sorted(csv_header(path)) == sorted(NIXTLA_LONG)
 
 
 def sniff_delimiter(text: str) -> str:
