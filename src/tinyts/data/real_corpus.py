@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 import re
 import time
@@ -342,21 +343,29 @@ class RealCorpus:
             p = p * self.frequency_factors(idx, balance)
         return np.asarray(idx[rng.choice(idx.size, size=n, p=p / p.sum())])
 
+    @functools.cached_property
+    def series_frequency(self) -> np.ndarray:
+        """Each kept series' frequency (its file's ``@frequency``; ``"other"`` when the file names none)."""
+        return np.asarray([self.frequencies[int(f)] or "other" for f in self.file_of])
+
     def frequency_factors(self, idx: np.ndarray, balance: float) -> np.ndarray:
         """Per series of ``idx``: its frequency's total weight (over ``idx``) to the power ``-balance``.
 
         Multiplied into the draw weights, a frequency's share of the draws becomes proportional to its
         total weight to the power ``1 - balance``: 0 = as the weights say, 1 = every frequency equal.
         """
-        freqs = np.asarray([self.frequencies[int(f)] or "other" for f in self.file_of[idx]])
-        totals = {f: float(self.weights[idx][freqs == f].sum()) for f in np.unique(freqs)}
-        return np.asarray([totals[f] ** -float(balance) for f in freqs])
+        freqs, weights = self.series_frequency[idx], self.weights[idx]
+        out = np.empty(len(idx))
+        for f in np.unique(freqs):
+            same = freqs == f
+            out[same] = float(weights[same].sum()) ** -float(balance)
+        return out
 
     def frequency_shares(self, eligible: np.ndarray, balance: float = 0.0) -> dict[str, float]:
         """Each frequency's share of the draws among the ``eligible`` series (see :meth:`cut_windows`)."""
         idx = np.flatnonzero(eligible)
         p = self.weights[idx] * (self.frequency_factors(idx, balance) if balance else 1.0)
-        freqs = np.asarray([self.frequencies[int(f)] or "other" for f in self.file_of[idx]])
+        freqs = self.series_frequency[idx]
         return {str(f): float(p[freqs == f].sum() / p.sum()) for f in np.unique(freqs)}
 
     def windows(
