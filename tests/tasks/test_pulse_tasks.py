@@ -103,15 +103,39 @@ def test_impute_rejects_bad_input(model: TinyPulse) -> None:
         model.impute(np.array(["a", "b"]))
 
 
+def _scored(model: TinyPulse, x: np.ndarray, mode: str, **kwargs: int) -> np.ndarray:
+    """The points a mode's stream scores (the forecast head: none in its first context)."""
+    from tinyts.tasks.pulse.anomaly import HEADS, window_errors
+
+    errors = window_errors(model, x, agg=16, **kwargs)
+    heads = HEADS if mode == "ensemble" else (mode,)
+    return np.any([np.isfinite(errors[k]) for k in heads], axis=0)
+
+
 @pytest.mark.parametrize("mode", ["time", "fft", "forecast", "ensemble"])
 def test_anomaly_scores_one_per_point_robust_or_unit_range(model: TinyPulse, mode: str) -> None:
     x = _series(500)
     s = model.anomaly_scores(x, mode=mode, agg=16)
     assert s.shape == (500,) and np.isfinite(s).all()
-    assert abs(float(np.median(s))) < 1e-9  # robust: 0 = the series' typical score
+    scored = _scored(model, x, mode)
+    assert abs(float(np.median(s[scored]))) < 1e-9  # robust: 0 = the series' typical score
     u = model.anomaly_scores(x, mode=mode, agg=16, scale="minmax")
     assert u.min() >= 0.0 and u.max() == 1.0
     np.testing.assert_array_equal(np.argsort(u, kind="stable"), np.argsort(s, kind="stable"))
+
+
+def test_forecast_scores_are_scaled_by_the_points_the_head_scores(model: TinyPulse) -> None:
+    # the forecast head has no score over the first context: on a series shorter than two contexts those
+    # points were most of the stream, so its robust median and spread were 0 and every scored point came
+    # out at ~1,000 robust units (a clean 600-point sine had 87 points flagged by the bundled model)
+    x = _series(120)  # context 64: the forecast head scores the last 56 points
+    scored = _scored(model, x, "forecast")
+    assert 0 < scored.sum() < x.size / 2
+    s = model.anomaly_scores(x, mode="forecast", agg=16)
+    ref = s[scored]
+    assert abs(float(np.median(ref))) < 1e-9
+    assert 1.4826 * float(np.median(np.abs(ref))) == pytest.approx(1.0)
+    assert (s[~scored] <= ref.min() + 1e-12).all()  # unscored points: the head's lowest score
 
 
 def test_anomaly_scores_multichannel_and_short(model: TinyPulse) -> None:
