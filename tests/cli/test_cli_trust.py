@@ -367,8 +367,26 @@ def test_nixtla_long_csv_is_read_as_long_without_options(tmp_path: Path, command
     assert res.exit_code == 0, res.output
     assert "read as long format" not in res.output
     assert auto.read_bytes() == given.read_bytes()
-    if command != "embed":
-        assert set(pd.read_csv(auto)["unique_id"]) == {"A", "B"}
+    assert set(pd.read_csv(auto)["unique_id"]) == {"A", "B"}
+
+
+def test_embed_csv_has_embed_dfs_columns(tmp_path: Path) -> None:
+    """`tinyts embed --out x.csv` writes what `embed_df` returns: the id column under the input's name,
+    then emb_0 .. emb_{d-1} (it wrote `id, e0 ..` before)."""
+    import tinyts
+
+    src = tmp_path / "long.csv"
+    df = _long().rename(columns={"unique_id": "series"})
+    df.to_csv(src, index=False)
+    out = tmp_path / "emb.csv"
+    opts = ["--id-col", "series", "--time-col", "ds", "--target-col", "y", "--shifts", "1"]
+    res = runner.invoke(app, ["embed", str(src), "--out", str(out), *opts])
+    assert res.exit_code == 0, res.output
+    got = pd.read_csv(out)
+    want = tinyts.load("tinypulse").embed_df(df, id_col="series", time_col="ds", target_col="y", shifts=1)
+    assert list(got.columns) == list(want.columns)
+    assert list(got["series"]) == list(want["series"])
+    np.testing.assert_allclose(got.iloc[:, 1:].to_numpy(), want.iloc[:, 1:].to_numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_nixtla_long_header_needs_exactly_the_three_names(tmp_path: Path) -> None:

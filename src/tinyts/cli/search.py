@@ -261,7 +261,11 @@ def embed_command(
     file: Annotated[Path, typer.Argument(help=_FILES_HELP)],
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Output .npy (n, dim) or .csv (id + one column per dimension)."),
+        typer.Option(
+            "--out",
+            help="Output .npy (n, dim) or .csv (the id column, named as in the input or unique_id, then "
+            "emb_0 .. emb_{dim-1}, as embed_df returns).",
+        ),
     ] = None,
     kind: Annotated[
         str,
@@ -312,8 +316,9 @@ def embed_command(
         else:
             import pandas as pd
 
-            frame = pd.DataFrame(vectors, columns=[f"e{j}" for j in range(vectors.shape[1])])
-            frame.insert(0, "id", ids)
+            # the columns of embed_df: the id column under the input's name, then emb_0 .. emb_{d-1}
+            frame = pd.DataFrame(vectors, columns=[f"emb_{j}" for j in range(vectors.shape[1])])
+            frame.insert(0, id_col or "unique_id", ids)
             frame.to_csv(tmp, index=False)
     typer.echo(f"{vectors.shape[0]} series x {vectors.shape[1]} dims -> {target}")
 
