@@ -90,3 +90,40 @@ def test_detect_threshold_default_is_the_library_default() -> None:
     from tinyts.cli.tasks import detect
 
     assert inspect.signature(detect).parameters["threshold"].default == DEFAULT_THRESHOLD
+
+
+def _long_csv(path: Path) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    n = 200
+    parts = []
+    for k, sid in enumerate(["B", "A"]):  # not in sorted order: the file's first series is drawn
+        t = np.arange(n)
+        y = np.sin(2 * np.pi * t / 24 + k) + 0.05 * rng.standard_normal(n) + 3 * k
+        parts.append(
+            pd.DataFrame({"series": sid, "when": pd.date_range("2024-01-01", periods=n, freq="h"), "v": y})
+        )
+    df = pd.concat(parts, ignore_index=True).sample(frac=1.0, random_state=0)  # rows shuffled
+    df.loc[df.index[:15], "v"] = np.nan
+    df.to_csv(path, index=False)
+    return df
+
+
+def test_long_csv_plots_its_first_series(tmp_path: Path) -> None:
+    """--plot on a long csv draws the file's first series (it was refused before) and says which."""
+    src = tmp_path / "long.csv"
+    df = _long_csv(src)
+    first = df["series"].iloc[0]
+    opts = ["--id-col", "series", "--time-col", "when", "--target-col", "v"]
+    for command, extra in (("impute", []), ("detect", []), ("forecast", ["--horizon", "12"])):
+        png = tmp_path / f"{command}.png"
+        res = runner.invoke(
+            app,
+            [command, str(src), *opts, *extra, "--out", str(tmp_path / f"{command}.csv"), "--plot", str(png)],
+        )
+        assert res.exit_code == 0, res.output
+        assert f"series {first!r}, the first of 2" in res.output
+        assert png.stat().st_size > 1000
+    res = runner.invoke(
+        app, ["detect", str(src), *opts, "--label-col", "v", "--out", str(tmp_path / "x.csv")]
+    )
+    assert res.exit_code == 2 and "--label-col and --freq are available for wide csv files only" in res.output

@@ -92,6 +92,40 @@ def _long_mode(file: Path, id_col: str | None, time_col: str | None, target_col:
     return True, id_col, time_col, target_col
 
 
+def _first_series(
+    frame: pd.DataFrame, id_col: str | None, time_col: str, target_col: str
+) -> tuple[TableSeries, Any, str]:
+    """The first series of a long frame (in the file's order), as a one-channel table for the plots.
+
+    Returns the table (rows in time order), the id (None for a frame of one series) and the words that
+    say which series was drawn.
+    """
+    from tinyts.data.types import TableSeries
+
+    if id_col is None:
+        sid, sub, shown = None, frame, "the file's series"
+    else:
+        ids = frame[id_col].drop_duplicates()
+        sid = ids.iloc[0]
+        sub = frame[frame[id_col] == sid]
+        shown = f"series {sid!r}" + (f", the first of {len(ids)}" if len(ids) > 1 else "")
+    sub = sub.sort_values(time_col, kind="stable")
+    table = TableSeries(
+        name=str(sid if sid is not None else target_col),
+        values=sub[target_col].to_numpy(dtype=np.float64)[None, :],
+        columns=[str(sid if sid is not None else target_col)],
+        time=sub[time_col].reset_index(drop=True),
+        time_name=time_col,
+    )
+    return table, sid, shown
+
+
+def _rows_of(result: pd.DataFrame, id_col: str | None, sid: Any, time_col: str) -> pd.DataFrame:
+    """A result frame's rows of series ``sid`` in time order (all rows for a frame of one series)."""
+    sub = result if id_col is None else result[result[id_col] == sid]
+    return sub.sort_values(time_col, kind="stable")
+
+
 def _engine_mode(engine: str | None, long: bool, id_col: str | None) -> None:
     check_engine(engine)
     if engine is not None and (not long or id_col is None):
@@ -192,8 +226,8 @@ def impute(
 
     target = out or file.with_suffix(".imputed.csv")
     long, id_col, time_col, target_col = _long_mode(file, id_col, time_col, target_col)
-    if long and (plot is not None or freq is not None):
-        fail("--plot and --freq are available for wide csv files only")
+    if long and freq is not None:
+        fail("--freq is available for wide csv files only (long files: each series' own step)")
     _engine_mode(engine, long, id_col)
     _outputs(file, [(target, "--out"), (plot, "--plot")], overwrite)
     if long:
@@ -205,6 +239,10 @@ def impute(
             result = _pulse_frame(impute_df, model, frame, cols, engine, workers, id_col)
         write_frame(target, result)
         typer.echo(f"filled {n_missing} missing values -> {target}")
+        if plot is not None:
+            table, sid, which = _first_series(frame, id_col, time_col, target_col)
+            filled_rows = _rows_of(result, id_col, sid, time_col)[target_col].to_numpy(dtype=np.float64)
+            typer.echo(f"plot -> {plot_imputation(plot, table, filled_rows[None, :])} ({which})")
         return
     table = read_wide_csv(file)
     _table_notes(table)
@@ -259,8 +297,8 @@ def detect(
 
     target = out or file.with_suffix(".scores.csv")
     long, id_col, time_col, target_col = _long_mode(file, id_col, time_col, target_col)
-    if long and (plot is not None or label_col is not None or freq is not None):
-        fail("--plot, --label-col and --freq are available for wide csv files only")
+    if long and (label_col is not None or freq is not None):
+        fail("--label-col and --freq are available for wide csv files only")
     _engine_mode(engine, long, id_col)
     _outputs(file, [(target, "--out"), (plot, "--plot")], overwrite)
     if long:
@@ -275,6 +313,17 @@ def detect(
             f"scored {len(result)} rows ({mode}), {int(result['anomaly_flag'].sum())} flagged "
             f"(score > {threshold:g}) -> {target}"
         )
+        if plot is not None:
+            table, sid, which = _first_series(frame, id_col, time_col, target_col)
+            rows = _rows_of(result, id_col, sid, time_col)
+            png = plot_scores(
+                plot,
+                table,
+                rows["anomaly_score"].to_numpy(dtype=np.float64),
+                threshold=threshold,
+                flags=rows["anomaly_flag"].to_numpy(dtype=bool),
+            )
+            typer.echo(f"plot -> {png} ({which})")
         return
     table = read_wide_csv(file, label_col=label_col)
     _table_notes(table)
@@ -370,8 +419,6 @@ def forecast(
     step = _parse_freq(freq)
     target = out or file.with_suffix(".forecast.csv")
     long, id_col, time_col, target_col = _long_mode(file, id_col, time_col, target_col)
-    if long and plot is not None:
-        fail("--plot is available for wide csv files only")
     _engine_mode(engine, long, id_col)
     _outputs(file, [(target, "--out"), (plot, "--plot")], overwrite)
     if long:
@@ -396,6 +443,25 @@ def forecast(
                 result_df = forecast_df(tinycast, frame_in, horizon, **opts)
         write_frame(target, result_df)
         typer.echo(f"forecast {len(result_df)} future rows -> {target}")
+        if plot is not None:
+            table, sid, which = _first_series(frame_in, id_col, time_col, target_col)
+            one = frame_in if id_col is None else frame_in[frame_in[id_col] == sid]
+            # the band of the plot (10 / 50 / 90 %), whatever --quantiles asked for: one series' forecast
+            band_df = forecast_df(_load_cast(model), one, horizon, **{**opts, "quantiles": (0.1, 0.5, 0.9)})
+            band_df = band_df.sort_values(time_col, kind="stable")
+            lo, mid, hi = (band_df[f"{q:g}"].to_numpy(dtype=np.float64)[None, :] for q in (0.1, 0.5, 0.9))
+            png = plot_forecast(
+                plot,
+                table.values,
+                mid,
+                lo,
+                hi,
+                names=table.columns,
+                history_time=table.time_column(),
+                time_label=time_col,
+                future_time=band_df[time_col].to_numpy(),
+            )
+            typer.echo(f"plot -> {png} ({which})")
         return
     table = read_wide_csv(file)
     _table_notes(table)
