@@ -12,6 +12,7 @@ from typing import Any, Literal, get_args
 __all__ = [
     "AnomalyFuse",
     "AnomalyHead",
+    "AnomalyHeadScale",
     "AnomalyMode",
     "AnomalyScale",
     "BinaryChannels",
@@ -38,6 +39,8 @@ AnomalyHead = Literal["time", "fft", "forecast"]
 AnomalyMode = Literal["time", "fft", "forecast", "ensemble"]
 #: anomaly scoring: how the ensemble combines the heads
 AnomalyFuse = Literal["max", "mean"]
+#: anomaly scoring: how each head's window score is scaled before the ensemble fuses them
+AnomalyHeadScale = Literal["minmax", "robust"]
 #: anomaly scoring: robust standard deviations (thresholdable) or min-max in [0, 1]
 AnomalyScale = Literal["robust", "minmax"]
 #: anomaly scoring of multichannel series: leave two-valued channels out, or score every channel

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from tinyts.bench import run_suite
+from tinyts.bench.ours import OTHER_HEAD_SCALE
 from tinyts.bench.peers.classifiers import (
     MINIROCKET_MIN_LENGTH,
     MiniRocketPeer,
@@ -58,6 +59,7 @@ def test_anomaly_rows_for_every_method_and_series(anomaly_payload: dict[str, Any
         "tinypulse_forecast",
         "tinypulse_boost",
         "tinypulse_tta",
+        f"tinypulse_{OTHER_HEAD_SCALE}",
         "tinypulse_tri",
     }
     methods = {"sub_pca", "iforest", "zscore", "diff", "random"} | pulse

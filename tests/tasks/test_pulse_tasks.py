@@ -173,6 +173,32 @@ def test_ensemble_fuse_mean_is_the_mean_of_the_heads(model: TinyPulse) -> None:
         model.anomaly_scores(_series(), smooth=0)
 
 
+def test_robust_head_scale_sees_an_anomaly_that_one_head_cannot() -> None:
+    """Min-max heads each contribute a 1.0: an anomaly in the first context, where the forecast head has
+    no score, ties with the forecast head's largest normal error elsewhere; robust heads keep it on top."""
+    from tinyts.bench.ours import OTHER_HEAD_SCALE
+    from tinyts.tasks.pulse.anomaly import HEAD_SCALE, fuse_heads
+
+    rng = np.random.default_rng(0)
+    n = 1200
+    errors = {k: 0.1 + 0.02 * rng.random(n) for k in ("time", "fft", "forecast")}
+    errors["forecast"][:512] = np.nan  # the first context: no forecast score
+    for k in ("time", "fft"):
+        errors[k][100:110] = 1.0  # the anomaly, seen by the two heads that score there
+    spike = slice(100, 110)
+    rest = np.r_[600:n]
+    mm = fuse_heads(errors, "max", sharpen=0.0, head_scale="minmax")
+    rb = fuse_heads(errors, "max", sharpen=0.0, head_scale="robust")
+    assert mm["ensemble"][spike].max() == pytest.approx(mm["ensemble"][rest].max())  # a tie: blind spot
+    assert rb["ensemble"][spike].min() > 5 * rb["ensemble"][rest].max()
+    assert rb["ensemble"].max() == 1.0 and rb["ensemble"].min() == 0.0
+    for k in ("time", "fft", "forecast"):  # the head streams are the same either way
+        np.testing.assert_array_equal(mm[k], rb[k])
+    assert {HEAD_SCALE, OTHER_HEAD_SCALE} == {"minmax", "robust"}  # the benchmark's extra row is the other
+    with pytest.raises(ValueError, match="head_scale"):
+        fuse_heads(errors, head_scale="zscore")  # type: ignore[arg-type]
+
+
 def test_window_smoothing_is_a_centred_moving_average() -> None:
     from tinyts.tasks.pulse.anomaly import _smooth
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from tinyts.bench.peers.detectors import NotApplicable
-from tinyts.options import EmbedKind, ImputeBlend
+from tinyts.options import AnomalyHeadScale, EmbedKind, ImputeBlend
 
 
 class NotBundled(NotApplicable):
@@ -30,6 +30,10 @@ def bundled_model(name: str) -> Any:
 
 # ---------------------------------------------------------------------------------- anomaly
 
+#: the ensemble's head scaling that is not the default (``tinyts.tasks.pulse.anomaly.HEAD_SCALE``; a test
+#: keeps the two apart), measured as its own row
+OTHER_HEAD_SCALE: AnomalyHeadScale = "robust"
+
 PULSE_MODES = {
     "tinypulse_time": "time",
     "tinypulse_fft": "fft",
@@ -37,6 +41,8 @@ PULSE_MODES = {
     "tinypulse": "ensemble",
     "tinypulse_mean": "ensemble_mean",
     "tinypulse_boost": "ensemble_boost",
+    # the ensemble with the other head scaling than the default (anomaly.HEAD_SCALE), a row of its own
+    f"tinypulse_{OTHER_HEAD_SCALE}": f"ensemble_{OTHER_HEAD_SCALE}",
     "tinypulse_tta": "ensemble_tta",
 }
 _LAST: dict[str, Any] = {"key": None, "scores": None}
@@ -56,6 +62,8 @@ def _pulse_all_modes(values: np.ndarray, tta: bool = False) -> dict[str, np.ndar
         else:
             fused["ensemble_mean"] = fuse_heads(errors, "mean")["ensemble"]
             fused["ensemble_boost"] = fuse_heads(errors, "max", boost=BOOST_OPT_IN)["ensemble"]
+            other = fuse_heads(errors, "max", head_scale=OTHER_HEAD_SCALE)["ensemble"]
+            fused[f"ensemble_{OTHER_HEAD_SCALE}"] = other
         _LAST["scores"], _LAST["key"] = fused, key
     scores: dict[str, np.ndarray] = _LAST["scores"]
     return scores

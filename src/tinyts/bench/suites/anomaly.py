@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from tinyts.bench.core import BenchContext, Row, SuiteResult, timer
-from tinyts.bench.ours import PULSE_DETECTORS, PULSE_MODES, pulse_finetuned, triangulate
+from tinyts.bench.ours import OTHER_HEAD_SCALE, PULSE_DETECTORS, PULSE_MODES, pulse_finetuned, triangulate
 from tinyts.bench.peers.detectors import (
     BASELINES,
     DETECTORS,
@@ -210,7 +210,8 @@ def _add_triangulation(
     modes = tuple(
         m
         for m in PULSE_DETECTORS
-        if m not in ("tinypulse_boost", "tinypulse_tta") and any(m in v for v in vus.values())
+        if m not in ("tinypulse_boost", "tinypulse_tta", f"tinypulse_{OTHER_HEAD_SCALE}")
+        and any(m in v for v in vus.values())
     )
     if len(modes) < 2:
         return
@@ -307,6 +308,14 @@ def run(ctx: BenchContext) -> SuiteResult:
         "`tinypulse_boost`: the default ensemble plus the opt-in extreme-point boost "
         "(`anomaly_scores(..., boost=1)`: points whose squared error is far above the series' own 99th "
         "percentile, every head agreeing, lifted over busy windows; not a triangulation candidate).",
+        f"`tinypulse_{OTHER_HEAD_SCALE}`: the default ensemble with the other head scaling "
+        f"(`anomaly_scores(..., head_scale='{OTHER_HEAD_SCALE}')`: heads put on one scale by "
+        + (
+            "their robust z (median and MAD over the points each scores)"
+            if OTHER_HEAD_SCALE == "robust"
+            else "min-max"
+        )
+        + " before the max; not a triangulation candidate).",
         "`tinypulse_tta`: the default ensemble from errors with the test-time views (`anomaly_scores(..., "
         "tta=True)`: each head's output averaged over the window, its negation, its time reversal and "
         "both, the forecast head over the first two; about 4x the model calls; not a triangulation "

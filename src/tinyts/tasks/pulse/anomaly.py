@@ -69,6 +69,7 @@ from tinyts.models.pulse import TinyPulse
 from tinyts.options import (
     AnomalyFuse,
     AnomalyHead,
+    AnomalyHeadScale,
     AnomalyMode,
     AnomalyScale,
     BinaryChannels,
@@ -95,6 +96,11 @@ DEFAULT_THRESHOLD = 6.0
 #: series held back from pre-training, with injected anomalies (docs/tinypulse.md "Binary channels
 #: and sharpening").
 SHARPEN = 0.3
+#: How the ensemble puts the heads' window scores on one scale before fusing them (``head_scale``):
+#: ``"minmax"`` (TSPulse's rule: each head min-max scaled, so each contributes a 1.0 somewhere) or
+#: ``"robust"`` (each head's robust z over the points it scores: median and MAD). See
+#: :func:`fuse_heads` and docs/tinypulse.md, "The first context".
+HEAD_SCALE: AnomalyHeadScale = "minmax"
 #: Default weight of the extreme-point evidence added to the sharpened scores (0 = off;
 #: :func:`point_boost`). Off: on the development set ``boost=1`` raised mean VUS-PR 0.449 -> 0.509, but
 #: on the benchmark it lost 0.022 overall (NAB's noisy series -0.045) while KDD-TSAD 135's AUC-PR rose
@@ -467,6 +473,17 @@ def _check_sharpen(sharpen: Any) -> None:
         raise ValueError(f"sharpen must be a number in [0, 1), got {sharpen!r}")
 
 
+def _robust_z(v: np.ndarray) -> np.ndarray:
+    """``(v - median) / (1.4826 MAD)`` over the finite points (NaN stays NaN); the spread is floored at
+    1e-3 of the median's size, so a nearly constant stream does not turn rounding into evidence."""
+    ok = np.isfinite(v)
+    if not ok.any():
+        return np.full(v.shape, np.nan)
+    med = float(np.median(v[ok]))
+    mad = 1.4826 * float(np.median(np.abs(v[ok] - med)))
+    return (v - med) / max(mad, 1e-3 * abs(med), 1e-12)
+
+
 def fuse_heads(
     errors: dict[str, np.ndarray],
     fuse: AnomalyFuse = "max",
@@ -474,11 +491,18 @@ def fuse_heads(
     sharpen: float = SHARPEN,
     smooth: int = 96,
     boost: float = BOOST,
+    head_scale: AnomalyHeadScale = HEAD_SCALE,
 ) -> dict[str, np.ndarray]:
     """Min-max scale each head's window scores and add their ``ensemble`` (max or mean).
 
     Points where a head has no score (NaN: the forecast head's first context) are fused from the
     other heads and get the head's lowest score (0) in its own stream.
+
+    ``head_scale="robust"``: the ensemble fuses each head's robust z (median and MAD over the points
+    it scores) instead of its min-max scaled score, then is min-max scaled itself. With min-max heads
+    every head contributes a 1.0 somewhere, so an anomaly that one head cannot see (the forecast head
+    over the first context) ties with that head's largest normal error elsewhere. The head streams
+    themselves are the same either way.
 
     Sharpening (``sharpen > 0`` and the ``<head>_point`` errors present): a window score spreads a
     short anomaly over the whole ``smooth``-point window, so each point's score is multiplied by
@@ -494,17 +518,22 @@ def fuse_heads(
     points whose error is several times the series' own 99th percentile.
     """
     check_choice(fuse, AnomalyFuse, "fuse")
+    check_choice(head_scale, AnomalyHeadScale, "head_scale")
     _check_sharpen(sharpen)
     _check_boost(boost)
     scaled = {k: _minmax(errors[k]) for k in HEADS}
-    stack = np.stack([scaled[k] for k in HEADS])
+    on_scale = scaled if head_scale == "minmax" else {k: _robust_z(errors[k]) for k in HEADS}
+    stack = np.stack([on_scale[k] for k in HEADS])
     has = np.isfinite(stack)
     if fuse == "max":
         fused = np.max(np.where(has, stack, -np.inf), axis=0)
     else:
         fused = np.where(has, stack, 0.0).sum(axis=0) / np.maximum(has.sum(axis=0), 1)
     scores = {k: np.nan_to_num(v, nan=0.0) for k, v in scaled.items()}
-    scores["ensemble"] = np.where(has.any(axis=0), fused, 0.0)
+    if head_scale == "minmax":
+        scores["ensemble"] = np.where(has.any(axis=0), fused, 0.0)
+    else:
+        scores["ensemble"] = np.nan_to_num(_minmax(np.where(has.any(axis=0), fused, np.nan)), nan=0.0)
     if sharpen > 0 and all(f"{k}_point" in errors for k in HEADS):
         ev = np.stack([_point_evidence(errors[f"{k}_point"], smooth) for k in HEADS])
         for i, k in enumerate(HEADS):
@@ -567,15 +596,17 @@ def score_channel(
     sharpen: float = SHARPEN,
     boost: float = BOOST,
     tta: bool = TTA,
+    head_scale: AnomalyHeadScale = HEAD_SCALE,
 ) -> dict[str, np.ndarray]:
     """``time``, ``fft``, ``forecast`` and ``ensemble`` scores of one 1-D series, in [0, 1]."""
     check_choice(fuse, AnomalyFuse, "fuse")
+    check_choice(head_scale, AnomalyHeadScale, "head_scale")
     _check_sharpen(sharpen)
     _check_boost(boost)
     errors = window_errors(
         model, series, agg=agg, groups=groups, smooth=smooth, batch_size=batch_size, tta=tta
     )
-    return fuse_heads(errors, fuse, sharpen=sharpen, smooth=smooth, boost=boost)
+    return fuse_heads(errors, fuse, sharpen=sharpen, smooth=smooth, boost=boost, head_scale=head_scale)
 
 
 def anomaly_scores(
@@ -593,6 +624,7 @@ def anomaly_scores(
     sharpen: float = SHARPEN,
     boost: float = BOOST,
     tta: bool = TTA,
+    head_scale: AnomalyHeadScale = HEAD_SCALE,
 ) -> np.ndarray:
     """One anomaly score per time point of a series (higher = more anomalous).
 
@@ -629,6 +661,9 @@ def anomaly_scores(
         negation, its time reversal and both (the forecast head: the first two), mapped back, before
         the errors are taken; about four times the model calls. See docs/tinypulse.md, "Test-time
         views".
+    head_scale : {"minmax", "robust"}
+        How the ensemble puts the heads on one scale before fusing them (default
+        :data:`HEAD_SCALE`); see :func:`fuse_heads`. The single-head modes are the same either way.
 
     Returns
     -------
@@ -639,6 +674,7 @@ def anomaly_scores(
     check_choice(scale, AnomalyScale, "scale")
     check_choice(mode, AnomalyMode, "mode")
     check_choice(fuse, AnomalyFuse, "fuse")
+    check_choice(head_scale, AnomalyHeadScale, "head_scale")
     _check_sharpen(sharpen)
     _check_boost(boost)
     if smooth < 1:
@@ -653,7 +689,7 @@ def anomaly_scores(
     errors = series_errors(
         model, vals, binary=binary, agg=agg, groups=groups, smooth=smooth, batch_size=batch_size, tta=tta
     )
-    fused = fuse_heads(errors, fuse, sharpen=sharpen, smooth=smooth, boost=boost)[mode]
+    fused = fuse_heads(errors, fuse, sharpen=sharpen, smooth=smooth, boost=boost, head_scale=head_scale)[mode]
     if scale == "minmax":
         return fused
     heads = HEADS if mode == "ensemble" else (mode,)
