@@ -16,46 +16,17 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from _anomaly_dev import held_back_series, inject, score_cache
+from _anomaly_dev import build_cases, score_cache
 from anomaly_point_dev import default, max_filter
 
-from tinyts.bench.ours import bundled_model
-from tinyts.bench.peers.detectors import tsb_ad_window
-from tinyts.data.synth.families import counts, sarima, spikes
 from tinyts.tasks.pulse import anomaly as T
 
 cache, out_path = Path(sys.argv[1]), Path(sys.argv[2])
 
 
 def build() -> None:
-    model = bundled_model("tinypulse")
-    length = model.config.context_length
-    cases = []
-    for i, (name, s) in enumerate(held_back_series()):
-        for seed in range(5):
-            cases.append((f"smooth_{i:03d}_s{seed}", name, s, np.random.default_rng(seed * 7919 + i)))
-    fams = {"spikes": spikes.generate, "counts": counts.generate, "sarima": sarima.generate}
-    for j, (fam, gen) in enumerate(fams.items()):
-        xs = gen(np.random.default_rng([20261206, j]), 5, 4000)
-        for i, s in enumerate(xs):
-            for seed in range(3):
-                rng = np.random.default_rng([20261206, j, i, seed])
-                cases.append((f"spiky_{fam}_{i}_s{seed}", f"{fam}:{i}", np.asarray(s, float), rng))
-    cache.mkdir(parents=True, exist_ok=True)
-    for key, name, s, rng in cases:
-        f = cache / f"{key}.npz"
-        if f.exists():
-            continue
-        x, lab, kind = inject(s, rng)
-        z = (x - x.mean()) / x.std()
-        rec = T._reconstruction_errors(model, z, 64, 2, 256)
-        fc = T._forecast_errors(model, z, 256)
-        fc[: min(length, fc.size)] = np.nan
-        w = tsb_ad_window(x[None, :])
-        np.savez(
-            f, name=name, kind=kind, labels=lab, window=w, x=x, time=rec["time"], fft=rec["fft"], forecast=fc
-        )
-    print(len(cases), "cases", flush=True)
+    """The smooth and spiky development cases (``_anomaly_dev.build_cases``, which this function was)."""
+    build_cases(cache)
 
 
 def ratios(d, diff=False):
