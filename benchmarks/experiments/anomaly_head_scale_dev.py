@@ -69,7 +69,9 @@ if __name__ == "__main__":
         for group in ("smooth", "spiky", "early"):
             for kind in ("spike", "glitch", "long", "all"):
                 rs = [
-                    r for key, r in res.items() if key.startswith(group) and (kind == "all" or r["kind"].startswith(kind))
+                    r
+                    for key, r in res.items()
+                    if key.startswith(group) and (kind == "all" or r["kind"].startswith(kind))
                 ]
                 if rs:
                     means = {v: round(float(np.mean([r[v][metric] for r in rs])), 3) for v in VARIANTS}
