@@ -33,6 +33,7 @@ from tinyts.nn.norm import MaskedRevIN
 from tinyts.nn.spectral import Spectrum, fft_series, inverse_fft_series
 from tinyts.options import (
     AnomalyFuse,
+    AnomalyHeadScale,
     AnomalyMode,
     AnomalyScale,
     BinaryChannels,
@@ -283,9 +284,11 @@ class TinyPulse(TinyModel):
         sharpen: float = 0.3,
         boost: float = 0.0,
         tta: bool = False,
+        head_scale: AnomalyHeadScale | None = None,
     ) -> np.ndarray:
-        """One anomaly score per time point; see :func:`tinyts.tasks.pulse.anomaly.anomaly_scores`."""
-        from tinyts.tasks.pulse.anomaly import anomaly_scores
+        """One anomaly score per time point; see :func:`tinyts.tasks.pulse.anomaly.anomaly_scores`
+        (``head_scale=None``: its default, :data:`tinyts.tasks.pulse.anomaly.HEAD_SCALE`)."""
+        from tinyts.tasks.pulse.anomaly import HEAD_SCALE, anomaly_scores
 
         return anomaly_scores(
             self,
@@ -301,6 +304,7 @@ class TinyPulse(TinyModel):
             sharpen=sharpen,
             boost=boost,
             tta=tta,
+            head_scale=HEAD_SCALE if head_scale is None else head_scale,
         )
 
     def embed(
