@@ -12,6 +12,10 @@
 # Development sets only, never ../shared/data (cases as in anomaly_rarity_dev.py, plus the smooth series with
 # the anomaly placed inside the first context). Run from the repository root:
 #   python benchmarks/experiments/anomaly_head_scale_dev.py CACHE OUT.json
+# and, for the false flags on clean series of both scalings:
+#   python benchmarks/experiments/anomaly_head_scale_dev.py - OUT_CLEAN.json --clean
+# and the flags' event recall / point precision on the development cases:
+#   python benchmarks/experiments/anomaly_head_scale_dev.py CACHE OUT_FLAGS.json --flags
 import sys
 from pathlib import Path
 
@@ -62,7 +66,81 @@ VARIANTS = {
     "lib_robust": lambda d: library(d, "robust"),
 }
 
+
+def clean_flags(out: Path) -> None:
+    """False flags on clean series (no anomaly), as anomaly_flags_dev.py measures them: the old default
+    generator mix, 40 series of 2,048 points, seed 12345; points flagged and series with a flag per
+    threshold, for both head scalings (bundled weights, library defaults otherwise)."""
+    import json
+
+    from tinyts.bench.ours import bundled_model
+    from tinyts.data.synth.corpus import synth_batch
+
+    model = bundled_model("tinypulse")
+    res = {}
+    xs = list(synth_batch(40, 2048, seed=12345))
+    for head_scale in ("minmax", "robust"):
+        scores = [T.anomaly_scores(model, x, head_scale=head_scale) for x in xs]
+        res[head_scale] = {
+            str(t): {
+                "points_flagged": float(np.mean([(s > t).mean() for s in scores])),
+                "series_with_a_flag": float(np.mean([(s > t).any() for s in scores])),
+            }
+            for t in (4, 6, 8, 10)
+        }
+    out.write_text(json.dumps(res, indent=1))
+    print(json.dumps(res, indent=1))
+
+
+def dev_flags(cache: Path, out: Path) -> None:
+    """Event recall and point precision of the flags on the development cases, per threshold and head
+    scaling, as anomaly_flags_dev.py measures them: an event is caught when a flag falls within the event
+    +- the TSB-AD window; precision = flagged points within such a span / flagged points."""
+    import json
+
+    res: dict = {}
+    for head_scale in ("minmax", "robust"):
+        for group in ("smooth", "spiky", "early"):
+            hit: dict = {t: [] for t in (4, 6, 8, 10, 12)}
+            prec: dict = {t: [0, 0] for t in hit}
+            for f in sorted(cache.glob(f"{group}_*.npz")):
+                d = dict(np.load(f, allow_pickle=True))
+                errs = {k: T._smooth(d[k], 96) for k in T.HEADS} | {f"{k}_point": d[k] for k in T.HEADS}
+                fused = T.fuse_heads(errs, "max", head_scale=head_scale)["ensemble"]
+                s = T.robust_scale(fused, scored=np.any([np.isfinite(errs[k]) for k in T.HEADS], axis=0))
+                lab, w = d["labels"].astype(bool), int(d["window"])
+                idx = np.flatnonzero(lab)
+                near = np.zeros_like(lab)
+                near[max(0, int(idx[0]) - w) : int(idx[-1]) + 1 + w] = True
+                for t in hit:
+                    fl = s > t
+                    hit[t].append(bool(fl[near].any()))
+                    prec[t][0] += int((fl & near).sum())
+                    prec[t][1] += int(fl.sum())
+            res.setdefault(head_scale, {})[group] = {
+                str(t): {
+                    "event_recall": float(np.mean(hit[t])),
+                    "point_precision": prec[t][0] / max(prec[t][1], 1),
+                }
+                for t in hit
+            }
+    out.write_text(json.dumps(res, indent=1))
+    for hs, groups in res.items():
+        for g, ts in groups.items():
+            print(
+                hs,
+                g,
+                {t: (round(v["event_recall"], 2), round(v["point_precision"], 2)) for t, v in ts.items()},
+            )
+
+
 if __name__ == "__main__":
+    if len(sys.argv) > 3 and sys.argv[3] == "--flags":
+        dev_flags(cache, out_path)
+        sys.exit(0)
+    if len(sys.argv) > 3 and sys.argv[3] == "--clean":
+        clean_flags(out_path)
+        sys.exit(0)
     build_cases(cache, first_context=True)
     res = score_cache(cache, out_path, VARIANTS)
     for metric in ("vus_pr", "auc_pr"):

@@ -324,7 +324,7 @@ def test_cli_build_query_and_embed(tmp_path: Path) -> None:
     res = runner.invoke(app, ["embed", str(tmp_path / "q.npy"), "--out", str(out), "--shifts", "1"])
     assert res.exit_code == 0, res.output
     table = pd.read_csv(out)
-    assert table.shape == (2, 1 + 192) and list(table["id"]) == ["q:0", "q:1"]
+    assert table.shape == (2, 1 + 192) and list(table["unique_id"]) == ["q:0", "q:1"]
 
 
 def test_cli_long_format_files_give_one_series_per_id(tmp_path: Path) -> None:
@@ -350,9 +350,11 @@ def test_cli_long_format_files_give_one_series_per_id(tmp_path: Path) -> None:
     res = runner.invoke(app, ["embed", str(tmp_path / "x.npy"), "--out", str(b), "--shifts", "1"])
     assert res.exit_code == 0, res.output
     got, ref = pd.read_csv(a), pd.read_csv(b)
-    assert sorted(got["id"]) == ids  # in order of first appearance in the file
-    order = [int(i[3:]) for i in got["id"]]
-    np.testing.assert_allclose(got.drop(columns="id").to_numpy(), ref.drop(columns="id").to_numpy()[order])
+    assert sorted(got["item"]) == ids  # in order of first appearance in the file; named as the input's
+    order = [int(i[3:]) for i in got["item"]]
+    np.testing.assert_allclose(
+        got.drop(columns="item").to_numpy(), ref.drop(columns="unique_id").to_numpy()[order]
+    )
     idx = tmp_path / "idx"
     res = runner.invoke(
         app, ["search", "build", str(tmp_path / "long.csv"), "--out", str(idx), "--shifts", "1", *long]

@@ -32,7 +32,7 @@ def bundled_model(name: str) -> Any:
 
 #: the ensemble's head scaling that is not the default (``tinyts.tasks.pulse.anomaly.HEAD_SCALE``; a test
 #: keeps the two apart), measured as its own row
-OTHER_HEAD_SCALE: AnomalyHeadScale = "robust"
+OTHER_HEAD_SCALE: AnomalyHeadScale = "minmax"
 
 PULSE_MODES = {
     "tinypulse_time": "time",

@@ -275,7 +275,7 @@ def detect(
             help="Flag rows whose score exceeds this many robust standard deviations of the "
             "series' own scores (column anomaly_flag)."
         ),
-    ] = 6.0,
+    ] = 8.0,
     overwrite: Overwrite = False,
     freq: FreqOpt = None,
     id_col: IdCol = None,

@@ -284,11 +284,10 @@ class TinyPulse(TinyModel):
         sharpen: float = 0.3,
         boost: float = 0.0,
         tta: bool = False,
-        head_scale: AnomalyHeadScale | None = None,
+        head_scale: AnomalyHeadScale = "robust",
     ) -> np.ndarray:
-        """One anomaly score per time point; see :func:`tinyts.tasks.pulse.anomaly.anomaly_scores`
-        (``head_scale=None``: its default, :data:`tinyts.tasks.pulse.anomaly.HEAD_SCALE`)."""
-        from tinyts.tasks.pulse.anomaly import HEAD_SCALE, anomaly_scores
+        """One anomaly score per time point; see :func:`tinyts.tasks.pulse.anomaly.anomaly_scores`."""
+        from tinyts.tasks.pulse.anomaly import anomaly_scores
 
         return anomaly_scores(
             self,
@@ -304,7 +303,7 @@ class TinyPulse(TinyModel):
             sharpen=sharpen,
             boost=boost,
             tta=tta,
-            head_scale=HEAD_SCALE if head_scale is None else head_scale,
+            head_scale=head_scale,
         )
 
     def embed(
