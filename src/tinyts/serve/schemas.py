@@ -204,7 +204,7 @@ class DetectedSeries(BaseModel):
     id: str
     scores: list[float | None] = Field(
         description="One score per time point: robust standard deviations above the series' typical score "
-        "(0 = typical; tinyts flags points above 6)."
+        "(0 = typical; tinyts flags points above 8, its default threshold)."
     )
     timestamps: list[str | float] | None = None
 
