@@ -103,13 +103,12 @@ def _first_series(
     from tinyts.data.types import TableSeries
 
     if id_col is None:
-        sid, sub, shown = None, frame, "the file's series"
+        sid, shown = None, "the file's series"
     else:
         ids = frame[id_col].drop_duplicates()
         sid = ids.iloc[0]
-        sub = frame[frame[id_col] == sid]
         shown = f"series {sid!r}" + (f", the first of {len(ids)}" if len(ids) > 1 else "")
-    sub = sub.sort_values(time_col, kind="stable")
+    sub = _rows_of(frame, id_col, sid, time_col)
     table = TableSeries(
         name=str(sid if sid is not None else target_col),
         values=sub[target_col].to_numpy(dtype=np.float64)[None, :],
@@ -445,11 +444,13 @@ def forecast(
         typer.echo(f"forecast {len(result_df)} future rows -> {target}")
         if plot is not None:
             table, sid, which = _first_series(frame_in, id_col, time_col, target_col)
-            one = frame_in if id_col is None else frame_in[frame_in[id_col] == sid]
-            # the band of the plot (10 / 50 / 90 %), whatever --quantiles asked for: one series' forecast
-            band_df = forecast_df(_load_cast(model), one, horizon, **{**opts, "quantiles": (0.1, 0.5, 0.9)})
-            band_df = band_df.sort_values(time_col, kind="stable")
-            lo, mid, hi = (band_df[f"{q:g}"].to_numpy(dtype=np.float64)[None, :] for q in (0.1, 0.5, 0.9))
+            drawn = (0.1, 0.5, 0.9)  # the plot's band, whatever --quantiles asked for
+            band_df = _rows_of(result_df, id_col, sid, time_col)
+            if not all(f"{q:g}" in band_df.columns for q in drawn):  # not written: forecast that series again
+                one = _rows_of(frame_in, id_col, sid, time_col)
+                band_df = forecast_df(_load_cast(model), one, horizon, **{**opts, "quantiles": drawn})
+                band_df = band_df.sort_values(time_col, kind="stable")
+            lo, mid, hi = (band_df[f"{q:g}"].to_numpy(dtype=np.float64)[None, :] for q in drawn)
             png = plot_forecast(
                 plot,
                 table.values,

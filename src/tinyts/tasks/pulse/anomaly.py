@@ -184,10 +184,14 @@ def robust_scale(s: np.ndarray, scored: np.ndarray | None = None) -> np.ndarray:
         came out at ~1,000 robust units (a clean sine of 600 points had 87 points flagged).
     """
     s = np.asarray(s, dtype=np.float64)
-    ref = s if scored is None or not np.any(scored) else s[np.asarray(scored, dtype=bool)]
-    med = float(np.median(ref))
-    mad = 1.4826 * float(np.median(np.abs(ref - med)))
+    med, mad = _median_mad(s if scored is None or not np.any(scored) else s[np.asarray(scored, dtype=bool)])
     return (s - med) / max(mad, _MAD_FLOOR)
+
+
+def _median_mad(ref: np.ndarray) -> tuple[float, float]:
+    """Median and robust spread ``1.4826 * MAD`` of the values ``ref``."""
+    med = float(np.median(ref))
+    return med, 1.4826 * float(np.median(np.abs(ref - med)))
 
 
 def anomaly_flags(scores: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
@@ -485,8 +489,7 @@ def _robust_z(v: np.ndarray) -> np.ndarray:
     ok = np.isfinite(v)
     if not ok.any():
         return np.full(v.shape, np.nan)
-    med = float(np.median(v[ok]))
-    mad = 1.4826 * float(np.median(np.abs(v[ok] - med)))
+    med, mad = _median_mad(v[ok])
     return (v - med) / max(mad, 1e-3 * abs(med), 1e-12)
 
 
