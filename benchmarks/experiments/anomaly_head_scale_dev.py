@@ -107,7 +107,7 @@ def dev_flags(cache: Path, out: Path) -> None:
                 d = dict(np.load(f, allow_pickle=True))
                 errs = {k: T._smooth(d[k], 96) for k in T.HEADS} | {f"{k}_point": d[k] for k in T.HEADS}
                 fused = T.fuse_heads(errs, "max", head_scale=head_scale)["ensemble"]
-                s = T.robust_scale(fused, scored=np.any([np.isfinite(errs[k]) for k in T.HEADS], axis=0))
+                s = T.robust_scale(fused, scored=T.scored_points(errs))
                 lab, w = d["labels"].astype(bool), int(d["window"])
                 idx = np.flatnonzero(lab)
                 near = np.zeros_like(lab)

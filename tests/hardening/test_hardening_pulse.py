@@ -56,13 +56,13 @@ def _scored(model: TinyPulse, x: object, mode: str) -> np.ndarray:
     """The points a mode's stream scores, as anomaly_scores finds them (the forecast head: none in its
     first context; a series without any keeps all points)."""
     from tinyts.data.convert.arrays import to_batch
-    from tinyts.tasks.pulse.anomaly import HEADS, series_errors
+    from tinyts.tasks.pulse.anomaly import scored_points, series_errors
 
     batch = to_batch(x, min_length=2, name="x")
     vals = batch.values[0].numpy().astype(np.float64)
     vals[~batch.observed[0].numpy()] = np.nan
     errors = series_errors(model, vals, agg=16, smooth=8)
-    scored = np.any([np.isfinite(errors[k]) for k in (HEADS if mode == "ensemble" else (mode,))], axis=0)
+    scored = scored_points(errors, mode)
     return scored if scored.any() else np.ones(scored.size, dtype=bool)
 
 

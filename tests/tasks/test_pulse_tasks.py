@@ -105,11 +105,9 @@ def test_impute_rejects_bad_input(model: TinyPulse) -> None:
 
 def _scored(model: TinyPulse, x: np.ndarray, mode: str, **kwargs: int) -> np.ndarray:
     """The points a mode's stream scores (the forecast head: none in its first context)."""
-    from tinyts.tasks.pulse.anomaly import HEADS, window_errors
+    from tinyts.tasks.pulse.anomaly import scored_points, window_errors
 
-    errors = window_errors(model, x, agg=16, **kwargs)
-    heads = HEADS if mode == "ensemble" else (mode,)
-    return np.any([np.isfinite(errors[k]) for k in heads], axis=0)
+    return scored_points(window_errors(model, x, agg=16, **kwargs), mode)
 
 
 @pytest.mark.parametrize("mode", ["time", "fft", "forecast", "ensemble"])

@@ -699,10 +699,15 @@ def anomaly_scores(
         model, vals, binary=binary, agg=agg, groups=groups, smooth=smooth, batch_size=batch_size, tta=tta
     )
     fused = fuse_heads(errors, fuse, sharpen=sharpen, smooth=smooth, boost=boost, head_scale=head_scale)[mode]
-    if scale == "minmax":
-        return fused
+    return fused if scale == "minmax" else robust_scale(fused, scored=scored_points(errors, mode))
+
+
+def scored_points(errors: dict[str, np.ndarray], mode: AnomalyMode = "ensemble") -> np.ndarray:
+    """Boolean mask of the points a mode's stream scores: where its head's window score (any head's, for
+    the ensemble) is finite; the forecast head scores none of the first context. The robust scale of
+    :func:`anomaly_scores` takes its median and spread over these points."""
     heads = HEADS if mode == "ensemble" else (mode,)
-    return robust_scale(fused, scored=np.any([np.isfinite(errors[k]) for k in heads], axis=0))
+    return np.any([np.isfinite(errors[k]) for k in heads], axis=0)
 
 
 def finetuned_anomaly_scores(
