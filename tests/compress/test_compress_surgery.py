@@ -97,6 +97,8 @@ def test_physically_pruned_model_matches_the_gated_model(name: str, tmp_path: Pa
     torch.testing.assert_close(pruned, gated, rtol=1e-4, atol=1e-4)
     # save / load: the record holds the pruned shapes, the reloaded model is the pruned one
     folder = ad.save(tmp_path / "pruned")
+    # every file is renamed into place: nothing temporary is left beside them
+    assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]
     again = adapt(folder)
     assert again.pruned and again.num_parameters() == ad.num_parameters()
     torch.testing.assert_close(out(again), pruned, rtol=1e-5, atol=1e-5)
@@ -153,3 +155,22 @@ def test_missing_transformers_is_a_clear_import_error(monkeypatch: pytest.Monkey
     monkeypatch.setitem(sys.modules, "transformers", None)  # makes `import transformers` fail
     with pytest.raises(ImportError, match=r"tinyts\[compress\]"):
         require_transformers()
+
+
+def test_interrupted_hf_save_keeps_the_saved_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import safetensors.torch
+
+    factory, options, out = CASES["patchtst"]
+    ad = adapt(factory(), **options)
+    folder = ad.save(tmp_path / "model")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+
+    def crash(model: Any, filename: str, *args: Any, **kwargs: Any) -> None:
+        Path(filename).write_bytes(b"half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(safetensors.torch, "save_model", crash)
+    with pytest.raises(OSError, match="disk full"):
+        ad.save(folder)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    torch.testing.assert_close(out(adapt(folder)), out(ad))

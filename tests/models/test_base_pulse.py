@@ -92,6 +92,25 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
     assert TinyPulse.from_pretrained(tmp_path / "ck").config == SMALL
 
 
+def test_failed_save_keeps_config_and_weights_paired(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import safetensors.torch
+
+    folder = _model(seed=0).save_pretrained(tmp_path / "ck")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    other = TinyPulse(PulseConfig(**{**SMALL.__dict__, "d_model": SMALL.d_model * 2}))
+
+    def crash(tensors: object, filename: str, *args: object, **kwargs: object) -> None:
+        Path(filename).write_bytes(b"half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(safetensors.torch, "save_file", crash)
+    with pytest.raises(OSError, match="disk full"):
+        other.save_pretrained(folder)
+    # neither the new config nor a half-written weights file landed beside the old pair
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert load(folder).config == SMALL
+
+
 def test_unknown_name_lists_what_exists() -> None:
     with pytest.raises(CheckpointError, match="unknown model 'no-such-model'"):
         load("no-such-model")

@@ -62,9 +62,11 @@ class TinyModel(nn.Module):
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
         config = {"model_type": self.model_type, **dataclasses.asdict(self.config)}
-        _atomic_write_text(folder / CONFIG_NAME, json.dumps(config, indent=2) + "\n")
         state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
-        with atomic_file(folder / WEIGHTS_NAME) as tmp:
+        # both files are complete under temporary names before either is renamed into place, so a
+        # failed save never pairs a new config with old weights (or the reverse)
+        with atomic_file(folder / CONFIG_NAME) as tmp_config, atomic_file(folder / WEIGHTS_NAME) as tmp:
+            tmp_config.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
             save_file(state, str(tmp), metadata={"model_type": self.model_type})
             os.chmod(tmp, 0o644)  # a shipped checkpoint must be readable by everyone, whatever the umask
         if card is not None:

@@ -15,6 +15,8 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
+from tinyts.fileio import atomic_file
+
 
 @dataclass
 class DistInfo:
@@ -76,5 +78,6 @@ def write_rank_digest(run_dir: Path, info: DistInfo, model: torch.nn.Module) -> 
     """Write ``run_dir/rank{r}.sha``: :func:`weights_digest` of this rank's model."""
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / f"rank{info.rank}.sha"
-    path.write_text(weights_digest(model) + "\n", encoding="utf-8")
+    with atomic_file(path) as tmp:
+        tmp.write_text(weights_digest(model) + "\n", encoding="utf-8")
     return path

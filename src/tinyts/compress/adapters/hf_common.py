@@ -22,6 +22,7 @@ from torch import nn
 
 from tinyts.compress.heads import HeadPlan, plan_heads
 from tinyts.compress.session import GateSession
+from tinyts.fileio import atomic_file
 from tinyts.nn.gates import GatedLinear
 from tinyts.nn.sliced import build_linear, linear_record, make_linear
 from tinyts.nn.structure import STRUCTURE_VERSION, get_module, set_module
@@ -180,15 +181,22 @@ def save_hf(
     structure: dict[str, Any] | None,
     options: dict[str, Any],
 ) -> Path:
-    """Write ``config.json``, ``model.safetensors`` and ``tinyts_structure.json``."""
+    """Write ``config.json``, ``model.safetensors`` and ``tinyts_structure.json``.
+
+    Each file is written to a temporary name and renamed into place, so an interrupted save never
+    leaves a half-written file (the CLI also writes the whole folder this way, :func:`atomic_dir`).
+    """
     from safetensors.torch import save_model
 
     folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)
-    model.config.save_pretrained(str(folder))
-    save_model(model, str(folder / "model.safetensors"))
+    with atomic_file(folder / "config.json") as tmp:
+        model.config.to_json_file(str(tmp), use_diff=True)
+    with atomic_file(folder / "model.safetensors") as tmp:
+        save_model(model, str(tmp))
     meta = {"version": STRUCTURE_VERSION, "adapter": adapter, "structure": structure, "options": options}
-    (folder / STRUCTURE_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    with atomic_file(folder / STRUCTURE_FILE) as tmp:
+        tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return folder
 
 
