@@ -7,7 +7,9 @@ so this fixture also proves that they discover datasets by layout and not by nam
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -89,3 +91,18 @@ def mini_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "anomaly" / "UCR_Anomaly").mkdir(parents=True)
     np.savetxt(root / "anomaly" / "UCR_Anomaly" / "001_UCR_Anomaly_Toy_1000_1800_1830.txt", y2, fmt="%.6f")
     return root
+
+
+@pytest.fixture
+def disk_full(monkeypatch: pytest.MonkeyPatch) -> Callable[[Any, str], None]:
+    """``disk_full(module, "name")`` replaces the writer ``module.name`` (it takes the file name second) by
+    one that writes half a file there, then raises ``OSError("disk full")``."""
+
+    def patch(module: Any, name: str) -> None:
+        def crash(obj: Any, filename: str, *args: Any, **kwargs: Any) -> None:
+            Path(filename).write_bytes(b"half a file")
+            raise OSError("disk full")
+
+        monkeypatch.setattr(module, name, crash)
+
+    return patch

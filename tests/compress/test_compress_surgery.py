@@ -16,6 +16,9 @@ from tinyts.compress import ForecastAdapter, adapt, load_compressed
 from tinyts.compress.session import GateSession
 from tinyts.models import load
 
+#: the ``disk_full`` fixture of conftest.py
+DiskFull = Callable[[Any, str], None]
+
 X = torch.randn(5, CONTEXT, generator=torch.Generator().manual_seed(3)).cumsum(-1) * 0.3 + 2.0
 Y = torch.randn(5, 32, generator=torch.Generator().manual_seed(4))
 X3 = torch.randn(2, 3, CONTEXT, generator=torch.Generator().manual_seed(5))
@@ -157,19 +160,14 @@ def test_missing_transformers_is_a_clear_import_error(monkeypatch: pytest.Monkey
         require_transformers()
 
 
-def test_interrupted_hf_save_keeps_the_saved_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupted_hf_save_keeps_the_saved_model(tmp_path: Path, disk_full: DiskFull) -> None:
     import safetensors.torch
 
     factory, options, out = CASES["patchtst"]
     ad = adapt(factory(), **options)
     folder = ad.save(tmp_path / "model")
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
-
-    def crash(model: Any, filename: str, *args: Any, **kwargs: Any) -> None:
-        Path(filename).write_bytes(b"half a file")
-        raise OSError("disk full")
-
-    monkeypatch.setattr(safetensors.torch, "save_model", crash)
+    disk_full(safetensors.torch, "save_model")
     with pytest.raises(OSError, match="disk full"):
         ad.save(folder)
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -11,6 +13,9 @@ import torch
 from tinyts.models import CheckpointError, load
 from tinyts.models.pulse import PulseConfig, TinyPulse
 from tinyts.testing import TINY_PULSE
+
+#: the ``disk_full`` fixture of conftest.py
+DiskFull = Callable[[Any, str], None]
 
 SMALL = PulseConfig(**{**TINY_PULSE, "fft_patch_length": 16, "forecast_length": 4})
 
@@ -92,18 +97,13 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
     assert TinyPulse.from_pretrained(tmp_path / "ck").config == SMALL
 
 
-def test_failed_save_keeps_config_and_weights_paired(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_save_keeps_config_and_weights_paired(tmp_path: Path, disk_full: DiskFull) -> None:
     import safetensors.torch
 
     folder = _model(seed=0).save_pretrained(tmp_path / "ck")
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     other = TinyPulse(PulseConfig(**{**SMALL.__dict__, "d_model": SMALL.d_model * 2}))
-
-    def crash(tensors: object, filename: str, *args: object, **kwargs: object) -> None:
-        Path(filename).write_bytes(b"half a file")
-        raise OSError("disk full")
-
-    monkeypatch.setattr(safetensors.torch, "save_file", crash)
+    disk_full(safetensors.torch, "save_file")
     with pytest.raises(OSError, match="disk full"):
         other.save_pretrained(folder)
     # neither the new config nor a half-written weights file landed beside the old pair
