@@ -7,10 +7,10 @@ files, reports) goes through this module:
   inputs, an existing output unless ``overwrite`` is set, and a place that cannot be written
   (the parent folder is created if needed and a probe file is written there), so a long run never
   ends in a traceback about a path.
-- :func:`atomic_file` and :func:`atomic_dir` hand out a temporary path in the same folder and rename
-  it into place only when it is complete (``os.replace`` is atomic on one file system). A crash or a
-  signal in between leaves the previous file untouched and at most a hidden ``.NAME.tmp-*`` leftover,
-  never a half-written result.
+- :func:`atomic_file`, :func:`atomic_files` and :func:`atomic_dir` hand out a temporary path in the
+  same folder and rename it into place only when it is complete (``os.replace`` is atomic on one file
+  system). A crash or a signal in between leaves the previous file untouched and at most a hidden
+  ``.NAME.tmp-*`` leftover, never a half-written result.
 
 This module imports nothing from tinyts; every layer may use it.
 """
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from tinyts.errors import OutputError
 
-__all__ = ["OutputError", "atomic_dir", "atomic_file", "check_output", "same_file"]
+__all__ = ["OutputError", "atomic_dir", "atomic_file", "atomic_files", "check_output", "same_file"]
 
 
 def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
@@ -135,6 +135,15 @@ def atomic_file(path: str | os.PathLike[str]) -> Iterator[Path]:
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_files(*paths: str | os.PathLike[str]) -> Iterator[list[Path]]:
+    """:func:`atomic_file` for files that belong together (a model's config and weights): one temporary
+    file per path, and none is renamed into place unless every one of them was written, so a failure
+    never leaves a new file beside an old one of the same set."""
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(atomic_file(p)) for p in paths]
 
 
 @contextlib.contextmanager

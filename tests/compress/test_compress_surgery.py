@@ -167,8 +167,9 @@ def test_interrupted_hf_save_keeps_the_saved_model(tmp_path: Path, disk_full: Di
     ad = adapt(factory(), **options)
     folder = ad.save(tmp_path / "model")
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    other = adapt(tiny_patchtst(horizon=24), **options)  # another config: must not land beside old weights
     disk_full(safetensors.torch, "save_model")
     with pytest.raises(OSError, match="disk full"):
-        ad.save(folder)
+        other.save(folder)
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
     torch.testing.assert_close(out(adapt(folder)), out(ad))

@@ -18,10 +18,11 @@ from typing import Any, ClassVar, TypeVar
 from torch import nn
 
 from tinyts.errors import CheckpointError, ModelTypeError
-from tinyts.fileio import atomic_file
+from tinyts.fileio import atomic_files
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
+CARD_NAME = "MODEL_CARD.md"
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
 M = TypeVar("M", bound="TinyModel")
@@ -63,14 +64,15 @@ class TinyModel(nn.Module):
         folder.mkdir(parents=True, exist_ok=True)
         config = {"model_type": self.model_type, **dataclasses.asdict(self.config)}
         state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
-        # both files are complete under temporary names before either is renamed into place, so a
-        # failed save never pairs a new config with old weights (or the reverse)
-        with atomic_file(folder / CONFIG_NAME) as tmp_config, atomic_file(folder / WEIGHTS_NAME) as tmp:
+        # every file is complete under a temporary name before any is renamed into place, so a failed
+        # save never pairs a new config with old weights, or a model with another model's card
+        names = [CONFIG_NAME, WEIGHTS_NAME] + ([CARD_NAME] if card is not None else [])
+        with atomic_files(*(folder / n for n in names)) as (tmp_config, tmp_weights, *tmp_card):
             tmp_config.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-            save_file(state, str(tmp), metadata={"model_type": self.model_type})
-            os.chmod(tmp, 0o644)  # a shipped checkpoint must be readable by everyone, whatever the umask
-        if card is not None:
-            _atomic_write_text(folder / "MODEL_CARD.md", card)
+            save_file(state, str(tmp_weights), metadata={"model_type": self.model_type})
+            os.chmod(tmp_weights, 0o644)  # shipped weights must be readable by everyone, whatever the umask
+            for tmp in tmp_card:
+                tmp.write_text(card or "", encoding="utf-8")
         return folder
 
     @classmethod
@@ -302,8 +304,3 @@ def import_model_modules() -> None:
         except ModuleNotFoundError as exc:
             if exc.name != mod:
                 raise
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    with atomic_file(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")

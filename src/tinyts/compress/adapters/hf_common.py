@@ -22,7 +22,7 @@ from torch import nn
 
 from tinyts.compress.heads import HeadPlan, plan_heads
 from tinyts.compress.session import GateSession
-from tinyts.fileio import atomic_file
+from tinyts.fileio import atomic_files
 from tinyts.nn.gates import GatedLinear
 from tinyts.nn.sliced import build_linear, linear_record, make_linear
 from tinyts.nn.structure import STRUCTURE_VERSION, get_module, set_module
@@ -183,20 +183,20 @@ def save_hf(
 ) -> Path:
     """Write ``config.json``, ``model.safetensors`` and ``tinyts_structure.json``.
 
-    Each file is written to a temporary name and renamed into place, so an interrupted save never
-    leaves a half-written file (the CLI also writes the whole folder this way, :func:`atomic_dir`).
+    All three are written under temporary names and renamed into place only when every one is
+    complete (:func:`tinyts.fileio.atomic_files`), so an interrupted save leaves the previous model
+    whole, never a new config beside old weights.
     """
     from safetensors.torch import save_model
 
     folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)
-    with atomic_file(folder / "config.json") as tmp:
-        model.config.to_json_file(str(tmp), use_diff=True)
-    with atomic_file(folder / "model.safetensors") as tmp:
-        save_model(model, str(tmp))
     meta = {"version": STRUCTURE_VERSION, "adapter": adapter, "structure": structure, "options": options}
-    with atomic_file(folder / STRUCTURE_FILE) as tmp:
-        tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    names = ("config.json", "model.safetensors", STRUCTURE_FILE)
+    with atomic_files(*(folder / n for n in names)) as (tmp_config, tmp_weights, tmp_structure):
+        model.config.to_json_file(str(tmp_config), use_diff=True)
+        save_model(model, str(tmp_weights))
+        tmp_structure.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return folder
 
 
