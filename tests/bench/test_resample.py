@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tinyts.bench.resample import gmean_ratio_bootstrap, p_lower
+from tinyts.bench.resample import gmean_ratio, gmean_ratio_bootstrap, p_lower, pool_small_sets
 
 
 def _sets(rng: np.random.Generator) -> dict[str, dict[str, np.ndarray]]:
@@ -55,3 +55,34 @@ def test_cases_left_out_and_bad_input() -> None:
     sets["b"]["half"] = sets["b"]["half"][:-1]
     with pytest.raises(ValueError, match="cases"):
         gmean_ratio_bootstrap(sets, "naive")
+
+
+def test_point_estimate_is_the_unresampled_statistic() -> None:
+    sets = _sets(np.random.default_rng(4))
+    point = gmean_ratio(sets, "naive")
+    assert point["half"] == pytest.approx(0.5) and point["same"] == pytest.approx(1.0)
+    by_hand = np.exp(np.mean([np.log(s["noisy"].mean() / s["naive"].mean()) for s in sets.values()]))
+    assert point["noisy"] == pytest.approx(by_hand)
+    # the bootstrap replicates scatter around it
+    reps = gmean_ratio_bootstrap(sets, "naive", samples=400)
+    assert np.quantile(reps["noisy"], 0.05) < point["noisy"] < np.quantile(reps["noisy"], 0.95)
+
+
+def test_small_sets_are_pooled_into_one() -> None:
+    rng = np.random.default_rng(5)
+    sets = _sets(rng)  # a: 40, b: 25, c: 60 cases
+    one, half, nine = np.ones(2), np.full(2, 0.5), np.full(2, 9.0)
+    sets["tiny"] = {"naive": one, "half": half, "noisy": nine, "same": one.copy()}
+    pooled = pool_small_sets(sets, 30, "small", poolable=lambda name: name != "b")
+    # only "tiny" is small and poolable ("b" has 25 cases but is not poolable)
+    assert sorted(pooled) == ["a", "b", "c", "small"]
+    np.testing.assert_array_equal(pooled["small"]["noisy"], [9.0, 9.0])
+    both = pool_small_sets(sets, 30, "small")
+    assert sorted(both) == ["a", "c", "small"]
+    assert len(both["small"]["naive"]) == 25 + 2  # sorted order: b then tiny
+    np.testing.assert_array_equal(both["small"]["noisy"][25:], [9.0, 9.0])
+    # the tiny set's large error counts as 2 cases of 27 in the pooled mean, not as a quarter of the gmean
+    assert gmean_ratio(both, "naive")["noisy"] < gmean_ratio(sets, "naive")["noisy"]
+    assert pool_small_sets(sets, 2, "small").keys() == sets.keys()  # nothing below 2 cases
+    with pytest.raises(ValueError, match="exists already"):
+        pool_small_sets(sets, 30, "a")

@@ -170,3 +170,10 @@ def test_pretrain_ablation_scores_tinycast_runs_on_forecasting_validation(
     (ba,) = _rows(payload, dataset="all", method="cast_short", metric="p_lower_gmean")
     assert ab["than"] == "cast_short" and ba["than"] == "cast"
     assert ab["value"] + ba["value"] == pytest.approx(1.0)
+    # the pooled statistic: the one small held-back set (heldout_daily, < POOL_BELOW cases) becomes the
+    # pooled set, so over these two sets the figure equals the plain one; it has its own bootstrap rows
+    (pooled,) = _rows(payload, dataset="all", method="cast", metric="gmean_val_rel_mase_pooled")
+    assert pooled["n_datasets"] == 2 and pooled["value"] == pytest.approx(gm["value"])
+    (pab,) = _rows(payload, dataset="all", method="cast", metric="p_lower_gmean_pooled")
+    assert pab["than"] == "cast_short" and 0.0 <= pab["value"] <= 1.0
+    assert _rows(payload, dataset="all", method="cast_short", metric="gmean_val_rel_mase_pooled_p95")

@@ -57,6 +57,10 @@ METRICS = frozenset(
         "gmean_val_rel_mase_p05",
         "gmean_val_rel_mase_p95",
         "p_lower_gmean",
+        "gmean_val_rel_mase_pooled",
+        "gmean_val_rel_mase_pooled_p05",
+        "gmean_val_rel_mase_pooled_p95",
+        "p_lower_gmean_pooled",
     }
 )
 

@@ -9,13 +9,20 @@ over the sets of ``mean(method's errors) / mean(reference's errors)``, the stati
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
 from tinyts.bench.core import Row, SuiteResult
 
-__all__ = ["BOOTSTRAP_SAMPLES", "add_bootstrap_rows", "gmean_ratio_bootstrap", "p_lower"]
+__all__ = [
+    "BOOTSTRAP_SAMPLES",
+    "add_bootstrap_rows",
+    "gmean_ratio",
+    "gmean_ratio_bootstrap",
+    "p_lower",
+    "pool_small_sets",
+]
 
 #: resamples of the gate's bootstrap
 BOOTSTRAP_SAMPLES = 2000
@@ -54,6 +61,23 @@ def gmean_ratio_bootstrap(
         A set without the reference, or methods of one set with different numbers of cases.
     """
     rng = np.random.default_rng(seed)
+    return _gmean_over_sets(cases, reference, lambda n: rng.integers(0, n, size=(samples, n)))
+
+
+def gmean_ratio(cases: Mapping[str, Mapping[str, np.ndarray]], reference: str) -> dict[str, float]:
+    """The point estimate that :func:`gmean_ratio_bootstrap` resamples: every method's geometric mean over
+    the sets of ``mean(method's errors) / mean(reference's errors)`` (the same cases left out)."""
+    reps = _gmean_over_sets(cases, reference, lambda n: np.arange(n)[None, :])
+    return {m: float(v[0]) for m, v in reps.items()}
+
+
+def _gmean_over_sets(
+    cases: Mapping[str, Mapping[str, np.ndarray]],
+    reference: str,
+    draw: Callable[[int], np.ndarray],
+) -> dict[str, np.ndarray]:
+    """Each method's geometric mean of mean-error ratios for every row of case indices ``draw(n)`` gives
+    (``(replicates, n)`` indices into the ``n`` kept cases of a set)."""
     methods: set[str] | None = None
     logs: dict[str, np.ndarray] = {}
     n_sets = 0
@@ -70,18 +94,44 @@ def gmean_ratio_bootstrap(
         n = int(keep.sum())
         if n == 0:
             continue
-        idx = rng.integers(0, n, size=(samples, n))
+        idx = draw(n)
         ref_mean = ref[keep][idx].mean(axis=1)
         here = {m for m in by_method if m != reference}
         methods = here if methods is None else methods & here
         for m in here:
             errs = np.asarray(by_method[m], dtype=np.float64)[keep][idx].mean(axis=1)
             with np.errstate(divide="ignore", invalid="ignore"):
-                logs[m] = logs.get(m, np.zeros(samples)) + np.log(errs / ref_mean)
+                logs[m] = logs.get(m, np.zeros(len(idx))) + np.log(errs / ref_mean)
         n_sets += 1
     if not methods:
         return {}
     return {m: np.exp(logs[m] / n_sets) for m in sorted(methods)}
+
+
+def pool_small_sets(
+    cases: Mapping[str, Mapping[str, np.ndarray]],
+    min_cases: int,
+    name: str,
+    poolable: Callable[[str], bool] = lambda _: True,
+) -> dict[str, dict[str, np.ndarray]]:
+    """``cases`` with the poolable sets of fewer than ``min_cases`` cases merged into one set ``name``.
+
+    A geometric mean over sets gives a set of 2 cases the weight of one of 300; merged, the small sets
+    count once together, each case equally (MASE is scale-free, so cases of different frequencies can share
+    a mean). Only methods present in every merged set are kept in the merged one. A lone small set is
+    merged too (renamed), so the set names say which rule made them.
+    """
+    small = [k for k in sorted(cases) if poolable(k) and len(next(iter(cases[k].values()))) < min_cases]
+    out = {k: dict(v) for k, v in cases.items() if k not in small}
+    if small:
+        if name in out:
+            raise ValueError(f"a set named {name!r} exists already: choose another name for the pooled set")
+        common = set.intersection(*(set(cases[k]) for k in small))
+        out[name] = {
+            m: np.concatenate([np.asarray(cases[k][m], dtype=np.float64) for k in small])
+            for m in sorted(common)
+        }
+    return out
 
 
 def p_lower(a: np.ndarray, b: np.ndarray) -> float:
@@ -97,20 +147,21 @@ def add_bootstrap_rows(
     metric: str,
     seed: int,
     what: str,
+    p_metric: str = "p_lower_gmean",
 ) -> None:
     """Rows and notes of :func:`gmean_ratio_bootstrap`, on ``dataset: "all"``.
 
     Each method's 5 % and 95 % quantiles (``{metric}_p05`` / ``{metric}_p95``, ``metric`` naming the
     point estimate's row, e.g. ``gmean_rel_mase``) and, for every ordered pair, ``p_lower_gmean``: the
-    share of replicates in which the method is below ``extra["than"]``. ``what`` says in the notes what
-    a case is.
+    share of replicates in which the method is below ``extra["than"]`` (``p_metric`` names those rows, so
+    that two statistics of one run can each have theirs). ``what`` says in the notes what a case is.
     """
     reps = gmean_ratio_bootstrap(cases, reference, BOOTSTRAP_SAMPLES, seed)
     if not reps:
         return
     result.notes.append(
         f"bootstrap of {metric}: the {what} of every dataset resampled {BOOTSTRAP_SAMPLES:,} times (paired: "
-        "the same draw for every method); p_lower_gmean = share of resamples in which a method's figure is "
+        f"the same draw for every method); {p_metric} = share of resamples in which a method's figure is "
         "below the other's"
     )
     names = sorted(reps)
@@ -122,7 +173,7 @@ def add_bootstrap_rows(
     for a in names:
         for b in names:
             if a != b:
-                result.add(Row("all", a, "p_lower_gmean", p_lower(reps[a], reps[b]), extra={"than": b}))
+                result.add(Row("all", a, p_metric, p_lower(reps[a], reps[b]), extra={"than": b}))
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
             result.notes.append(f"bootstrap: P({a} < {b}) = {p_lower(reps[a], reps[b]):.3f}")
