@@ -9,7 +9,9 @@ a checkpoint of that step. This builds one from the kept checkpoint of a later s
   counts kept (the gradient scale of the same run a few thousand steps later; the zero first moment makes the
   first updates small, a short implicit warm-up);
 - step, samples and training seconds of the exported step (given), history cut at that step, weight
-  averages (EMA, tail) dropped (they start again from the exported weights).
+  averages (EMA, tail) dropped (they start again from the exported weights); the log cut at that step.
+
+The folder is written under a temporary name and appears only when complete.
 
 Then ``tinyts pretrain RECIPE --run-dir OUT --resume --cooldown N`` anneals from the recipe's learning rate
 at that step.
@@ -25,11 +27,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
+
+from tinyts.fileio import atomic_dir
+from tinyts.train.state import CHECKPOINT, checkpoint_folder
 
 
 def main() -> None:
@@ -41,27 +45,21 @@ def main() -> None:
     ap.add_argument("--out", required=True, type=Path)
     args = ap.parse_args()
 
-    src = args.run / "checkpoint"
+    src = checkpoint_folder(args.run)
     state = json.loads((src / "state.json").read_text())
-    if args.step > int(state["step"]):
-        raise SystemExit(f"--step {args.step} is after the kept checkpoint's step {state['step']}")
+    kept_step = int(state["step"])
+    if args.step > kept_step:
+        raise SystemExit(f"--step {args.step} is after the kept checkpoint's step {kept_step}")
     kept = load_file(src / "model.safetensors")
     weights = load_file(args.weights)
     if set(kept) != set(weights) or any(kept[k].shape != weights[k].shape for k in kept):
         raise SystemExit("the exported weights do not match the run's model (keys or shapes differ)")
-
-    if args.out.exists():
-        raise SystemExit(f"{args.out} exists: choose a new folder")
-    ckpt = args.out / "checkpoint"
-    ckpt.mkdir(parents=True)
-    save_file(weights, ckpt / "model.safetensors")
-    opt = load_file(src / "optimizer.safetensors")
-    opt = {k: (torch.zeros_like(v) if k.endswith(".exp_avg") else v) for k, v in opt.items()}
-    save_file(opt, ckpt / "optimizer.safetensors")
-
     history = [h for h in state["history"] if int(h["to_step"]) <= args.step]
     if not history or int(history[-1]["to_step"]) != args.step:
         raise SystemExit(f"no history segment of {args.run} ends at step {args.step}")
+    if args.out.exists():
+        raise SystemExit(f"{args.out} exists: choose a new folder")
+
     state.update(
         step=args.step,
         samples=args.samples,
@@ -73,16 +71,24 @@ def main() -> None:
         state.pop(key, None)
     state.setdefault("meta", {})["forked_from"] = (
         f"{args.run} at step {args.step}: weights {args.weights}, optimizer second moments of step "
-        f"{json.loads((src / 'state.json').read_text())['step']} (first moments zeroed)"
+        f"{kept_step} (first moments zeroed)"
     )
-    (ckpt / "state.json").write_text(json.dumps(state, indent=1))
+    opt = load_file(src / "optimizer.safetensors")
+    opt = {k: (torch.zeros_like(v) if k.endswith(".exp_avg") else v) for k, v in opt.items()}
     log = args.run / "log.jsonl"
-    if log.exists():
-        rows = log.read_text().splitlines()
-        lines = [ln for ln in rows if ln and json.loads(ln).get("step", 0) <= args.step]
-        (args.out / "log.jsonl").write_text("\n".join(lines) + "\n")
-    shutil.copy(args.weights, args.out / "exported_weights.safetensors")
-    print(f"wrote {ckpt} at step {args.step} ({len(history)} history segments)")
+    # the folder appears only when complete: a half-written one without state.json would make
+    # `tinyts pretrain --resume` start from scratch
+    with atomic_dir(args.out) as out:
+        ckpt = out / CHECKPOINT
+        ckpt.mkdir()
+        save_file(weights, ckpt / "model.safetensors")
+        save_file(opt, ckpt / "optimizer.safetensors")
+        (ckpt / "state.json").write_text(json.dumps(state, indent=1))
+        if log.exists():
+            rows = log.read_text().splitlines()
+            lines = [ln for ln in rows if ln and json.loads(ln).get("step", 0) <= args.step]
+            (out / "log.jsonl").write_text("\n".join(lines) + "\n")
+    print(f"wrote {args.out / CHECKPOINT} at step {args.step} ({len(history)} history segments)")
 
 
 if __name__ == "__main__":
